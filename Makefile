@@ -1,0 +1,38 @@
+# valueint: `make run` and `make test` work on a fresh machine.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+RUN_OUT ?= runs/default
+
+.PHONY: run test bench lint install install-dev clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+run: install
+	$(BIN)/valueint simulate --seeds 16 --out $(RUN_OUT) --overwrite
+
+test: install-dev
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+bench: install-dev
+	$(BIN)/python benchmarks/bench_simulation.py
+
+lint: install-dev
+	$(BIN)/ruff check models tests benchmarks
+	$(BIN)/ruff format --check models tests benchmarks
+
+clean:
+	rm -rf $(VENV) runs

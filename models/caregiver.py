@@ -1,0 +1,86 @@
+"""The caregiver: latent reward weights theta_c, a presence schedule and sparse praise.
+
+Feedback model (the learner's only evidence about theta_c).  With u = theta_c . phi(s, a):
+
+    P(y = +1) = sigmoid(beta * u + bias)
+    P(y = -1) = disapproval * sigmoid(-beta * u + bias)
+    P(y =  0) = the rest
+
+``bias <= 0`` keeps the three probabilities valid when disapproval is on.  The
+caregiver only responds to *salient* actions, those with phi(s, a) != 0 (touching
+an object, sharing or keeping); plain moves get no feedback and carry no evidence.
+
+Presence schedule, per episode e:  P during socialization (e < T), a linear fade
+from P to ``autonomous_presence`` over ``fade_episodes``, then ``autonomous_presence``.
+Presence is drawn once per episode or once per step (``presence_unit``).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from .pytree import pytree_dataclass
+
+PHASES = ("socialization", "fade", "autonomous")
+PRESENCE_UNITS = ("episode", "step")
+
+
+@pytree_dataclass
+class CaregiverParams:
+    theta: jax.Array  # [n_features] latent reward weights
+    beta: jax.Array  # praise sharpness
+    bias: jax.Array  # praise baseline (logit); negative = sparse
+    disapproval: jax.Array  # 1.0: may answer -1; 0.0: praise only
+    social_reward: jax.Array  # R_s = social_reward * y
+    presence: jax.Array  # P during socialization
+    autonomous_presence: jax.Array  # P after the fade
+    socialization_episodes: jax.Array  # T
+    fade_episodes: jax.Array
+    presence_per_step: jax.Array  # 1.0: draw presence each step; 0.0: each episode
+
+
+def presence_probability(params: CaregiverParams, episode):
+    """P at ``episode`` under the schedule."""
+    e = jnp.asarray(episode, dtype=params.presence.dtype)
+    start = params.socialization_episodes.astype(e.dtype)
+    fade = jnp.maximum(params.fade_episodes.astype(e.dtype), 1.0)
+    frac = jnp.clip((e - start + 1.0) / fade, 0.0, 1.0)
+    frac = jnp.where(params.fade_episodes > 0, frac, (e >= start).astype(e.dtype))
+    return params.presence + frac * (params.autonomous_presence - params.presence)
+
+
+def phase_index(params: CaregiverParams, episode):
+    """0 socialization, 1 fade, 2 autonomous."""
+    start = params.socialization_episodes
+    end = start + params.fade_episodes
+    return jnp.where(episode < start, 0, jnp.where(episode < end, 1, 2))
+
+
+def feedback_probabilities(u, beta, bias, disapproval):
+    """(P(y=+1), P(y=-1)) given the latent value u = theta . phi."""
+    p_plus = jax.nn.sigmoid(beta * u + bias)
+    p_minus = disapproval * jax.nn.sigmoid(-beta * u + bias)
+    return p_plus, p_minus
+
+
+def feedback_log_likelihood(y, u, beta, bias, disapproval):
+    """log P(y | u) for y in {-1, 0, +1}; vectorizes over u."""
+    log_plus = jax.nn.log_sigmoid(beta * u + bias)
+    log_minus = jnp.log(jnp.maximum(disapproval, 1e-300)) + jax.nn.log_sigmoid(-beta * u + bias)
+    p_plus, p_minus = feedback_probabilities(u, beta, bias, disapproval)
+    log_zero = jnp.log(jnp.clip(1.0 - p_plus - p_minus, 1e-300, 1.0))
+    return jnp.where(y > 0, log_plus, jnp.where(y < 0, log_minus, log_zero))
+
+
+def expected_feedback(u, beta, bias, disapproval):
+    """E[y | u]: the praise a learner expects, in units of y."""
+    p_plus, p_minus = feedback_probabilities(u, beta, bias, disapproval)
+    return p_plus - p_minus
+
+
+def sample_feedback(params: CaregiverParams, phi, uniform):
+    """Draw y in {-1, 0, +1} from one uniform number (inverse CDF)."""
+    u = jnp.dot(params.theta, phi)
+    p_plus, p_minus = feedback_probabilities(u, params.beta, params.bias, params.disapproval)
+    return jnp.where(uniform < p_plus, 1, jnp.where(uniform < p_plus + p_minus, -1, 0))

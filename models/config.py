@@ -1,0 +1,298 @@
+"""Experiment configuration: TOML in, validated parameter pytrees out.
+
+A config has five tables (all optional but ``env.name``)::
+
+    [experiment]      name, n_episodes, chunk_episodes
+    [env]             name = "gridworld" | "prosocial", plus that world's options
+    [env_autonomous]  overrides of [env] used once the caregiver has gone
+    [caregiver]       theta, beta, bias, disapproval, social_reward, presence, ...
+    [learner]         kind, isr_mode, policy, q, temperature, ...
+    [[conditions]]    label plus overrides of any table above, e.g. learner.kind
+
+Conditions are simulated side by side under one ``jit``: they may change any
+number but not the shape of the world (grid size, horizon, number of features).
+Every error names the offending field and the allowed range or values.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import tomllib
+from importlib import resources
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import envs
+from .caregiver import PRESENCE_UNITS, CaregiverParams
+from .errors import ConfigError, check_choice, check_range
+from .learners import ISR_MODES, LEARNER_KINDS, POLICIES, PRESENCE_WEIGHTINGS, LearnerParams
+from .pytree import pytree_dataclass
+
+Q_REPRESENTATIONS = ("linear", "tabular")
+TABLES = ("experiment", "env", "env_autonomous", "caregiver", "learner", "conditions")
+CONDITION_TABLES = ("env", "env_autonomous", "caregiver", "learner")
+
+EXPERIMENT_DEFAULTS = {"name": "experiment", "n_episodes": 300, "chunk_episodes": 100}
+CAREGIVER_DEFAULTS = {
+    "theta": None,  # required: one weight per feature
+    "beta": 2.0,
+    "bias": -1.0,
+    "disapproval": False,
+    "social_reward": 2.0,
+    "presence": 1.0,
+    "autonomous_presence": 0.0,
+    "presence_unit": "episode",
+    "socialization_episodes": 100,
+    "fade_episodes": 0,
+}
+LEARNER_DEFAULTS = {
+    "kind": "isr_bayes",
+    "isr_mode": "mean",
+    "policy": "softmax",
+    "presence_weighting": "observed",
+    "q": "linear",
+    "temperature": 0.1,
+    "epsilon": 0.1,
+    "learning_rate": 0.1,
+    "discount": 0.9,
+    "kappa": 1.0,
+    "prior_sd": 1.0,
+    "isr_learning_rate": 0.5,
+    "isr_budget": 1_000_000_000,
+}
+
+
+@pytree_dataclass
+class ConditionParams:
+    """Everything dynamic about one condition (stacked along axis 0 for many)."""
+
+    env_social: object
+    env_autonomous: object
+    caregiver: CaregiverParams
+    learner: LearnerParams
+
+
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+    """A resolved config: the static world plus stacked per-condition params."""
+
+    name: str
+    env: object
+    n_episodes: int
+    chunk_episodes: int
+    q_representation: str
+    labels: tuple[str, ...]
+    condition_settings: tuple[dict, ...]  # flat, human-readable settings per condition
+    params: ConditionParams  # leaves have a leading [n_conditions] axis
+    config: dict  # the merged raw config, for the run record
+
+    @property
+    def n_conditions(self) -> int:
+        return len(self.labels)
+
+
+def load_config(path: str | Path) -> dict:
+    """Read a TOML config; errors name the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML ({err})") from err
+
+
+def default_config(name: str = "default") -> dict:
+    """One of the configs shipped with the package (``valueint/configs/NAME.toml``)."""
+    ref = resources.files("valueint") / "configs" / f"{name}.toml"
+    if not ref.is_file():
+        shipped = sorted(p.name[:-5] for p in (resources.files("valueint") / "configs").iterdir())
+        raise ConfigError(f"no shipped config named {name!r}; shipped: {shipped}")
+    return tomllib.loads(ref.read_text())
+
+
+def _merge(base: dict, override: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _check_keys(table: dict, allowed, prefix: str):
+    unknown = sorted(set(table) - set(allowed))
+    if unknown:
+        raise ConfigError(f"{prefix}.{unknown[0]} is not a known field; allowed: {sorted(allowed)}")
+
+
+def caregiver_params(table: dict, n_features: int, prefix: str = "caregiver") -> CaregiverParams:
+    _check_keys(table, CAREGIVER_DEFAULTS, prefix)
+    c = {**CAREGIVER_DEFAULTS, **table}
+    if c["theta"] is None:
+        raise ConfigError(f"{prefix}.theta is required: one weight per feature ({n_features})")
+    theta = c["theta"]
+    if not isinstance(theta, list | tuple) or len(theta) != n_features:
+        got = len(theta) if isinstance(theta, list | tuple) else type(theta).__name__
+        raise ConfigError(
+            f"{prefix}.theta has {got} values; expected {n_features}, one per feature of the environment"
+        )
+    theta = [check_range(f"{prefix}.theta[{i}]", v) for i, v in enumerate(theta)]
+    disapproval = c["disapproval"]
+    if not isinstance(disapproval, bool):
+        raise ConfigError(f"{prefix}.disapproval = {disapproval!r} must be true or false")
+    bias = check_range(f"{prefix}.bias", c["bias"], -50.0, 50.0)
+    if disapproval and bias > 0:
+        raise ConfigError(
+            f"{prefix}.bias = {bias} must be <= 0 when {prefix}.disapproval is true "
+            "(otherwise P(praise) + P(disapproval) can exceed 1)"
+        )
+    unit = check_choice(f"{prefix}.presence_unit", c["presence_unit"], PRESENCE_UNITS)
+    f = jnp.asarray
+    return CaregiverParams(
+        theta=f(np.array(theta)),
+        beta=f(check_range(f"{prefix}.beta", c["beta"], 0.0, 100.0)),
+        bias=f(bias),
+        disapproval=f(float(disapproval)),
+        social_reward=f(check_range(f"{prefix}.social_reward", c["social_reward"], 0.0)),
+        presence=f(check_range(f"{prefix}.presence", c["presence"], 0.0, 1.0)),
+        autonomous_presence=f(
+            check_range(f"{prefix}.autonomous_presence", c["autonomous_presence"], 0.0, 1.0)
+        ),
+        socialization_episodes=f(
+            check_range(
+                f"{prefix}.socialization_episodes", c["socialization_episodes"], 0, integer=True
+            )
+        ),
+        fade_episodes=f(
+            check_range(f"{prefix}.fade_episodes", c["fade_episodes"], 0, integer=True)
+        ),
+        presence_per_step=f(float(unit == "step")),
+    )
+
+
+def learner_params(table: dict, prefix: str = "learner") -> tuple[LearnerParams, str]:
+    _check_keys(table, LEARNER_DEFAULTS, prefix)
+    c = {**LEARNER_DEFAULTS, **table}
+
+    def index(name, choices):
+        return jnp.asarray(choices.index(check_choice(f"{prefix}.{name}", c[name], choices)))
+
+    q = check_choice(f"{prefix}.q", c["q"], Q_REPRESENTATIONS)
+    f = jnp.asarray
+    params = LearnerParams(
+        kind=index("kind", LEARNER_KINDS),
+        isr_mode=index("isr_mode", ISR_MODES),
+        policy=index("policy", POLICIES),
+        presence_weighting=index("presence_weighting", PRESENCE_WEIGHTINGS),
+        temperature=f(check_range(f"{prefix}.temperature", c["temperature"], 1e-6)),
+        epsilon=f(check_range(f"{prefix}.epsilon", c["epsilon"], 0.0, 1.0)),
+        learning_rate=f(check_range(f"{prefix}.learning_rate", c["learning_rate"], 0.0, 1.0)),
+        discount=f(check_range(f"{prefix}.discount", c["discount"], 0.0, 1.0)),
+        kappa=f(check_range(f"{prefix}.kappa", c["kappa"], 0.0)),
+        prior_sd=f(check_range(f"{prefix}.prior_sd", c["prior_sd"], 1e-6)),
+        isr_learning_rate=f(
+            check_range(f"{prefix}.isr_learning_rate", c["isr_learning_rate"], 0.0)
+        ),
+        isr_budget=f(
+            check_range(f"{prefix}.isr_budget", c["isr_budget"], 0, 2**31 - 1, integer=True)
+        ),
+    )
+    return params, q
+
+
+def _condition_settings(label: str, merged: dict) -> dict:
+    learner = {**LEARNER_DEFAULTS, **merged.get("learner", {})}
+    caregiver = {**CAREGIVER_DEFAULTS, **merged.get("caregiver", {})}
+    settings = {"condition": label}
+    settings.update({f"learner.{k}": v for k, v in learner.items() if k != "q"})
+    settings.update({f"caregiver.{k}": v for k, v in caregiver.items() if k != "theta"})
+    return settings
+
+
+def resolve(config: dict) -> Experiment:
+    """Validate a config dict and build the experiment it describes."""
+    if not isinstance(config, dict):
+        raise ConfigError("config must be a table of tables")
+    _check_keys(config, TABLES, "config")
+    exp = {**EXPERIMENT_DEFAULTS, **config.get("experiment", {})}
+    _check_keys(exp, EXPERIMENT_DEFAULTS, "experiment")
+    n_episodes = check_range("experiment.n_episodes", exp["n_episodes"], 1, 10**7, integer=True)
+    chunk = check_range("experiment.chunk_episodes", exp["chunk_episodes"], 1, 10**7, integer=True)
+    if "env" not in config:
+        raise ConfigError(f"env is required: a table with env.name, one of {sorted(envs.REGISTRY)}")
+
+    conditions = config.get("conditions") or [{"label": "default"}]
+    if not isinstance(conditions, list):
+        raise ConfigError("conditions must be an array of tables ([[conditions]])")
+    base = {key: config.get(key, {}) for key in CONDITION_TABLES}
+    world, q_repr = None, None
+    labels, settings, params = [], [], []
+    for i, cond in enumerate(conditions):
+        prefix = f"conditions[{i}]"
+        _check_keys(cond, ("label", *CONDITION_TABLES), prefix)
+        label = str(cond.get("label", f"condition_{i}"))
+        if label in labels:
+            raise ConfigError(f"{prefix}.label = {label!r} is used twice; labels must be unique")
+        merged = _merge(base, {k: v for k, v in cond.items() if k != "label"})
+        where = "env" if "env" not in cond else f"{prefix}.env"
+        env, env_social = envs.build(merged["env"], where)
+        env_auto_opts = _merge(merged["env"], merged.get("env_autonomous", {}))
+        env_auto, env_autonomous = envs.build(env_auto_opts, "env_autonomous")
+        if env_auto != env:
+            raise ConfigError(
+                "env_autonomous changes the shape of the world (size, horizon, slots, features or "
+                "agents); it may change only distributions and rewards"
+            )
+        if world is not None and env != world:
+            raise ConfigError(
+                f"{prefix}.env changes the shape of the world; conditions of one experiment "
+                "must share size, horizon, slots, features and agents"
+            )
+        world = env
+        caregiver = caregiver_params(
+            merged.get("caregiver", {}),
+            env.n_features,
+            "caregiver" if "caregiver" not in cond else f"{prefix}.caregiver",
+        )
+        learner, q = learner_params(
+            merged.get("learner", {}), "learner" if "learner" not in cond else f"{prefix}.learner"
+        )
+        if q_repr is not None and q != q_repr:
+            raise ConfigError(
+                f"{prefix}.learner.q = {q!r}; all conditions must share one Q representation"
+            )
+        q_repr = q
+        labels.append(label)
+        settings.append(_condition_settings(label, merged))
+        params.append(ConditionParams(env_social, env_autonomous, caregiver, learner))
+
+    dtype = jnp.zeros(()).dtype  # float64 when x64 is on
+    stacked = jax.tree.map(
+        lambda *xs: jnp.stack(
+            [
+                jnp.asarray(
+                    x, dtype=dtype if jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating) else None
+                )
+                for x in xs
+            ]
+        ),
+        *params,
+    )
+    return Experiment(
+        name=str(exp["name"]),
+        env=world,
+        n_episodes=n_episodes,
+        chunk_episodes=chunk,
+        q_representation=q_repr,
+        labels=tuple(labels),
+        condition_settings=tuple(settings),
+        params=stacked,
+        config=config,
+    )

@@ -1,0 +1,168 @@
+"""Learners: Q-learning on the utility U = R_e + P*R_s + (1-P)*R_i, with an optional ISR.
+
+Variants (one interface; the kind is a number in the params so that conditions
+with different learners share one ``vmap``):
+
+* ``no_isr``    R_i = 0: learns from extrinsic and social reward only.
+* ``isr_point`` a point estimate of theta, fitted online by stochastic gradient
+                ascent on the feedback log-likelihood (the paper's regression ISR).
+* ``isr_bayes`` a Gaussian posterior over theta (``posterior.adf_update``).
+
+The ISR's value estimate u_hat(s, a) of the caregiver's value theta . phi(s, a):
+
+* ``mean``        posterior (or point) mean . phi
+* ``thompson``    theta_tilde . phi, theta_tilde drawn from the posterior once per episode
+* ``pessimistic`` mean . phi - kappa * sd(theta . phi)
+
+Internal reward R_i = social_reward * E[y | u_hat] on salient actions (phi != 0),
+the praise the learner expects the caregiver would have given; 0 otherwise.
+
+How presence enters U (``presence_weighting``):
+
+* ``observed`` (default): P is the observed presence indicator of this step.
+  Present: U = R_e + R_s.  Absent: U = R_e + R_i.
+* ``probability``: P is the schedule's presence probability p_t.  Present:
+  U = R_e + p_t R_s + (1 - p_t) R_i.  Absent: R_s is unobserved and the ISR stands
+  in for it, so U = R_e + R_i.
+
+The ISR learns from feedback only while the caregiver is present, and only from
+its first ``isr_budget`` salient observations: the degree of internalization.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from .caregiver import CaregiverParams, expected_feedback, feedback_log_likelihood
+from .posterior import GaussianBelief, adf_update, prior_belief, value_sd
+from .pytree import pytree_dataclass
+
+LEARNER_KINDS = ("no_isr", "isr_point", "isr_bayes")
+ISR_MODES = ("mean", "thompson", "pessimistic")
+POLICIES = ("softmax", "epsilon_greedy")
+PRESENCE_WEIGHTINGS = ("observed", "probability")
+NO_ISR, ISR_POINT, ISR_BAYES = 0, 1, 2
+MEAN, THOMPSON, PESSIMISTIC = 0, 1, 2
+SOFTMAX, EPSILON_GREEDY = 0, 1
+OBSERVED, PROBABILITY = 0, 1
+
+
+@pytree_dataclass
+class LearnerParams:
+    kind: jax.Array  # index into LEARNER_KINDS
+    isr_mode: jax.Array  # index into ISR_MODES
+    policy: jax.Array  # index into POLICIES
+    presence_weighting: jax.Array  # index into PRESENCE_WEIGHTINGS
+    temperature: jax.Array  # softmax temperature
+    epsilon: jax.Array  # epsilon-greedy exploration rate
+    learning_rate: jax.Array  # Q-learning step size
+    discount: jax.Array  # gamma
+    kappa: jax.Array  # pessimism, in posterior sds
+    prior_sd: jax.Array  # prior sd of each theta_k
+    isr_learning_rate: jax.Array  # step size of the point ISR
+    isr_budget: jax.Array  # feedback observations the ISR may learn from
+
+
+@pytree_dataclass
+class LearnerState:
+    q_weights: jax.Array  # [n_q]
+    belief: GaussianBelief  # isr_bayes
+    point: jax.Array  # [K] isr_point estimate
+    theta_sample: jax.Array  # [K] Thompson draw for this episode
+    n_feedback: jax.Array  # feedback observations learned from so far
+
+
+def init_learner(params: LearnerParams, n_q: int, n_features: int) -> LearnerState:
+    dtype = params.prior_sd.dtype
+    belief = prior_belief(n_features, params.prior_sd, dtype)
+    return LearnerState(
+        q_weights=jnp.zeros(n_q, dtype=dtype),
+        belief=belief,
+        point=jnp.zeros(n_features, dtype=dtype),
+        theta_sample=belief.mean,
+        n_feedback=jnp.zeros((), dtype=jnp.int32),
+    )
+
+
+def start_episode(params: LearnerParams, state: LearnerState, normal_noise) -> LearnerState:
+    """Draw the Thompson sample theta_tilde = mean + L z for the coming episode."""
+    chol = jnp.linalg.cholesky(state.belief.cov + 1e-12 * jnp.eye(state.belief.cov.shape[0]))
+    return state.replace(theta_sample=state.belief.mean + chol @ normal_noise)
+
+
+def q_values(state: LearnerState, q_features):
+    """Q(s, a) for every action; q_features [A, n_q]."""
+    return q_features @ state.q_weights
+
+
+def select_action(params: LearnerParams, q, u_explore, u_action):
+    """Softmax by inverse CDF of ``u_action``, or epsilon-greedy (explore if u_explore < eps)."""
+    n_actions = q.shape[-1]
+    probs = jax.nn.softmax(q / params.temperature)
+    cdf = jnp.cumsum(probs)
+    softmax_action = jnp.minimum(jnp.sum(cdf < u_action * cdf[-1]), n_actions - 1)
+    random_action = jnp.minimum(jnp.floor(u_action * n_actions).astype(jnp.int32), n_actions - 1)
+    greedy_action = jnp.argmax(q)
+    eps_action = jnp.where(u_explore < params.epsilon, random_action, greedy_action)
+    return jnp.where(params.policy == SOFTMAX, softmax_action, eps_action).astype(jnp.int32)
+
+
+def isr_value(params: LearnerParams, state: LearnerState, phi):
+    """u_hat: the ISR's estimate of theta_c . phi for ``phi`` [..., K]."""
+    bayes_mean = phi @ state.belief.mean
+    bayes = jnp.where(
+        params.isr_mode == THOMPSON,
+        phi @ state.theta_sample,
+        jnp.where(
+            params.isr_mode == PESSIMISTIC,
+            bayes_mean - params.kappa * value_sd(state.belief, phi),
+            bayes_mean,
+        ),
+    )
+    return jnp.where(params.kind == ISR_BAYES, bayes, phi @ state.point)
+
+
+def internal_reward(params: LearnerParams, caregiver: CaregiverParams, state, phi):
+    """R_i(s, a) for the taken action's ``phi`` [K]."""
+    salient = jnp.any(phi != 0)
+    u_hat = isr_value(params, state, phi)
+    r = caregiver.social_reward * expected_feedback(
+        u_hat, caregiver.beta, caregiver.bias, caregiver.disapproval
+    )
+    return jnp.where(salient & (params.kind != NO_ISR), r, 0.0)
+
+
+def utility(params: LearnerParams, extrinsic, social, internal, present, presence_prob):
+    """U = R_e + P R_s + (1 - P) R_i; see the module docstring for what P is."""
+    present = present.astype(extrinsic.dtype)
+    observed_mix = present * social + (1.0 - present) * internal
+    prob_mix = jnp.where(
+        present > 0, presence_prob * social + (1.0 - presence_prob) * internal, internal
+    )
+    return extrinsic + jnp.where(params.presence_weighting == OBSERVED, observed_mix, prob_mix)
+
+
+def td_update(params: LearnerParams, state: LearnerState, psi, reward, next_q, done, active):
+    """One semi-gradient Q-learning step on w; ``active=False`` leaves w unchanged."""
+    target = reward + params.discount * (1.0 - done.astype(reward.dtype)) * jnp.max(next_q)
+    delta = target - jnp.dot(psi, state.q_weights)
+    step = jnp.where(active, params.learning_rate * delta, 0.0)
+    return state.replace(q_weights=state.q_weights + step * psi)
+
+
+def isr_update(
+    params: LearnerParams, caregiver: CaregiverParams, state: LearnerState, phi, y, observed
+):
+    """Learn from one piece of feedback, within the ISR budget."""
+    use = observed & jnp.any(phi != 0) & (state.n_feedback < params.isr_budget)
+    belief = adf_update(
+        state.belief, phi, y, caregiver.beta, caregiver.bias, caregiver.disapproval, use
+    )
+    grad_u = jax.grad(feedback_log_likelihood, argnums=1)(
+        y, jnp.dot(state.point, phi), caregiver.beta, caregiver.bias, caregiver.disapproval
+    )
+    point = state.point + jnp.where(use, params.isr_learning_rate * grad_u, 0.0) * phi
+    return state.replace(
+        belief=belief, point=point, n_feedback=state.n_feedback + use.astype(jnp.int32)
+    )

@@ -60,6 +60,7 @@ class GridWorld:
     n_objects: int = 2
     horizon: int = 12
     single_choice: bool = True
+    proximity_decay: float = 0.9
     feature_names: tuple[str, ...] = ("sweet", "educational", "messy")
     type_names: tuple[str, ...] = ("candy", "book", "crayons")
 
@@ -78,7 +79,7 @@ class GridWorld:
 
     @property
     def n_q_features(self) -> int:
-        # phi of the object collected, progress toward each feature, bias
+        # phi of the object collected, proximity to each feature, bias
         return 2 * self.n_features + 1
 
     @property
@@ -142,11 +143,12 @@ class GridWorld:
         next_cells = self._next_cells(state.agent_cell)  # [A]
         hit = (next_cells[:, None] == state.object_cells[None, :]) & state.object_alive[None, :]
         phi = hit.astype(params.type_features.dtype) @ params.type_features[state.object_types]
-        d_now, present = self._distance_to_features(state.agent_cell, state, params)
-        d_next = jax.vmap(lambda c: self._distance_to_features(c, state, params)[0])(next_cells)
-        progress = jnp.where(present[None, :], (d_now[None, :] - d_next), 0).astype(phi.dtype)
+        d_next, present = jax.vmap(lambda c: self._distance_to_features(c, state, params))(next_cells)
+        # proximity decay**distance is the discounted value of walking straight to the
+        # nearest object with that feature, so a linear Q can represent "go there".
+        proximity = jnp.where(present, self.proximity_decay ** d_next.astype(phi.dtype), 0.0)
         bias = jnp.ones((self.n_actions, 1), dtype=phi.dtype)
-        psi = jnp.concatenate([phi, progress, bias], axis=1)
+        psi = jnp.concatenate([phi, proximity, bias], axis=1)
         return Observation(
             q_features=psi[None],
             social_features=phi[None],
@@ -281,6 +283,9 @@ def build(options: dict, prefix: str = "env"):
         n_objects=len(slots),
         horizon=horizon,
         single_choice=bool(options.get("single_choice", True)),
+        proximity_decay=check_range(
+            f"{prefix}.proximity_decay", options.get("proximity_decay", 0.9), 0.0, 1.0
+        ),
         feature_names=feature_names,
         type_names=tuple(type_names),
     )

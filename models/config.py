@@ -55,7 +55,7 @@ LEARNER_DEFAULTS = {
     "policy": "softmax",
     "presence_weighting": "observed",
     "q": "linear",
-    "temperature": 0.1,
+    "temperature": 0.05,
     "epsilon": 0.1,
     "learning_rate": 0.1,
     "discount": 0.9,

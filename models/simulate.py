@@ -209,7 +209,7 @@ def make_episode_runner(env, q_representation: str = "linear", record: bool = Fa
             social_reward=total["social"],
             praise=total["praise"],
             disapproval=total["disapproval"],
-            presence=total["present"] / jnp.maximum(steps, 1.0),
+            presence=jnp.broadcast_to(total["present"] / jnp.maximum(steps, 1.0), (env.n_agents,)),
             steps=jnp.broadcast_to(steps, (env.n_agents,)),
             theta_mean=learners.belief.mean,
             theta_sd=jnp.sqrt(jnp.diagonal(learners.belief.cov, axis1=-2, axis2=-1)),

@@ -1,0 +1,112 @@
+"""Command line: ``valueint simulate [CONFIG.toml] --seeds N --out DIR``."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+console = Console(stderr=True)
+
+
+def _fail(message: str) -> None:
+    console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code=2)
+
+
+@app.callback()
+def main() -> None:
+    """valueint: value internalization simulations and model fitting."""
+
+
+@app.command()
+def simulate(
+    config: Annotated[
+        Path | None, typer.Argument(help="TOML config; omitted: the shipped --preset")
+    ] = None,
+    seeds: Annotated[int, typer.Option(min=1, help="number of seeds (0..N-1)")] = 16,
+    first_seed: Annotated[int, typer.Option(min=0, help="first seed")] = 0,
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("runs/simulate"),
+    preset: Annotated[str, typer.Option(help="shipped config used when CONFIG is omitted")] = "default",
+    overwrite: Annotated[bool, typer.Option(help="replace existing output files")] = False,
+) -> None:
+    """Simulate a config over seeds; write episodes.csv, run.json and config.toml to OUT."""
+    import tomli_w
+
+    from .config import default_config, load_config, resolve
+    from .errors import ConfigError
+    from .records import atomic_write, check_output_paths, run_record, write_json
+    from .simulate import metrics_frame, run_experiment
+
+    try:
+        raw = load_config(config) if config is not None else default_config(preset)
+        experiment = resolve(raw)
+    except ConfigError as err:
+        where = f"{config}: " if config is not None else f"preset {preset!r}: "
+        _fail(where + str(err))
+    targets = [out / "episodes.csv", out / "run.json", out / "config.toml"]
+    try:
+        check_output_paths(targets, overwrite)
+    except FileExistsError as err:
+        _fail(str(err))
+
+    seed_list = list(range(first_seed, first_seed + seeds))
+    n_runs = experiment.n_conditions * len(seed_list)
+    console.print(
+        f"[bold]{experiment.name}[/]: {experiment.n_conditions} conditions x {len(seed_list)} seeds "
+        f"x {experiment.n_episodes} episodes ({n_runs} learners in parallel)"
+    )
+    start = time.perf_counter()
+    with Progress(
+        TextColumn("episodes"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as bar:
+        task = bar.add_task("simulate", total=experiment.n_episodes)
+        metrics = run_experiment(
+            experiment, seed_list, progress=lambda done, total: bar.update(task, completed=done)
+        )
+    frame = metrics_frame(experiment, seed_list, metrics)
+    wall = time.perf_counter() - start
+
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False)
+    atomic_write(targets[0], buffer.getvalue())
+    atomic_write(targets[2], tomli_w.dumps(raw))
+    record = run_record(
+        command="simulate",
+        config=raw,
+        seeds=seed_list,
+        wall_time_s=wall,
+        config_source=str(config) if config is not None else f"preset:{preset}",
+        conditions=list(experiment.condition_settings),
+        outputs=[p.name for p in targets],
+    )
+    write_json(targets[1], record)
+    _summary(frame)
+    console.print(f"wrote {out}/ in {wall:.1f} s")
+
+
+def _summary(frame) -> None:
+    table = Table(title="socialized-behaviour rate, mean over seeds (last 20% of each phase)")
+    table.add_column("condition")
+    phases = [p for p in frame["phase"].cat.categories if (frame["phase"] == p).any()]
+    for phase in phases:
+        table.add_column(phase, justify="right")
+    for condition, group in frame.groupby("condition", observed=True):
+        cells = []
+        for phase in phases:
+            sub = group[group["phase"] == phase]
+            late = sub[sub["episode"] >= sub["episode"].quantile(0.8)]
+            cells.append(f"{late['socialized_rate'].mean():.2f}")
+        table.add_row(str(condition), *cells)
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    app()

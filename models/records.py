@@ -1,0 +1,66 @@
+"""Run records and safe output: nothing is overwritten unless asked, nothing half-written."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+PACKAGES = ("valueint", "jax", "jaxlib", "numpyro", "numpy", "pandas", "arviz", "seaborn")
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def atomic_write(path: str | Path, data: str | bytes) -> Path:
+    """Write to a temporary file beside ``path`` and rename it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = "wb" if isinstance(data, bytes) else "w"
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode) as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def check_output_paths(paths, overwrite: bool) -> None:
+    """Refuse to replace existing files unless ``overwrite``; the message lists them."""
+    existing = [str(p) for p in paths if Path(p).exists()]
+    if existing and not overwrite:
+        raise FileExistsError(
+            f"refusing to overwrite existing output: {', '.join(existing)} "
+            "(pass --overwrite to replace, or choose another --out)"
+        )
+
+
+def run_record(*, command: str, config: dict, seeds, wall_time_s: float, **extra) -> dict:
+    return {
+        "command": command,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "seeds": [int(s) for s in seeds],
+        "wall_time_s": round(float(wall_time_s), 3),
+        "versions": package_versions(),
+        "platform": platform.platform(),
+        "config": config,
+        **extra,
+    }
+
+
+def write_json(path: str | Path, record: dict) -> Path:
+    return atomic_write(path, json.dumps(record, indent=2, default=str) + "\n")

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(message: str) -> None:
@@ -47,10 +47,12 @@ def simulate(
 
     try:
         raw = load_config(config) if config is not None else default_config(preset)
+    except ConfigError as err:
+        _fail(str(err))
+    try:
         experiment = resolve(raw)
     except ConfigError as err:
-        where = f"{config}: " if config is not None else f"preset {preset!r}: "
-        _fail(where + str(err))
+        _fail(f"{config if config is not None else f'preset {preset!r}'}: {err}")
     targets = [out / "episodes.csv", out / "run.json", out / "config.toml"]
     try:
         check_output_paths(targets, overwrite)

@@ -16,6 +16,7 @@ reference replay a trajectory exactly.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 
@@ -229,11 +230,13 @@ def init_learners(env, q_representation: str, learner_params: ln.LearnerParams):
     return jax.tree.map(lambda x: jnp.broadcast_to(x, (env.n_agents, *x.shape)), one)
 
 
+@functools.lru_cache(maxsize=32)
 def make_chunk_runner(env, q_representation: str, chunk_episodes: int):
     """Compiled ``run(params[C], learners[C,S], keys[S], first_episode)``.
 
     Plays ``chunk_episodes`` episodes for every condition C and seed S at once and
-    returns (learners, metrics[C, S, chunk, n_agents]).
+    returns (learners, metrics[C, S, chunk, n_agents]).  Cached on the static world, so
+    experiments that differ only in numbers reuse one compiled program.
     """
     play = make_episode_runner(env, q_representation)
     n_features = env.n_features
@@ -256,6 +259,8 @@ def run_experiment(experiment: Experiment, seeds: Sequence[int], progress: Calla
     seeds = [int(s) for s in seeds]
     if not seeds:
         raise ValueError("seeds must hold at least one seed")
+    if min(seeds) < 0 or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be distinct non-negative integers; got {seeds}")
     n_chunks = math.ceil(experiment.n_episodes / experiment.chunk_episodes)
     chunk = math.ceil(experiment.n_episodes / n_chunks)
     runner = make_chunk_runner(experiment.env, experiment.q_representation, chunk)

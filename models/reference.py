@@ -88,6 +88,7 @@ class GridWorldRef:
         self.n_objects = env.n_objects
         self.horizon = env.horizon
         self.single_choice = env.single_choice
+        self.proximity_decay = float(env.proximity_decay)
         self.n_features = env.n_features
         self.n_types = env.n_types
         self.n_states = env.size * env.size
@@ -167,17 +168,17 @@ class GridWorldRef:
         A, K = self.n_actions, self.n_features
         phi = np.zeros((A, K))
         psi = np.zeros((A, self.n_q_features))
-        d_now, present = self.distance_to_features(state.agent_cell, state, p)
         for a, cell in enumerate(self.next_cells(state.agent_cell)):
             # phi(s, a): features of the live object the move would collect.
             for o in range(self.n_objects):
                 if state.object_alive[o] and state.object_cells[o] == cell:
                     phi[a] += p.type_features[state.object_types[o]]
-            # progress toward each feature (0 for features no live object bears).
-            d_next, _ = self.distance_to_features(cell, state, p)
-            progress = [d_now[k] - d_next[k] if present[k] else 0 for k in range(K)]
+            # proximity decay**distance from the cell the move leads to, per feature
+            # (0 for features no live object bears).
+            d_next, present = self.distance_to_features(cell, state, p)
+            for k in range(K):
+                psi[a, K + k] = self.proximity_decay ** float(d_next[k]) if present[k] else 0.0
             psi[a, :K] = phi[a]
-            psi[a, K : 2 * K] = progress
             psi[a, 2 * K] = 1.0  # bias
         return Obs(
             q_features=psi[None],
@@ -571,6 +572,10 @@ def run_reference(experiment, condition: int, noise, n_episodes: int):
     Returns (trace, metrics): dicts of NumPy arrays shaped like the JAX trace
     ([episodes, horizon, n_agents, ...]; ``present`` and ``active`` are shared by
     all agents: [episodes, horizon]) and like ``EpisodeMetrics`` ([episodes, n_agents, ...]).
+
+    After an episode ends the world stands still: the remaining steps still pick
+    actions (consuming their noise) and are recorded, but they are inactive, so
+    y = 0, the Q weights and the ISR do not learn, and the metrics skip them.
     """
     env = make_env(experiment.env)
     cond = condition_params(experiment.params, condition)

@@ -1,6 +1,6 @@
 """Environment steps per second, with learning: the jitted JAX runner vs the NumPy reference.
 
-JAX: ``valueint.simulate.run_experiment`` on the shipped default config cut down to
+JAX: ``valueint.runner.run_experiment`` on the shipped default config cut down to
 its ``isr_bayes`` condition, with N parallel learners (= N seeds), in float32.  It
 is run once to compile and then timed on warm runs, which reuse the compiled
 program because ``make_chunk_runner`` is memoized (the benchmark adds the memo if
@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import functools
-import importlib
 import json
 import os
 import platform
@@ -35,13 +33,12 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
-import valueint
 from rich.console import Console
 from rich.table import Table
-from valueint.reference import run_reference
 
-# The module (``valueint.simulate`` the attribute is the simulate() function).
-simulate = importlib.import_module("valueint.simulate")
+import valueint
+from valueint import runner
+from valueint.reference import run_reference
 
 CONDITION = "isr_bayes"
 
@@ -74,12 +71,12 @@ def benchmark_config(n_episodes: int | None) -> dict:
 def bench_jax(experiment, n_learners: int, repeats: int) -> dict:
     seeds = list(range(n_learners))
     t0 = time.perf_counter()
-    metrics = simulate.run_experiment(experiment, seeds)  # compile + run
+    metrics = runner.run_experiment(experiment, seeds)  # compile + run
     first = time.perf_counter() - t0
     runs = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        metrics = simulate.run_experiment(experiment, seeds)
+        metrics = runner.run_experiment(experiment, seeds)
         runs.append(time.perf_counter() - t0)
     env = experiment.env
     scan_steps = experiment.n_episodes * env.horizon * n_learners * env.n_agents
@@ -107,7 +104,7 @@ def reference_noise(experiment, seed: int, n_episodes: int):
     env = experiment.env
     key = jax.random.key(seed)
     draw = jax.jit(
-        jax.vmap(lambda e: simulate.episode_noise(env, jax.random.fold_in(key, e), env.n_features))
+        jax.vmap(lambda e: runner.episode_noise(env, jax.random.fold_in(key, e), env.n_features))
     )
     return jax.device_get(draw(jnp.arange(n_episodes)))
 
@@ -230,10 +227,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--episodes must be >= 1")
     if args.ref_episodes < 1 or args.repeats < 1:
         parser.error("--ref-episodes and --repeats must be >= 1")
-
-    # Warm runs must reuse the compiled program rather than build a new jit per call.
-    if not hasattr(simulate.make_chunk_runner, "cache_info"):
-        simulate.make_chunk_runner = functools.cache(simulate.make_chunk_runner)
 
     console = Console()
     if not console.is_terminal:  # a log or pipe: do not squeeze the table to 80 columns

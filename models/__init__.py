@@ -8,7 +8,7 @@ U = R_e + P R_s + (1 - P) R_i.
 from .config import Experiment, default_config, load_config, resolve
 from .envs import make
 from .errors import ConfigError
-from .simulate import simulate
+from .runner import simulate
 
 __version__ = "0.1.0"
 

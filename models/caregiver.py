@@ -64,13 +64,34 @@ def feedback_probabilities(u, beta, bias, disapproval):
     return p_plus, p_minus
 
 
+def _log_cosh(x):
+    x = jnp.abs(x)
+    return x + jnp.log1p(jnp.exp(-2.0 * x)) - jnp.log(2.0)
+
+
+def _log_sinh(x):
+    """log sinh(x) for x >= 0 (-inf at 0)."""
+    safe = jnp.where(x > 0, x, 1.0)
+    return jnp.where(x > 0, safe + jnp.log(-jnp.expm1(-2.0 * safe)) - jnp.log(2.0), -jnp.inf)
+
+
 def feedback_log_likelihood(y, u, beta, bias, disapproval):
-    """log P(y | u) for y in {-1, 0, +1}; vectorizes over u."""
-    log_plus = jax.nn.log_sigmoid(beta * u + bias)
+    """log P(y | u) for y in {-1, 0, +1}; vectorizes over u.
+
+    With disapproval, P(y=0) = sigmoid(x + d) - sigmoid(x - d) with x = -beta u and
+    d = -bias >= 0, which equals sinh(d) / (cosh(x) + cosh(d)): written so, it has no
+    cancellation (and is exactly 0 when bias = 0: the caregiver always answers).
+    """
+    a = beta * u + bias
+    log_plus = jax.nn.log_sigmoid(a)
     log_minus = jnp.log(jnp.maximum(disapproval, 1e-300)) + jax.nn.log_sigmoid(-beta * u + bias)
-    p_plus, p_minus = feedback_probabilities(u, beta, bias, disapproval)
-    log_zero = jnp.log(jnp.clip(1.0 - p_plus - p_minus, 1e-300, 1.0))
-    return jnp.where(y > 0, log_plus, jnp.where(y < 0, log_minus, log_zero))
+    d = jnp.maximum(-bias, 0.0)
+    log_silence = jnp.where(
+        disapproval > 0,
+        _log_sinh(d) - jnp.logaddexp(_log_cosh(beta * u), _log_cosh(d)),
+        jax.nn.log_sigmoid(-a),
+    )
+    return jnp.where(y > 0, log_plus, jnp.where(y < 0, log_minus, log_silence))
 
 
 def expected_feedback(u, beta, bias, disapproval):

@@ -43,7 +43,7 @@ def simulate(
     from .config import default_config, load_config, resolve
     from .errors import ConfigError
     from .records import atomic_write, check_output_paths, run_record, write_json
-    from .simulate import metrics_frame, run_experiment
+    from .runner import metrics_frame, run_experiment
 
     try:
         raw = load_config(config) if config is not None else default_config(preset)

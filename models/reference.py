@@ -7,11 +7,11 @@ by line against the docstrings of the JAX modules:
 * the caregiver functions              mirror ``caregiver.py``
 * ``tilted_moments`` / ``adf_update``  mirror ``posterior.py``
 * the learner functions                mirror ``learners.py`` (gradients written by hand)
-* ``run_reference``                    mirrors ``simulate.make_episode_runner``
+* ``run_reference``                    mirrors ``runner.make_episode_runner``
 
 No random numbers are drawn here: ``run_reference`` replays the noise that
-``simulate.trace_episodes`` returns, so the two must produce the same trajectory.
-Only the Gauss-Hermite constants are shared with the JAX code.
+``runner.trace_episodes`` returns, so the two must produce the same trajectory.
+Only the probit-mixture constants are shared with the JAX code.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ import math
 from types import SimpleNamespace
 
 import numpy as np
+from scipy import special
 
-from .posterior import QUADRATURE_LOG_WEIGHTS, QUADRATURE_NODES
+from .posterior import PROBIT_SCALES, PROBIT_WEIGHTS
 
 # Indices of the categorical options (same order as in learners.py).
 NO_ISR, ISR_POINT, ISR_BAYES = 0, 1, 2
@@ -369,20 +370,36 @@ def sample_feedback(care, phi, uniform):
 
 
 def tilted_moments(mu, var, y, beta, bias, disapproval):
-    """Mean and variance of u under N(u; mu, var) * P(y | u) by Gauss-Hermite quadrature."""
-    log_p = []
-    nodes_u = []
-    for node, log_w in zip(QUADRATURE_NODES, QUADRATURE_LOG_WEIGHTS, strict=True):
-        u = mu + math.sqrt(2.0 * var) * node
-        nodes_u.append(u)
-        log_p.append(log_w + feedback_log_likelihood(y, u, beta, bias, disapproval))
-    top = max(log_p)
-    w = np.array([math.exp(lp - top) for lp in log_p])
-    w = w / np.sum(w)
-    u = np.array(nodes_u)
-    new_mu = float(np.sum(w * u))
-    new_var = float(np.sum(w * (u - new_mu) ** 2))
-    return new_mu, new_var
+    """Mean and variance of u under N(u; mu, var) * P(y | u), term by term.
+
+    P(y | u) is a signed sum of probits c * Phi(alpha u + gamma) (the logistic as a
+    probit mixture); each term's tilted mass, mean and variance are textbook.
+    """
+    terms = []  # (c, alpha, gamma)
+    for a_k, s_k in zip(PROBIT_WEIGHTS, PROBIT_SCALES, strict=True):
+        if y > 0:  # sigmoid(beta u + b)
+            terms.append((a_k, s_k * beta, s_k * bias))
+        elif y < 0:  # sigmoid(-beta u + b)
+            terms.append((a_k, -s_k * beta, s_k * bias))
+        else:  # sigmoid(-beta u - b) [- sigmoid(-beta u + b)]
+            terms.append((a_k, -s_k * beta, -s_k * bias))
+            if disapproval > 0:
+                terms.append((-a_k, -s_k * beta, s_k * bias))
+    masses, means, variances = [], [], []
+    for c, alpha, gamma in terms:
+        s = math.sqrt(1.0 + alpha**2 * var)
+        z = (alpha * mu + gamma) / s
+        log_mass = float(special.log_ndtr(z))
+        mills = math.exp(-0.5 * z * z - 0.5 * math.log(2.0 * math.pi) - log_mass)
+        masses.append((c, log_mass))
+        means.append(mu + var * alpha * mills / s)
+        variances.append(var - (var * alpha / s) ** 2 * mills * (z + mills))
+    top = max(log_mass for _, log_mass in masses)
+    w = np.array([c * math.exp(log_mass - top) for c, log_mass in masses])
+    w = w / w.sum()
+    new_mu = float(np.sum(w * np.array(means)))
+    new_var = float(np.sum(w * (np.array(variances) + (np.array(means) - new_mu) ** 2)))
+    return new_mu, min(max(new_var, 1e-12 * var), var)
 
 
 def adf_update(mean, cov, phi, y, beta, bias, disapproval, observed):

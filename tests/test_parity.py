@@ -19,9 +19,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+
 import valueint
 from valueint.reference import run_reference
-from valueint.simulate import (
+from valueint.runner import (
     EpisodeMetrics,
     episode_noise,
     init_learners,
@@ -136,7 +137,7 @@ GRIDWORLD_CASES = {
     "pessimistic": {"learner": {"isr_mode": "pessimistic", "kappa": 0.7}},
     "epsilon_greedy": {"learner": {"policy": "epsilon_greedy", "epsilon": 0.5}},
     "isr_budget": {"learner": {"kind": "isr_point", "isr_budget": 5}},
-    "step_presence": {"caregiver": {"presence_unit": "step", "presence": 0.6}},
+    "step_presence": {"caregiver": {"presence_unit": "step", "presence": 0.8}},
     "probability_weighting": {
         "learner": {"presence_weighting": "probability"},
         "caregiver": {"presence": 0.6, "autonomous_presence": 0.2},

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 import valueint
 from valueint.cli import app
-from valueint.simulate import METRICS, run_experiment
+from valueint.runner import METRICS, run_experiment
 
 
 def short_config(n_episodes=60, socialization=30, **caregiver):

@@ -66,26 +66,25 @@ class EpisodeMetrics:
 
 
 def episode_noise(env, key, n_features: int):
-    """Every random number one episode uses, keyed only by ``key``."""
-    k_reset, k_presence, k_thompson, k_steps = jax.random.split(key, 4)
+    """Every random number one episode uses, keyed only by ``key``.
+
+    Drawn in a few bulk calls (per-step key splitting costs more than the draws).
+    """
+    k_reset, k_presence, k_thompson, k_env, k_steps = jax.random.split(key, 5)
     n, horizon = env.n_agents, env.horizon
-    step_keys = jax.random.split(k_steps, horizon)
-
-    def per_step(k):
-        k_env, k_explore, k_action, k_feedback, k_present = jax.random.split(k, 5)
-        return {
-            "env": env.step_noise(k_env),
-            "explore": jax.random.uniform(k_explore, (n,)),
-            "action": jax.random.uniform(k_action, (n,)),
-            "feedback": jax.random.uniform(k_feedback, (n,)),
-            "present": jax.random.uniform(k_present, ()),
-        }
-
+    explore, action, feedback = jax.random.uniform(k_steps, (3, horizon, n))
+    present = jax.random.uniform(k_presence, (horizon + 1,))
     return {
         "reset": env.reset_noise(k_reset),
-        "present": jax.random.uniform(k_presence, ()),
+        "present": present[0],
         "thompson": jax.random.normal(k_thompson, (n, n_features)),
-        "steps": jax.vmap(per_step)(step_keys),
+        "steps": {
+            "env": jax.vmap(env.step_noise)(jax.random.split(k_env, horizon)),
+            "explore": explore,
+            "action": action,
+            "feedback": feedback,
+            "present": present[1:],
+        },
     }
 
 
@@ -254,6 +253,22 @@ def make_chunk_runner(env, q_representation: str, chunk_episodes: int):
     return jax.jit(over_conditions)
 
 
+def seed_sharded(tree, axis: int):
+    """Spread the seed axis over all JAX devices (CPU cores with ``use_cpu_cores``).
+
+    Seeds never interact, so the compiled program runs on every device without
+    communication.  With one device, or a seed count the devices do not divide,
+    the tree is returned as it is.
+    """
+    devices = jax.devices()
+    n_seeds = jax.tree.leaves(tree)[0].shape[axis]
+    if len(devices) == 1 or n_seeds % len(devices):
+        return tree
+    mesh = jax.sharding.Mesh(np.array(devices), ("seeds",))
+    spec = jax.sharding.PartitionSpec(*([None] * axis), "seeds")
+    return jax.device_put(tree, jax.sharding.NamedSharding(mesh, spec))
+
+
 def run_experiment(experiment: Experiment, seeds: Sequence[int], progress: Callable | None = None):
     """Run every condition and seed; returns stacked EpisodeMetrics [C, S, E, n_agents]."""
     seeds = [int(s) for s in seeds]
@@ -264,7 +279,7 @@ def run_experiment(experiment: Experiment, seeds: Sequence[int], progress: Calla
     n_chunks = math.ceil(experiment.n_episodes / experiment.chunk_episodes)
     chunk = math.ceil(experiment.n_episodes / n_chunks)
     runner = make_chunk_runner(experiment.env, experiment.q_representation, chunk)
-    keys = jnp.stack([jax.random.key(s) for s in seeds])
+    keys = seed_sharded(jax.vmap(jax.random.key)(jnp.asarray(seeds)), axis=0)
     per_condition = jax.vmap(
         lambda lp: init_learners(experiment.env, experiment.q_representation, lp)
     )
@@ -272,6 +287,7 @@ def run_experiment(experiment: Experiment, seeds: Sequence[int], progress: Calla
     learners = jax.tree.map(
         lambda x: jnp.broadcast_to(x[:, None], (x.shape[0], len(seeds), *x.shape[1:])), learners0
     )
+    learners = seed_sharded(learners, axis=1)
     blocks = []
     for i in range(n_chunks):
         learners, metrics = runner(experiment.params, learners, keys, jnp.asarray(i * chunk))

@@ -33,6 +33,7 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpyro
 from rich.console import Console
 from rich.table import Table
 
@@ -228,13 +229,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.ref_episodes < 1 or args.repeats < 1:
         parser.error("--ref-episodes and --repeats must be >= 1")
 
+    # Every CPU core becomes a JAX device; the runner spreads seeds over them.
+    numpyro.set_host_device_count(os.cpu_count() or 1)
     console = Console()
     if not console.is_terminal:  # a log or pipe: do not squeeze the table to 80 columns
         console = Console(width=150)
     experiment = valueint.resolve(benchmark_config(args.episodes))
     console.print(
         f"[bold]valueint[/] {valueint.__version__}  jax {jax.__version__} on "
-        f"{jax.devices()[0].platform} ({jax.devices()[0].device_kind}), "
+        f"{jax.devices()[0].platform} ({jax.devices()[0].device_kind}) x {jax.device_count()}, "
         f"{os.cpu_count()} CPUs, float dtype {jnp.zeros(()).dtype}"
     )
     reference = bench_reference(experiment, args.ref_episodes, args.repeats)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import time
 from pathlib import Path
 from typing import Annotated
@@ -24,6 +25,14 @@ def _fail(message: str) -> None:
 @app.callback()
 def main() -> None:
     """valueint: value internalization simulations and model fitting."""
+    use_all_cpu_cores()
+
+
+def use_all_cpu_cores() -> None:
+    """Expose every CPU core as a JAX device, so seeds run in parallel (before JAX starts)."""
+    import numpyro
+
+    numpyro.set_host_device_count(os.cpu_count() or 1)
 
 
 @app.command()

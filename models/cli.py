@@ -43,7 +43,9 @@ def simulate(
     seeds: Annotated[int, typer.Option(min=1, help="number of seeds (0..N-1)")] = 16,
     first_seed: Annotated[int, typer.Option(min=0, help="first seed")] = 0,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("runs/simulate"),
-    preset: Annotated[str, typer.Option(help="shipped config used when CONFIG is omitted")] = "default",
+    preset: Annotated[
+        str, typer.Option(help="shipped config used when CONFIG is omitted")
+    ] = "default",
     overwrite: Annotated[bool, typer.Option(help="replace existing output files")] = False,
 ) -> None:
     """Simulate a config over seeds; write episodes.csv, run.json and config.toml to OUT."""
@@ -76,7 +78,11 @@ def simulate(
     )
     start = time.perf_counter()
     with Progress(
-        TextColumn("episodes"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        TextColumn("episodes"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
     ) as bar:
         task = bar.add_task("simulate", total=experiment.n_episodes)
         metrics = run_experiment(

@@ -273,18 +273,7 @@ def resolve(config: dict) -> Experiment:
         settings.append(_condition_settings(label, merged))
         params.append(ConditionParams(env_social, env_autonomous, caregiver, learner))
 
-    dtype = jnp.zeros(()).dtype  # float64 when x64 is on
-    stacked = jax.tree.map(
-        lambda *xs: jnp.stack(
-            [
-                jnp.asarray(
-                    x, dtype=dtype if jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating) else None
-                )
-                for x in xs
-            ]
-        ),
-        *params,
-    )
+    stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *params)
     return Experiment(
         name=str(exp["name"]),
         env=world,

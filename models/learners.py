@@ -27,6 +27,9 @@ How presence enters U (``presence_weighting``):
 
 The ISR learns from feedback only while the caregiver is present, and only from
 its first ``isr_budget`` salient observations: the degree of internalization.
+
+Q-learning treats the end of an episode, by a choice or by the horizon, as
+terminal: the world ends there and time is not part of the state.
 """
 
 from __future__ import annotations

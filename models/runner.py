@@ -334,10 +334,11 @@ def metrics_frame(
     for name in METRICS:
         frame[name] = np.asarray(getattr(metrics, name), dtype=float).ravel()
     frame["isr_reward"] = np.where(kinds == ln.NO_ISR, np.nan, frame["isr_reward"])
+    # no_isr learners have no ISR to report (their unused belief is not shown)
     for k, feature in enumerate(experiment.env.feature_names):
-        frame[f"theta_mean_{feature}"] = np.asarray(metrics.theta_mean)[..., k].ravel()
-        frame[f"theta_sd_{feature}"] = np.asarray(metrics.theta_sd)[..., k].ravel()
-        frame[f"theta_point_{feature}"] = np.asarray(metrics.theta_point)[..., k].ravel()
+        for stat in ("mean", "sd", "point"):
+            values = np.asarray(getattr(metrics, f"theta_{stat}"), dtype=float)[..., k].ravel()
+            frame[f"theta_{stat}_{feature}"] = np.where(kinds == ln.NO_ISR, np.nan, values)
     df = pd.DataFrame(frame)
     df["condition"] = pd.Categorical(df["condition"], categories=list(experiment.labels))
     df["phase"] = pd.Categorical(df["phase"], categories=list(cg.PHASES))

@@ -59,15 +59,26 @@ def test_frame_is_tidy_and_complete():
     assert list(df.condition.cat.categories) == ["no_isr", "isr_point", "isr_bayes"]
     assert set(df.seed) == {3, 5}
     assert not df.duplicated(["condition", "seed", "episode", "agent"]).any()
-    for column in (*METRICS, "phase", "presence_prob", "learner", "theta_mean_sweet", "theta_sd_messy"):
+    for column in (
+        *METRICS,
+        "phase",
+        "presence_prob",
+        "learner",
+        "theta_mean_sweet",
+        "theta_sd_messy",
+    ):
         assert column in df
     assert (df[df.episode < 10].phase == "socialization").all()
     assert (df[df.episode >= 10].phase == "autonomous").all()
     assert df.socialized_rate.between(0, 1).all()
     assert df[df.learner == "no_isr"].isr_reward.isna().all()
     assert df[df.learner != "no_isr"].isr_reward.notna().all()
+    assert df[df.learner == "no_isr"].theta_mean_educational.isna().all()
+    assert df[df.learner == "isr_bayes"].theta_sd_messy.notna().all()
     auto = df[df.phase == "autonomous"]
-    assert (auto.presence == 0).all() and (auto.social_reward == 0).all() and (auto.praise == 0).all()
+    assert (
+        (auto.presence == 0).all() and (auto.social_reward == 0).all() and (auto.praise == 0).all()
+    )
     assert (df[df.phase == "socialization"].presence == 1).all()
 
 
@@ -100,7 +111,8 @@ def test_isr_budget_controls_internalization():
     """Fewer feedback observations leave the posterior wider: the internalization knob."""
     config = short_config(n_episodes=60, socialization=60)
     config["conditions"] = [
-        {"label": f"budget_{b}", "learner": {"kind": "isr_bayes", "isr_budget": b}} for b in (2, 10, 1000)
+        {"label": f"budget_{b}", "learner": {"kind": "isr_bayes", "isr_budget": b}}
+        for b in (2, 10, 1000)
     ]
     df = valueint.simulate(config, seeds=4)
     final = df[df.episode == 59].groupby("condition", observed=True)
@@ -145,7 +157,11 @@ def test_cli_writes_results_and_record_and_refuses_to_overwrite(tmp_path):
     forced = runner.invoke(
         app, ["simulate", str(config_path), "--seeds", "3", "--out", str(out), "--overwrite"]
     )
-    assert forced.exit_code == 0 and json.loads((out / "run.json").read_text())["seeds"] == [0, 1, 2]
+    assert forced.exit_code == 0 and json.loads((out / "run.json").read_text())["seeds"] == [
+        0,
+        1,
+        2,
+    ]
 
 
 @pytest.mark.parametrize("bad", [[], [-1]])

@@ -143,7 +143,9 @@ class GridWorld:
         next_cells = self._next_cells(state.agent_cell)  # [A]
         hit = (next_cells[:, None] == state.object_cells[None, :]) & state.object_alive[None, :]
         phi = hit.astype(params.type_features.dtype) @ params.type_features[state.object_types]
-        d_next, present = jax.vmap(lambda c: self._distance_to_features(c, state, params))(next_cells)
+        d_next, present = jax.vmap(lambda c: self._distance_to_features(c, state, params))(
+            next_cells
+        )
         # proximity decay**distance is the discounted value of walking straight to the
         # nearest object with that feature, so a linear Q can represent "go there".
         proximity = jnp.where(present, self.proximity_decay ** d_next.astype(phi.dtype), 0.0)

@@ -116,11 +116,12 @@ def default_config(name: str = "default") -> dict:
     return tomllib.loads(ref.read_text())
 
 
-def _merge(base: dict, override: dict) -> dict:
+def merge_tables(base: dict, override: dict) -> dict:
+    """``base`` with ``override`` laid over it, table by table (neither is changed)."""
     out = copy.deepcopy(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
+            out[key] = merge_tables(out[key], value)
         else:
             out[key] = copy.deepcopy(value)
     return out
@@ -240,10 +241,10 @@ def resolve(config: dict) -> Experiment:
         label = str(cond.get("label", f"condition_{i}"))
         if label in labels:
             raise ConfigError(f"{prefix}.label = {label!r} is used twice; labels must be unique")
-        merged = _merge(base, {k: v for k, v in cond.items() if k != "label"})
+        merged = merge_tables(base, {k: v for k, v in cond.items() if k != "label"})
         where = "env" if "env" not in cond else f"{prefix}.env"
         env, env_social = envs.build(merged["env"], where)
-        env_auto_opts = _merge(merged["env"], merged.get("env_autonomous", {}))
+        env_auto_opts = merge_tables(merged["env"], merged.get("env_autonomous", {}))
         env_auto, env_autonomous = envs.build(env_auto_opts, "env_autonomous")
         if env_auto != env:
             raise ConfigError(

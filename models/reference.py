@@ -24,6 +24,7 @@ import numpy as np
 from scipy import special
 
 from .posterior import PROBIT_SCALES, PROBIT_WEIGHTS
+from .runner import EpisodeMetrics
 
 # Indices of the categorical options (same order as in learners.py).
 NO_ISR, ISR_POINT, ISR_BAYES = 0, 1, 2
@@ -552,22 +553,7 @@ def isr_update(lp, care, learner, phi, y, observed):
 # --- the runner -----------------------------------------------------------------
 
 
-METRIC_FIELDS = (
-    "socialized_rate",
-    "salient_actions",
-    "extrinsic_return",
-    "caregiver_reward",
-    "isr_reward",
-    "internal_reward",
-    "social_reward",
-    "praise",
-    "disapproval",
-    "presence",
-    "steps",
-    "theta_mean",
-    "theta_sd",
-    "theta_point",
-)
+METRIC_FIELDS = tuple(f.name for f in dataclasses.fields(EpisodeMetrics))
 
 
 def _episode_noise(noise, e):

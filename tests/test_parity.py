@@ -11,7 +11,6 @@ checks that the public ``trace_episodes`` itself agrees with both.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import functools
 
@@ -21,6 +20,7 @@ import numpy as np
 import pytest
 
 import valueint
+from valueint.config import merge_tables
 from valueint.reference import run_reference
 from valueint.runner import (
     EpisodeMetrics,
@@ -37,23 +37,13 @@ DISCRETE = ("action", "y", "present", "active")
 CONTINUOUS = ("utility", "reward", "internal", "q_weights", "belief_mean")
 
 
-def merge(base: dict, override: dict) -> dict:
-    out = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
 def gridworld_config(**override) -> dict:
     """The shipped default config cut down to one condition and a short run."""
     cfg = valueint.default_config()
     cfg.pop("conditions")
     cfg["experiment"].update(n_episodes=N_EPISODES, chunk_episodes=N_EPISODES)
     cfg["caregiver"]["socialization_episodes"] = SOCIALIZATION
-    return merge(cfg, override)
+    return merge_tables(cfg, override)
 
 
 def prosocial_config(**override) -> dict:
@@ -68,7 +58,7 @@ def prosocial_config(**override) -> dict:
         },
         "learner": {"temperature": 0.2},
     }
-    return merge(cfg, override)
+    return merge_tables(cfg, override)
 
 
 @functools.cache

@@ -10,8 +10,9 @@ Feedback model (the learner's only evidence about theta_c).  With u = theta_c . 
 caregiver only responds to *salient* actions, those with phi(s, a) != 0 (touching
 an object, sharing or keeping); plain moves get no feedback and carry no evidence.
 
-Presence schedule, per episode e:  P during socialization (e < T), a linear fade
-from P to ``autonomous_presence`` over ``fade_episodes``, then ``autonomous_presence``.
+Presence schedule, per episode e:  P during socialization (e < T); over the F
+``fade_episodes`` a linear fade strictly between the two levels,
+P + (e - T + 1) / (F + 1) * (autonomous_presence - P); then ``autonomous_presence``.
 Presence is drawn once per episode or once per step (``presence_unit``).
 """
 
@@ -45,7 +46,7 @@ def presence_probability(params: CaregiverParams, episode):
     e = jnp.asarray(episode, dtype=params.presence.dtype)
     start = params.socialization_episodes.astype(e.dtype)
     fade = jnp.maximum(params.fade_episodes.astype(e.dtype), 1.0)
-    frac = jnp.clip((e - start + 1.0) / fade, 0.0, 1.0)
+    frac = jnp.clip((e - start + 1.0) / (fade + 1.0), 0.0, 1.0)
     frac = jnp.where(params.fade_episodes > 0, frac, (e >= start).astype(e.dtype))
     return params.presence + frac * (params.autonomous_presence - params.presence)
 

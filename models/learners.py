@@ -28,8 +28,8 @@ How presence enters U (``presence_weighting``):
 The ISR learns from feedback only while the caregiver is present, and only from
 its first ``isr_budget`` salient observations: the degree of internalization.
 
-Q-learning treats the end of an episode, by a choice or by the horizon, as
-terminal: the world ends there and time is not part of the state.
+Q-learning bootstraps through the horizon (a time limit, not part of the state)
+and stops only at terminal states, e.g. when a gridworld choice ends the episode.
 """
 
 from __future__ import annotations
@@ -90,7 +90,10 @@ def init_learner(params: LearnerParams, n_q: int, n_features: int) -> LearnerSta
 
 def start_episode(params: LearnerParams, state: LearnerState, normal_noise) -> LearnerState:
     """Draw the Thompson sample theta_tilde = mean + L z for the coming episode."""
-    chol = jnp.linalg.cholesky(state.belief.cov + 1e-12 * jnp.eye(state.belief.cov.shape[0]))
+    cov = state.belief.cov
+    k = cov.shape[0]
+    jitter = 1e-6 * jnp.trace(cov) / k  # relative, so it also guards float32
+    chol = jnp.linalg.cholesky(cov + jitter * jnp.eye(k, dtype=cov.dtype))
     return state.replace(theta_sample=state.belief.mean + chol @ normal_noise)
 
 
@@ -109,6 +112,11 @@ def select_action(params: LearnerParams, q, u_explore, u_action):
     greedy_action = jnp.argmax(q)
     eps_action = jnp.where(u_explore < params.epsilon, random_action, greedy_action)
     return jnp.where(params.policy == SOFTMAX, softmax_action, eps_action).astype(jnp.int32)
+
+
+def isr_mean_value(params: LearnerParams, state: LearnerState, phi):
+    """The ISR's best estimate of theta_c . phi: posterior mean (or point) . phi."""
+    return jnp.where(params.kind == ISR_BAYES, phi @ state.belief.mean, phi @ state.point)
 
 
 def isr_value(params: LearnerParams, state: LearnerState, phi):
@@ -137,18 +145,20 @@ def internal_reward(params: LearnerParams, caregiver: CaregiverParams, state, ph
 
 
 def utility(params: LearnerParams, extrinsic, social, internal, present, presence_prob):
-    """U = R_e + P R_s + (1 - P) R_i; see the module docstring for what P is."""
+    """U = R_e + P R_s + (1 - P) R_i; see the module docstring for what P is.
+
+    Returns (U, the weight on R_s, the weight on R_i)."""
     present = present.astype(extrinsic.dtype)
-    observed_mix = present * social + (1.0 - present) * internal
-    prob_mix = jnp.where(
-        present > 0, presence_prob * social + (1.0 - presence_prob) * internal, internal
-    )
-    return extrinsic + jnp.where(params.presence_weighting == OBSERVED, observed_mix, prob_mix)
+    observed = params.presence_weighting == OBSERVED
+    social_weight = jnp.where(observed, present, present * presence_prob)
+    internal_weight = jnp.where(observed, 1.0 - present, 1.0 - social_weight)
+    u = extrinsic + social_weight * social + internal_weight * internal
+    return u, social_weight, internal_weight
 
 
-def td_update(params: LearnerParams, state: LearnerState, psi, reward, next_q, done, active):
+def td_update(params: LearnerParams, state: LearnerState, psi, reward, next_q, terminal, active):
     """One semi-gradient Q-learning step on w; ``active=False`` leaves w unchanged."""
-    target = reward + params.discount * (1.0 - done.astype(reward.dtype)) * jnp.max(next_q)
+    target = reward + params.discount * (1.0 - terminal.astype(reward.dtype)) * jnp.max(next_q)
     delta = target - jnp.dot(psi, state.q_weights)
     step = jnp.where(active, params.learning_rate * delta, 0.0)
     return state.replace(q_weights=state.q_weights + step * psi)

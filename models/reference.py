@@ -93,8 +93,10 @@ class GridWorldRef:
         self.proximity_decay = float(env.proximity_decay)
         self.n_features = env.n_features
         self.n_types = env.n_types
-        self.n_states = env.size * env.size
-        self.n_q_features = 2 * self.n_features + 1
+        self.fixed_layout = env.fixed_layout
+        self.n_cells = env.size * env.size
+        self.n_states = self.n_cells * 2**env.n_objects
+        self.n_q_features = self.n_features + 1
 
     def reset_from_noise(self, noise, p):
         # Agent cell: inverse CDF of the normalized agent cell weights.
@@ -102,22 +104,24 @@ class GridWorldRef:
         total = np.sum(weights)
         agent_cdf = np.cumsum(weights) / total
         below = 0
-        for c in range(self.n_states):
+        for c in range(self.n_cells):
             if agent_cdf[c] < noise["agent"]:
                 below += 1
-        agent_cell = min(below, self.n_states - 1)
+        agent_cell = min(below, self.n_cells - 1)
 
         # Object cells: Gumbel top-k on log weights; the agent's cell is excluded.
         scores = []
-        for c in range(self.n_states):
+        for c in range(self.n_cells):
             gumbel = -math.log(-math.log(noise["cells"][c]))
             w = p.object_cell_weights[c]
             log_w = math.log(w) if w > 0 else -math.inf
             scores.append(log_w + gumbel)
         scores[agent_cell] = -math.inf
         # Highest score first; equal scores keep cell order (a stable sort).
-        order = sorted(range(self.n_states), key=lambda c: -scores[c])
+        order = sorted(range(self.n_cells), key=lambda c: -scores[c])
         object_cells = order[: self.n_objects]
+        if self.fixed_layout:
+            object_cells = [int(c) for c in p.fixed_object_cells]
 
         # Object types: inverse CDF of each slot's type probabilities.
         object_types = []
@@ -149,14 +153,13 @@ class GridWorldRef:
             cells.append(r * self.size + c)
         return cells
 
-    def distance_to_features(self, cell, state, p):
-        """Manhattan distance to the nearest live object bearing each feature (4*size if none)."""
+    def distance_to_features(self, cell, state, p, reachable):
+        """Per feature: distance to the nearest reachable object bearing it, and whether any does."""
         row, col = divmod(cell, self.size)
-        big = 4 * self.size
-        dist = [big] * self.n_features
+        dist = [4 * self.size] * self.n_features
         present = [False] * self.n_features
         for o in range(self.n_objects):
-            if not state.object_alive[o]:
+            if not reachable[o]:
                 continue
             o_row, o_col = divmod(state.object_cells[o], self.size)
             d = abs(o_row - row) + abs(o_col - col)
@@ -172,20 +175,31 @@ class GridWorldRef:
         psi = np.zeros((A, self.n_q_features))
         for a, cell in enumerate(self.next_cells(state.agent_cell)):
             # phi(s, a): features of the live object the move would collect.
+            hit = [
+                state.object_alive[o] and state.object_cells[o] == cell
+                for o in range(self.n_objects)
+            ]
             for o in range(self.n_objects):
-                if state.object_alive[o] and state.object_cells[o] == cell:
+                if hit[o]:
                     phi[a] += p.type_features[state.object_types[o]]
-            # proximity decay**distance from the cell the move leads to, per feature
-            # (0 for features no live object bears).
-            d_next, present = self.distance_to_features(cell, state, p)
+            # Reachable after the move: with single_choice a collection ends the
+            # episode, so only the collected object; otherwise every live object.
+            if self.single_choice and any(hit):
+                reachable = hit
+            else:
+                reachable = list(state.object_alive)
+            d_next, present = self.distance_to_features(cell, state, p, reachable)
             for k in range(K):
-                psi[a, K + k] = self.proximity_decay ** float(d_next[k]) if present[k] else 0.0
-            psi[a, :K] = phi[a]
-            psi[a, 2 * K] = 1.0  # bias
+                psi[a, k] = self.proximity_decay ** float(d_next[k]) if present[k] else 0.0
+            psi[a, K] = 1.0  # bias
+        index = state.agent_cell
+        if self.fixed_layout:
+            left = sum(2**o for o in range(self.n_objects) if state.object_alive[o])
+            index = state.agent_cell + self.n_cells * left
         return Obs(
             q_features=psi[None],
             social_features=phi[None],
-            state_index=np.array([state.agent_cell]),
+            state_index=np.array([index]),
         )
 
     def step_from_noise(self, noise, state, actions, p):
@@ -199,10 +213,8 @@ class GridWorldRef:
                 collected = True
                 alive[o] = False
         t = state.t + 1
-        if self.single_choice:
-            done = collected or t >= self.horizon
-        else:
-            done = not any(alive) or t >= self.horizon
+        terminated = collected if self.single_choice else not any(alive)
+        done = terminated or t >= self.horizon
         new_state = GridState(
             agent_cell=target,
             object_cells=state.object_cells,
@@ -210,7 +222,7 @@ class GridWorldRef:
             object_alive=alive,
             t=t,
         )
-        return self.observe(new_state, p), new_state, np.array([reward]), done
+        return self.observe(new_state, p), new_state, np.array([reward]), done, terminated
 
 
 # --- prosocial -------------------------------------------------------------------
@@ -275,7 +287,8 @@ class ProsocialRef:
         new_state = ProsocialState(
             need=[bool(noise["need"][i] < p.need_prob) for i in range(n)], t=t
         )
-        return self.observe(new_state, p), new_state, reward, t >= self.horizon
+        # the horizon is a time limit, never terminal
+        return self.observe(new_state, p), new_state, reward, t >= self.horizon, False
 
 
 def make_env(env):
@@ -302,7 +315,7 @@ def presence_probability(care, episode):
     """P during socialization, a linear fade over fade_episodes, then autonomous_presence."""
     start = float(care.socialization_episodes)
     if care.fade_episodes > 0:
-        frac = (episode - start + 1.0) / float(care.fade_episodes)
+        frac = (episode - start + 1.0) / (float(care.fade_episodes) + 1.0)
         frac = min(max(frac, 0.0), 1.0)
     else:
         frac = 1.0 if episode >= start else 0.0
@@ -448,9 +461,10 @@ def init_learner(lp, n_q, n_features):
 
 
 def start_episode(learner, normal_noise):
-    """theta_tilde = mean + L z, L the Cholesky factor of cov (+ 1e-12 I)."""
+    """theta_tilde = mean + L z, L the Cholesky factor of cov + 1e-6 trace(cov) / K I."""
     k = len(learner.mean)
-    chol = np.linalg.cholesky(learner.cov + 1e-12 * np.eye(k))
+    jitter = 1e-6 * np.trace(learner.cov) / k
+    chol = np.linalg.cholesky(learner.cov + jitter * np.eye(k))
     learner.theta_sample = learner.mean + chol @ normal_noise
 
 
@@ -516,21 +530,26 @@ def internal_reward(lp, care, learner, phi):
 
 
 def utility(lp, extrinsic, social, internal, present, presence_prob):
-    """U = R_e + P R_s + (1 - P) R_i (P observed, or the schedule's p_t while present)."""
+    """U = R_e + P R_s + (1 - P) R_i, with P the observed presence or, under the
+    probability weighting, p_t while present and 0 while absent.  Returns
+    (U, weight on R_s, weight on R_i)."""
     if lp.presence_weighting == OBSERVED:
-        mix = social if present else internal
-    elif present:
-        mix = presence_prob * social + (1.0 - presence_prob) * internal
+        social_weight = 1.0 if present else 0.0
     else:
-        mix = internal
-    return extrinsic + mix
+        social_weight = presence_prob if present else 0.0
+    internal_weight = 1.0 - social_weight
+    return (
+        extrinsic + social_weight * social + internal_weight * internal,
+        social_weight,
+        internal_weight,
+    )
 
 
-def td_update(lp, learner, psi, reward, next_q, done, active):
-    """w += lr * (r + gamma (1 - done) max_a' Q(s', a') - Q(s, a)) psi, if active."""
+def td_update(lp, learner, psi, reward, next_q, terminal, active):
+    """w += lr * (r + gamma (1 - terminal) max_a' Q(s', a') - Q(s, a)) psi, if active."""
     if not active:
         return
-    target = reward + lp.discount * (0.0 if done else 1.0) * max(next_q)
+    target = reward + lp.discount * (0.0 if terminal else 1.0) * max(next_q)
     delta = target - float(psi @ learner.q_weights)
     learner.q_weights = learner.q_weights + lp.learning_rate * delta * psi
 
@@ -647,7 +666,7 @@ def run_reference(experiment, condition: int, noise, n_episodes: int):
                 actions[i] = select_action(lp, q, sn["explore"][i], sn["action"][i])
                 psis.append(rows[actions[i]])
 
-            next_obs, next_state, r_ext, next_done = env.step_from_noise(
+            next_obs, next_state, r_ext, next_done, terminated = env.step_from_noise(
                 sn["env"], state, actions, env_params
             )
 
@@ -662,10 +681,14 @@ def run_reference(experiment, condition: int, noise, n_episodes: int):
                 r_social = float(care.social_reward) * y
                 # R_i, u_hat and max Q(s', .) use the learner as it was before this step.
                 r_internal = internal_reward(lp, care, learner, phi)
-                u = utility(lp, r_ext[i], r_social, r_internal, present, p_present)
-                u_hat = isr_value(lp, learner, phi)
+                u, w_social, w_internal = utility(
+                    lp, r_ext[i], r_social, r_internal, present, p_present
+                )
+                # what the ISR believes the act is worth: its mean (or point) estimate
+                mean_estimate = learner.mean if lp.kind == ISR_BAYES else learner.point
+                u_hat = float(phi @ mean_estimate)
                 next_q = q_values(learner, q_feature_rows(env, q_repr, next_obs, i))
-                td_update(lp, learner, psis[i], u, next_q, next_done, active)
+                td_update(lp, learner, psis[i], u, next_q, terminated, active)
                 isr_update(lp, care, learner, phi, y, observed)
 
                 true_value = float(care.theta @ phi)
@@ -676,8 +699,8 @@ def run_reference(experiment, condition: int, noise, n_episodes: int):
                         sums["caregiver"][i] += true_value
                         sums["isr"][i] += u_hat
                     sums["extrinsic"][i] += r_ext[i]
-                    sums["internal"][i] += r_internal
-                    sums["social"][i] += r_social
+                    sums["internal"][i] += w_internal * r_internal
+                    sums["social"][i] += w_social * r_social
                     sums["present"][i] += 1.0 if present else 0.0
                 sums["praise"][i] += 1.0 if y > 0 else 0.0
                 sums["disapproval"][i] += 1.0 if y < 0 else 0.0
@@ -700,7 +723,10 @@ def run_reference(experiment, condition: int, noise, n_episodes: int):
 
         for i in range(n):
             learner = learners[i]
-            metrics["socialized_rate"][e, i] = sums["socialized"][i] / max(sums["salient"][i], 1.0)
+            salient_acts = sums["salient"][i]
+            metrics["socialized_rate"][e, i] = (
+                sums["socialized"][i] / salient_acts if salient_acts > 0 else np.nan
+            )
             metrics["salient_actions"][e, i] = sums["salient"][i]
             metrics["extrinsic_return"][e, i] = sums["extrinsic"][i]
             metrics["caregiver_reward"][e, i] = sums["caregiver"][i]

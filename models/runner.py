@@ -49,13 +49,13 @@ METRICS = (
 class EpisodeMetrics:
     """Per agent sums (or rates) over one episode; every field is [n_agents]."""
 
-    socialized_rate: jax.Array  # socialized acts / salient acts (0 if none)
+    socialized_rate: jax.Array  # socialized acts / salient acts (NaN if there were none)
     salient_actions: jax.Array  # actions with phi != 0
     extrinsic_return: jax.Array  # sum R_e
     caregiver_reward: jax.Array  # sum theta_c . phi: true caregiver value earned
-    isr_reward: jax.Array  # sum u_hat . phi: what the ISR believes was earned
-    internal_reward: jax.Array  # sum R_i used in the utility
-    social_reward: jax.Array  # sum R_s received
+    isr_reward: jax.Array  # sum mean(theta) . phi: what the ISR believes was earned
+    internal_reward: jax.Array  # sum (1 - P) R_i: internal reward as weighted in U
+    social_reward: jax.Array  # sum P R_s: social reward as weighted in U
     praise: jax.Array  # count y = +1
     disapproval: jax.Array  # count y = -1
     presence: jax.Array  # fraction of steps with the caregiver present
@@ -115,7 +115,7 @@ def make_episode_runner(env, q_representation: str = "linear", record: bool = Fa
     v_q = jax.vmap(ln.q_values)
     v_select = jax.vmap(ln.select_action, in_axes=(None, 0, 0, 0))
     v_internal = jax.vmap(ln.internal_reward, in_axes=(None, None, 0, 0))
-    v_isr_value = jax.vmap(ln.isr_value, in_axes=(None, 0, 0))
+    v_isr_mean = jax.vmap(ln.isr_mean_value, in_axes=(None, 0, 0))
     v_td = jax.vmap(ln.td_update, in_axes=(None, 0, 0, 0, 0, None, None))
     v_isr_update = jax.vmap(ln.isr_update, in_axes=(None, None, 0, 0, 0, 0))
     v_feedback = jax.vmap(cg.sample_feedback, in_axes=(None, 0, 0))
@@ -145,7 +145,7 @@ def make_episode_runner(env, q_representation: str = "linear", record: bool = Fa
             agents = jnp.arange(env.n_agents)
             psi = psi_all[agents, actions]
             phi = obs.social_features[agents, actions]  # [n, K]
-            next_obs, next_state, r_ext, next_done, _ = env.step_from_noise(
+            next_obs, next_state, r_ext, next_done, info = env.step_from_noise(
                 step_noise["env"], state, actions, env_params
             )
             salient = jnp.any(phi != 0, axis=-1)
@@ -154,13 +154,15 @@ def make_episode_runner(env, q_representation: str = "linear", record: bool = Fa
             y = jnp.where(observed, y, 0)
             r_social = care.social_reward * y.astype(dtype)
             r_internal = v_internal(lp, care, learners, phi)
-            u = ln.utility(lp, r_ext, r_social, r_internal, present, p_present)
+            u, w_social, w_internal = ln.utility(
+                lp, r_ext, r_social, r_internal, present, p_present
+            )
             next_q = v_q(learners, psi_of(next_obs))
-            learners_td = v_td(lp, learners, psi, u, next_q, next_done, active)
+            learners_td = v_td(lp, learners, psi, u, next_q, info["terminated"], active)
             learners_new = v_isr_update(lp, care, learners_td, phi, y, observed)
 
             true_value = phi @ care.theta
-            isr_value = v_isr_value(lp, learners, phi)
+            isr_value = v_isr_mean(lp, learners, phi)
             mask = active.astype(dtype)
             sal = (salient & active).astype(dtype)
             out = {
@@ -169,8 +171,8 @@ def make_episode_runner(env, q_representation: str = "linear", record: bool = Fa
                 "extrinsic": mask * r_ext,
                 "caregiver": sal * true_value,
                 "isr": sal * isr_value,
-                "internal": mask * r_internal,
-                "social": mask * r_social,
+                "internal": mask * w_internal * r_internal,
+                "social": mask * w_social * r_social,
                 "praise": (y > 0).astype(dtype),
                 "disapproval": (y < 0).astype(dtype),
                 "present": mask * present.astype(dtype),
@@ -200,7 +202,11 @@ def make_episode_runner(env, q_representation: str = "linear", record: bool = Fa
         )
         steps = total["active"]
         metrics = EpisodeMetrics(
-            socialized_rate=total["socialized"] / jnp.maximum(total["salient"], 1.0),
+            socialized_rate=jnp.where(
+                total["salient"] > 0,
+                total["socialized"] / jnp.maximum(total["salient"], 1.0),
+                jnp.nan,
+            ),
             salient_actions=total["salient"],
             extrinsic_return=total["extrinsic"],
             caregiver_reward=total["caregiver"],

@@ -85,10 +85,9 @@ def check_layout(env, params, state, options):
 
 def check_observation(env, params, state, obs):
     k = env.n_features
-    assert obs.q_features.shape == (1, env.n_actions, 2 * k + 1)
+    assert obs.q_features.shape == (1, env.n_actions, k + 1)
     assert obs.social_features.shape == (1, env.n_actions, k)
     assert obs.state_index.shape == (1,) and int(obs.state_index[0]) == int(state.agent_cell)
-    np.testing.assert_array_equal(obs.q_features[0, :, :k], obs.social_features[0])
     np.testing.assert_array_equal(obs.q_features[0, :, -1], 1.0)
     live = {
         int(c): int(t)
@@ -97,13 +96,25 @@ def check_observation(env, params, state, obs):
         )
         if alive
     }
+    features = np.asarray(params.type_features)
     for action in range(env.n_actions):
         target = reference_next_cell(state.agent_cell, action, env.size)
         phi = np.asarray(obs.social_features[0, action])
+        proximity = np.asarray(obs.q_features[0, action, :k])
         if target in live:
-            np.testing.assert_array_equal(phi, params.type_features[live[target]])
+            np.testing.assert_array_equal(phi, features[live[target]])
         else:
             np.testing.assert_array_equal(phi, 0.0)
+        # decay**distance to the nearest reachable object with each feature
+        reachable = {target: live[target]} if (target in live and env.single_choice) else live
+        for f in range(k):
+            dists = [
+                abs(c // env.size - target // env.size) + abs(c % env.size - target % env.size)
+                for c, t in reachable.items()
+                if features[t, f] != 0
+            ]
+            expected = env.proximity_decay ** min(dists) if dists else 0.0
+            np.testing.assert_allclose(proximity[f], expected, rtol=1e-6)
 
 
 @settings(max_examples=30, deadline=None)
@@ -342,3 +353,41 @@ def test_bad_options_name_the_field(name, options, field):
     with pytest.raises(valueint.ConfigError) as err:
         build({"name": name, **options}, prefix="train_env")
     assert str(err.value).startswith(prefixed), str(err.value)
+
+
+def test_gridworld_terminated_only_by_collection_and_fixed_layout_index():
+    env, params = build(
+        {
+            "name": "gridworld",
+            "size": 3,
+            "horizon": 2,
+            "agent_cells": [0],
+            "fixed_cells": [2, 8],
+            "slots": [["candy"], ["book"]],
+        }
+    )
+    assert env.fixed_layout and env.supports_tabular and env.n_states == 9 * 4
+    obs, state = env.reset(jax.random.key(0), params)
+    assert [int(c) for c in state.object_cells] == [2, 8]
+    assert int(obs.state_index[0]) == 0 + 9 * 3  # agent cell 0, both objects left
+    right = jnp.array([3])
+    obs, state, _, done, info = env.step(jax.random.key(1), state, right, params)
+    assert not bool(done) and not bool(info["terminated"])
+    obs, state, reward, done, info = env.step(jax.random.key(2), state, right, params)
+    assert bool(done) and bool(info["terminated"]) and bool(info["collected"])
+    assert float(reward[0]) == pytest.approx(1.0 - 0.01)  # candy, minus the step cost
+    # the horizon alone ends an episode without terminating it
+    _, state = env.reset(jax.random.key(0), params)
+    down = jnp.array([1])
+    _, state, _, _, info = env.step(jax.random.key(1), state, down, params)
+    _, state, _, done, info = env.step(jax.random.key(2), state, jnp.array([2]), params)
+    assert bool(done) and not bool(info["terminated"])
+    random_layout, _ = make("gridworld", size=3)
+    assert not random_layout.supports_tabular
+
+
+def test_prosocial_horizon_is_never_terminal():
+    env, params = make("prosocial", horizon=1)
+    _, state = env.reset(jax.random.key(0), params)
+    _, _, _, done, info = env.step(jax.random.key(1), state, jnp.array([0, 1]), params)
+    assert bool(done) and not bool(info["terminated"])

@@ -99,7 +99,8 @@ class Prosocial:
         t = state.t + 1
         new_state = ProsocialState(need=noise["need"] < params.need_prob, t=t)
         done = t >= self.horizon
-        info = {"shared": shares}
+        # the horizon is a time limit, never a terminal state of the world
+        info = {"shared": shares, "terminated": jnp.zeros((), dtype=bool)}
         return self.observe(new_state, params), new_state, reward, done, info
 
 

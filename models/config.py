@@ -28,7 +28,7 @@ import numpy as np
 
 from . import envs
 from .caregiver import PRESENCE_UNITS, CaregiverParams
-from .errors import ConfigError, check_choice, check_range
+from .errors import ConfigError, check_choice, check_range, check_type
 from .learners import ISR_MODES, LEARNER_KINDS, POLICIES, PRESENCE_WEIGHTINGS, LearnerParams
 from .pytree import pytree_dataclass
 
@@ -64,6 +64,7 @@ LEARNER_DEFAULTS = {
     "isr_learning_rate": 0.5,
     "isr_budget": 1_000_000_000,
 }
+MAX_EPISODES = 10**7  # episode numbers stay exact in float32 (< 2**24)
 
 
 @pytree_dataclass
@@ -103,8 +104,10 @@ def load_config(path: str | Path) -> dict:
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as err:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise ConfigError(f"{path}: not valid TOML ({err})") from err
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot be read ({err.strerror})") from err
 
 
 def default_config(name: str = "default") -> dict:
@@ -127,6 +130,10 @@ def merge_tables(base: dict, override: dict) -> dict:
     return out
 
 
+def _table(value, field: str) -> dict:
+    return check_type(field, value, dict, "a table ([section] or { key = value, ... })")
+
+
 def _check_keys(table: dict, allowed, prefix: str):
     unknown = sorted(set(table) - set(allowed))
     if unknown:
@@ -145,9 +152,7 @@ def caregiver_params(table: dict, n_features: int, prefix: str = "caregiver") ->
             f"{prefix}.theta has {got} values; expected {n_features}, one per feature of the environment"
         )
     theta = [check_range(f"{prefix}.theta[{i}]", v) for i, v in enumerate(theta)]
-    disapproval = c["disapproval"]
-    if not isinstance(disapproval, bool):
-        raise ConfigError(f"{prefix}.disapproval = {disapproval!r} must be true or false")
+    disapproval = check_type(f"{prefix}.disapproval", c["disapproval"], bool, "true or false")
     bias = check_range(f"{prefix}.bias", c["bias"], -50.0, 50.0)
     if disapproval and bias > 0:
         raise ConfigError(
@@ -168,11 +173,17 @@ def caregiver_params(table: dict, n_features: int, prefix: str = "caregiver") ->
         ),
         socialization_episodes=f(
             check_range(
-                f"{prefix}.socialization_episodes", c["socialization_episodes"], 0, integer=True
+                f"{prefix}.socialization_episodes",
+                c["socialization_episodes"],
+                0,
+                MAX_EPISODES,
+                integer=True,
             )
         ),
         fade_episodes=f(
-            check_range(f"{prefix}.fade_episodes", c["fade_episodes"], 0, integer=True)
+            check_range(
+                f"{prefix}.fade_episodes", c["fade_episodes"], 0, MAX_EPISODES, integer=True
+            )
         ),
         presence_per_step=f(float(unit == "step")),
     )
@@ -186,6 +197,14 @@ def learner_params(table: dict, prefix: str = "learner") -> tuple[LearnerParams,
         return jnp.asarray(choices.index(check_choice(f"{prefix}.{name}", c[name], choices)))
 
     q = check_choice(f"{prefix}.q", c["q"], Q_REPRESENTATIONS)
+    kind = check_choice(f"{prefix}.kind", c["kind"], LEARNER_KINDS)
+    mode = check_choice(f"{prefix}.isr_mode", c["isr_mode"], ISR_MODES)
+    if mode != "mean" and kind != "isr_bayes":
+        isr = "a point ISR" if kind == "isr_point" else "a learner without an ISR"
+        raise ConfigError(
+            f"{prefix}.isr_mode = {mode!r} needs {prefix}.kind = 'isr_bayes' "
+            f"({isr} has no posterior to draw from or be pessimistic about)"
+        )
     f = jnp.asarray
     params = LearnerParams(
         kind=index("kind", LEARNER_KINDS),
@@ -197,7 +216,7 @@ def learner_params(table: dict, prefix: str = "learner") -> tuple[LearnerParams,
         learning_rate=f(check_range(f"{prefix}.learning_rate", c["learning_rate"], 0.0, 1.0)),
         discount=f(check_range(f"{prefix}.discount", c["discount"], 0.0, 1.0)),
         kappa=f(check_range(f"{prefix}.kappa", c["kappa"], 0.0)),
-        prior_sd=f(check_range(f"{prefix}.prior_sd", c["prior_sd"], 1e-6)),
+        prior_sd=f(check_range(f"{prefix}.prior_sd", c["prior_sd"], 1e-3)),
         isr_learning_rate=f(
             check_range(f"{prefix}.isr_learning_rate", c["isr_learning_rate"], 0.0)
         ),
@@ -217,39 +236,56 @@ def _condition_settings(label: str, merged: dict) -> dict:
     return settings
 
 
+def _build_env(options: dict, field: str):
+    if "name" in options:
+        check_type(f"{field}.name", options["name"], str, "a string")
+    return envs.build(options, field)
+
+
 def resolve(config: dict) -> Experiment:
     """Validate a config dict and build the experiment it describes."""
     if not isinstance(config, dict):
         raise ConfigError("config must be a table of tables")
     _check_keys(config, TABLES, "config")
+    for key in CONDITION_TABLES + ("experiment",):
+        _table(config.get(key, {}), key)
     exp = {**EXPERIMENT_DEFAULTS, **config.get("experiment", {})}
     _check_keys(exp, EXPERIMENT_DEFAULTS, "experiment")
-    n_episodes = check_range("experiment.n_episodes", exp["n_episodes"], 1, 10**7, integer=True)
-    chunk = check_range("experiment.chunk_episodes", exp["chunk_episodes"], 1, 10**7, integer=True)
+    name = check_type("experiment.name", exp["name"], str, "a string")
+    n_episodes = check_range(
+        "experiment.n_episodes", exp["n_episodes"], 1, MAX_EPISODES, integer=True
+    )
+    chunk = check_range(
+        "experiment.chunk_episodes", exp["chunk_episodes"], 1, MAX_EPISODES, integer=True
+    )
     if "env" not in config:
         raise ConfigError(f"env is required: a table with env.name, one of {sorted(envs.REGISTRY)}")
 
-    conditions = config.get("conditions") or [{"label": "default"}]
+    conditions = config.get("conditions", [])
     if not isinstance(conditions, list):
         raise ConfigError("conditions must be an array of tables ([[conditions]])")
+    conditions = conditions or [{"label": "default"}]
     base = {key: config.get(key, {}) for key in CONDITION_TABLES}
     world, q_repr = None, None
     labels, settings, params = [], [], []
     for i, cond in enumerate(conditions):
         prefix = f"conditions[{i}]"
-        _check_keys(cond, ("label", *CONDITION_TABLES), prefix)
-        label = str(cond.get("label", f"condition_{i}"))
+        _check_keys(_table(cond, prefix), ("label", *CONDITION_TABLES), prefix)
+        # errors in a table the condition overrides are named after the condition
+        where = {key: f"{prefix}.{key}" if key in cond else key for key in CONDITION_TABLES}
+        for key in CONDITION_TABLES:
+            _table(cond.get(key, {}), where[key])
+        label = check_type(f"{prefix}.label", cond.get("label", f"condition_{i}"), str, "a string")
         if label in labels:
             raise ConfigError(f"{prefix}.label = {label!r} is used twice; labels must be unique")
         merged = merge_tables(base, {k: v for k, v in cond.items() if k != "label"})
-        where = "env" if "env" not in cond else f"{prefix}.env"
-        env, env_social = envs.build(merged["env"], where)
-        env_auto_opts = merge_tables(merged["env"], merged.get("env_autonomous", {}))
-        env_auto, env_autonomous = envs.build(env_auto_opts, "env_autonomous")
+        env, env_social = _build_env(merged["env"], where["env"])
+        env_auto_opts = merge_tables(merged["env"], merged["env_autonomous"])
+        env_auto, env_autonomous = _build_env(env_auto_opts, where["env_autonomous"])
         if env_auto != env:
             raise ConfigError(
-                "env_autonomous changes the shape of the world (size, horizon, slots, features or "
-                "agents); it may change only distributions and rewards"
+                f"{where['env_autonomous']} changes the shape of the world (size, horizon, slots, "
+                "features or agents); it may change only distributions and rewards"
             )
         if world is not None and env != world:
             raise ConfigError(
@@ -257,14 +293,8 @@ def resolve(config: dict) -> Experiment:
                 "must share size, horizon, slots, features and agents"
             )
         world = env
-        caregiver = caregiver_params(
-            merged.get("caregiver", {}),
-            env.n_features,
-            "caregiver" if "caregiver" not in cond else f"{prefix}.caregiver",
-        )
-        learner, q = learner_params(
-            merged.get("learner", {}), "learner" if "learner" not in cond else f"{prefix}.learner"
-        )
+        caregiver = caregiver_params(merged["caregiver"], env.n_features, where["caregiver"])
+        learner, q = learner_params(merged["learner"], where["learner"])
         if q_repr is not None and q != q_repr:
             raise ConfigError(
                 f"{prefix}.learner.q = {q!r}; all conditions must share one Q representation"
@@ -276,7 +306,7 @@ def resolve(config: dict) -> Experiment:
 
     stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *params)
     return Experiment(
-        name=str(exp["name"]),
+        name=name,
         env=world,
         n_episodes=n_episodes,
         chunk_episodes=chunk,

@@ -1,5 +1,10 @@
 """Errors that name what was wrong and what was expected."""
 
+import math
+
+INT32_MAX = 2**31 - 1
+FLOAT32_MAX = 3.4028234663852886e38  # larger magnitudes become inf in a float32 array
+
 
 class ConfigError(ValueError):
     """A configuration value is missing, of the wrong kind or out of range.
@@ -10,18 +15,27 @@ class ConfigError(ValueError):
 
 
 def check_range(field: str, value, low=None, high=None, *, integer: bool = False):
-    """Raise ConfigError unless ``low <= value <= high`` (bounds may be None)."""
+    """Raise ConfigError unless ``value`` is a finite number with ``low <= value <= high``.
+
+    A missing bound means unbounded for floats and the int32 range for integers
+    (every integer ends up in an int32 array).
+    """
     kind = "an integer" if integer else "a number"
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(f"{field} = {value!r} must be {kind}")
-    if integer and not float(value).is_integer():
-        raise ConfigError(f"{field} = {value!r} must be {kind}")
-    if value != value:  # NaN
-        raise ConfigError(f"{field} = nan must be {kind}")
-    lo = "-inf" if low is None else low
-    hi = "inf" if high is None else high
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{field} = {value!r} must be a finite number")
+    if integer:
+        if value != int(value):
+            raise ConfigError(f"{field} = {value!r} must be {kind}")
+        low = -INT32_MAX - 1 if low is None else low
+        high = INT32_MAX if high is None else high
     if (low is not None and value < low) or (high is not None and value > high):
+        lo = "-inf" if low is None else low
+        hi = "inf" if high is None else high
         raise ConfigError(f"{field} = {value!r} is outside the allowed range [{lo}, {hi}]")
+    if abs(value) > FLOAT32_MAX:
+        raise ConfigError(f"{field} = {value!r} must be a finite number (|x| <= {FLOAT32_MAX:.4g})")
     return int(value) if integer else float(value)
 
 
@@ -29,4 +43,11 @@ def check_choice(field: str, value, choices):
     if value not in choices:
         allowed = ", ".join(repr(c) for c in choices)
         raise ConfigError(f"{field} = {value!r} is not one of the allowed values: {allowed}")
+    return value
+
+
+def check_type(field: str, value, kind: type, expected: str):
+    """Raise ConfigError unless ``value`` is a ``kind`` (``expected`` says so in words)."""
+    if not isinstance(value, kind):
+        raise ConfigError(f"{field} = {value!r} must be {expected}")
     return value

@@ -8,8 +8,10 @@ filtering), and lift the change back with a rank-one update.
 The tilted moments are computed in closed form.  The logistic is written as a
 five-term probit mixture, sigmoid(x) = sum_k A_k Phi(S_k x) to within 7e-7, and a
 Gaussian times a probit has exact moments.  Unlike quadrature this stays accurate
-however broad the belief is compared with the praise slope 1/beta.  It has fixed
-cost and runs inside ``lax.scan``.
+however broad the belief is compared with the praise slope 1/beta; in the far left
+tail, where the mixture's Gaussian tails fall faster than the logistic's, the
+identity sigmoid(a) = exp(a) sigmoid(-a) keeps it accurate (see
+``likelihood_terms``).  It has fixed cost and runs inside ``lax.scan``.
 """
 
 from __future__ import annotations
@@ -45,37 +47,68 @@ def prior_belief(n_features: int, prior_sd, dtype=None) -> GaussianBelief:
 
 
 def likelihood_terms(y, beta, bias, disapproval):
-    """P(y | u) ~= sum_j c_j Phi(alpha_j u + gamma_j), as arrays (c, alpha, gamma) of length 10.
+    """P(y | u) as probit terms in two alternative groups, arrays of length 10.
 
-    +1: sigmoid(beta u + b).  -1: sigmoid(-beta u + b).  0: sigmoid(-beta u - b),
-    minus sigmoid(-beta u + b) when disapproval is possible.
+    Term j is c_j * exp(tilt_j * u) * Phi(alpha_j * u + gamma_j), up to a factor
+    common to its group.  For
+    y = +1, -1, and 0 without disapproval, P(y | u) = sigmoid(a) with a = slope u +
+    offset, and group 0 writes sigmoid(a) as the probit mixture while group 1 writes
+    it as exp(a) * sigmoid(-a): the same function, but accurate (relative to its
+    value) where sigmoid(a) is tiny.  With disapproval, P(0 | u) = sigmoid(-beta u -
+    b) - sigmoid(-beta u + b) fills group 0 and group 1 is empty.
+    Returns (c, alpha, gamma, tilt, group).
     """
     dtype = jnp.result_type(beta, float)
     scales = jnp.asarray(PROBIT_SCALES, dtype)
     weights = jnp.asarray(PROBIT_WEIGHTS, dtype)
+    zeros = jnp.zeros_like(scales)
+    window = (y == 0) & (disapproval > 0)
     slope = jnp.where(y > 0, beta, -beta)
     offset = jnp.where(y == 0, -bias, bias)
-    second = jnp.where((y == 0) & (disapproval > 0), -1.0, 0.0).astype(dtype)
-    c = jnp.concatenate([weights, second * weights])
-    alpha = jnp.concatenate([scales * slope, scales * -beta])
-    gamma = jnp.concatenate([scales * offset, scales * bias])
-    return c, alpha, gamma
+    c = jnp.concatenate([weights, jnp.where(window, -weights, weights)])
+    alpha = jnp.concatenate([scales * slope, jnp.where(window, scales * -beta, -scales * slope)])
+    gamma = jnp.concatenate([scales * offset, jnp.where(window, scales * bias, -scales * offset)])
+    tilt = jnp.concatenate([zeros, jnp.where(window, zeros, zeros + slope)])
+    group = jnp.concatenate(
+        [jnp.zeros(5, jnp.int32), jnp.where(window, 0, 1) + jnp.zeros(5, jnp.int32)]
+    )
+    return c, alpha, gamma, tilt, group
 
 
 def tilted_moments(mu, var, y, beta, bias, disapproval):
-    """Mean and variance of u under N(u; mu, var) * P(y | u), in closed form."""
-    c, alpha, gamma = likelihood_terms(y, beta, bias, disapproval)
+    """Mean and variance of u under N(u; mu, var) * P(y | u), in closed form.
+
+    Both groups of terms are evaluated.  The tail form (group 1) is used when the
+    plain form puts the posterior mean where P(y | u) < 1/2, i.e. where the mixture
+    would be accurate only in absolute, not relative, terms.
+    """
+    c, alpha, gamma, tilt, group = likelihood_terms(y, beta, bias, disapproval)
+    # exp(tilt u) N(u; mu, var) = exp(tilt mu + tilt^2 var / 2) N(u; mu + tilt var, var)
+    mean = mu + tilt * var
     s = jnp.sqrt(1.0 + alpha**2 * var)
-    z = (alpha * mu + gamma) / s
+    z = (alpha * mean + gamma) / s
     log_mass = log_ndtr(z)
     mills = jnp.exp(-0.5 * z**2 - _LOG_SQRT_2PI - log_mass)  # phi(z) / Phi(z)
-    term_mean = mu + var * alpha * mills / s
+    term_mean = mean + var * alpha * mills / s
     term_var = var - (var * alpha / s) ** 2 * mills * (z + mills)
-    log_w = jnp.where(c != 0, jnp.log(jnp.abs(jnp.where(c != 0, c, 1.0))) + log_mass, -jnp.inf)
-    w = jnp.sign(c) * jnp.exp(log_w - jnp.max(log_w))
-    w = w / jnp.sum(w)
-    new_mu = jnp.sum(w * term_mean)
-    new_var = jnp.sum(w * (term_var + (term_mean - new_mu) ** 2))
+    safe_c = jnp.where(c != 0, c, 1.0)
+    log_w = jnp.where(c != 0, jnp.log(jnp.abs(safe_c)) + log_mass, -jnp.inf)
+
+    def moments(g):
+        lw = jnp.where(group == g, log_w, -jnp.inf)
+        w = jnp.sign(c) * jnp.exp(lw - jnp.max(lw))
+        w = w / jnp.sum(w)
+        m = jnp.sum(w * term_mean)
+        return m, jnp.sum(w * (term_var + (term_mean - m) ** 2))
+
+    plain_mu, plain_var = moments(0)
+    tail_mu, tail_var = moments(1)
+    single = (y != 0) | (disapproval <= 0)
+    slope = jnp.where(y > 0, beta, -beta)
+    offset = jnp.where(y == 0, -bias, bias)
+    use_tail = single & (slope * plain_mu + offset < 0)
+    new_mu = jnp.where(use_tail, tail_mu, plain_mu)
+    new_var = jnp.where(use_tail, tail_var, plain_var)
     return new_mu, jnp.clip(new_var, 1e-12 * var, var)
 
 

@@ -383,36 +383,55 @@ def sample_feedback(care, phi, uniform):
 # --- posterior (ISR belief) ------------------------------------------------------
 
 
-def tilted_moments(mu, var, y, beta, bias, disapproval):
-    """Mean and variance of u under N(u; mu, var) * P(y | u), term by term.
-
-    P(y | u) is a signed sum of probits c * Phi(alpha u + gamma) (the logistic as a
-    probit mixture); each term's tilted mass, mean and variance are textbook.
-    """
-    terms = []  # (c, alpha, gamma)
-    for a_k, s_k in zip(PROBIT_WEIGHTS, PROBIT_SCALES, strict=True):
-        if y > 0:  # sigmoid(beta u + b)
-            terms.append((a_k, s_k * beta, s_k * bias))
-        elif y < 0:  # sigmoid(-beta u + b)
-            terms.append((a_k, -s_k * beta, s_k * bias))
-        else:  # sigmoid(-beta u - b) [- sigmoid(-beta u + b)]
-            terms.append((a_k, -s_k * beta, -s_k * bias))
-            if disapproval > 0:
-                terms.append((-a_k, -s_k * beta, s_k * bias))
+def _mixture_moments(terms, mu, var):
+    """Tilted mean and variance of N(u; mu, var) * sum_j c_j exp(tau_j u) Phi(alpha_j u + gamma_j)
+    for terms (c, alpha, gamma, tau) that share one tilt tau."""
     masses, means, variances = [], [], []
-    for c, alpha, gamma in terms:
+    for c, alpha, gamma, tau in terms:
+        m = mu + tau * var  # exp(tau u) N(u; mu, var) is proportional to N(u; mu + tau var, var)
         s = math.sqrt(1.0 + alpha**2 * var)
-        z = (alpha * mu + gamma) / s
+        z = (alpha * m + gamma) / s
         log_mass = float(special.log_ndtr(z))
         mills = math.exp(-0.5 * z * z - 0.5 * math.log(2.0 * math.pi) - log_mass)
         masses.append((c, log_mass))
-        means.append(mu + var * alpha * mills / s)
+        means.append(m + var * alpha * mills / s)
         variances.append(var - (var * alpha / s) ** 2 * mills * (z + mills))
     top = max(log_mass for _, log_mass in masses)
     w = np.array([c * math.exp(log_mass - top) for c, log_mass in masses])
     w = w / w.sum()
     new_mu = float(np.sum(w * np.array(means)))
     new_var = float(np.sum(w * (np.array(variances) + (np.array(means) - new_mu) ** 2)))
+    return new_mu, new_var
+
+
+def tilted_moments(mu, var, y, beta, bias, disapproval):
+    """Mean and variance of u under N(u; mu, var) * P(y | u), term by term.
+
+    P(y | u) is written with the logistic as a probit mixture sum_k A_k Phi(S_k x);
+    each term's tilted mass, mean and variance are textbook.  A single sigmoid(a)
+    (a = slope u + offset) can also be written exp(a) sigmoid(-a); that tail form is
+    used when the plain form's mean lands where a < 0.
+    """
+    if y == 0 and disapproval > 0:  # sigmoid(-beta u - b) - sigmoid(-beta u + b)
+        terms = []
+        for a_k, s_k in zip(PROBIT_WEIGHTS, PROBIT_SCALES, strict=True):
+            terms.append((a_k, -s_k * beta, -s_k * bias, 0.0))
+            terms.append((-a_k, -s_k * beta, s_k * bias, 0.0))
+        new_mu, new_var = _mixture_moments(terms, mu, var)
+    else:
+        slope = beta if y > 0 else -beta
+        offset = -bias if y == 0 else bias
+        plain = [
+            (a_k, s_k * slope, s_k * offset, 0.0)
+            for a_k, s_k in zip(PROBIT_WEIGHTS, PROBIT_SCALES, strict=True)
+        ]
+        new_mu, new_var = _mixture_moments(plain, mu, var)
+        if slope * new_mu + offset < 0:
+            tail = [
+                (a_k, -s_k * slope, -s_k * offset, slope)
+                for a_k, s_k in zip(PROBIT_WEIGHTS, PROBIT_SCALES, strict=True)
+            ]
+            new_mu, new_var = _mixture_moments(tail, mu, var)
     return new_mu, min(max(new_var, 1e-12 * var), var)
 
 

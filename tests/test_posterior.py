@@ -161,25 +161,29 @@ def trapezoid_posterior(m0, s0, phi, y, beta, bias, disapproval):
 
 
 @pytest.mark.parametrize(
-    "y, phi, beta, bias, disapproval, s0",
+    "y, phi, beta, bias, disapproval, s0, m0",
     [
-        (1, 1.0, 2.0, -1.0, 0.0, 0.8),
-        (0, 1.0, 2.0, -1.0, 0.0, 0.8),
-        (0, -0.7, 2.0, -1.0, 1.0, 0.8),
-        (-1, 1.0, 2.0, -1.0, 1.0, 0.8),
-        (1, 0.5, 1.0, -0.2, 1.0, 0.8),
-        (0, 1.2, 1.0, -2.0, 1.0, 0.8),
+        (1, 1.0, 2.0, -1.0, 0.0, 0.8, 0.3),
+        (0, 1.0, 2.0, -1.0, 0.0, 0.8, 0.3),
+        (0, -0.7, 2.0, -1.0, 1.0, 0.8, 0.3),
+        (-1, 1.0, 2.0, -1.0, 1.0, 0.8, 0.3),
+        (1, 0.5, 1.0, -0.2, 1.0, 0.8, 0.3),
+        (0, 1.2, 1.0, -2.0, 1.0, 0.8, 0.3),
         # broad beliefs, steep praise: sd(u) * beta up to 50
-        (0, 1.0, 5.0, -1.0, 1.0, 5.0),
-        (0, 1.0, 10.0, -1.0, 1.0, 5.0),
-        (1, 1.0, 10.0, -1.0, 0.0, 5.0),
-        (-1, 2.0, 3.0, -0.5, 1.0, 3.0),
-        (0, 1.0, 2.0, -0.05, 1.0, 2.0),
+        (0, 1.0, 5.0, -1.0, 1.0, 5.0, 0.3),
+        (0, 1.0, 10.0, -1.0, 1.0, 5.0, 0.3),
+        (1, 1.0, 10.0, -1.0, 0.0, 5.0, 0.3),
+        (-1, 2.0, 3.0, -0.5, 1.0, 3.0, 0.3),
+        (0, 1.0, 2.0, -0.05, 1.0, 2.0, 0.3),
+        # far tails: praise where the belief is confident none will come
+        (1, 1.0, 50.0, -1.0, 0.0, 0.1, -5.0),
+        (1, 1.0, 2.0, -1.0, 0.0, 0.2, -6.0),
+        (-1, 1.0, 3.0, -1.0, 1.0, 0.2, 3.0),
+        (0, 1.0, 2.0, -1.0, 0.0, 0.5, 4.0),
     ],
 )
-def test_single_update_equals_numerical_integration(y, phi, beta, bias, disapproval, s0):
+def test_single_update_equals_numerical_integration(y, phi, beta, bias, disapproval, s0, m0):
     # Closed-form moments of the probit mixture: exact up to the mixture's 7e-7 error.
-    m0 = 0.3
     prior = GaussianBelief(mean=jnp.array([m0]), cov=jnp.array([[s0**2]]))
     belief = adf_update(prior, jnp.array([phi]), y, beta, bias, disapproval)
     mean, var = trapezoid_posterior(m0, s0, phi, y, beta, bias, disapproval)

@@ -300,6 +300,12 @@ def resolve(config: dict) -> Experiment:
                 f"{prefix}.learner.q = {q!r}; all conditions must share one Q representation"
             )
         q_repr = q
+        if q == "tabular" and not getattr(env, "supports_tabular", True):
+            raise ConfigError(
+                f"{where['learner']}.q = 'tabular' needs a world whose state_index is its whole "
+                "state: for the gridworld, a fixed layout (env.fixed_cells, one agent cell, one "
+                "type per slot); with drawn layouts use q = 'linear'"
+            )
         labels.append(label)
         settings.append(_condition_settings(label, merged))
         params.append(ConditionParams(env_social, env_autonomous, caregiver, learner))

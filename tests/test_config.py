@@ -320,3 +320,11 @@ def test_cli_reports_a_file_that_is_not_utf8(tmp_path):
     path.write_bytes(b"\xff\xfe[env]")
     result = CliRunner().invoke(app, ["simulate", str(path)])
     assert result.exit_code == 2 and "not valid TOML" in result.output
+
+
+def test_tabular_q_needs_a_fixed_layout(config):
+    config["learner"]["q"] = "tabular"
+    with pytest.raises(valueint.ConfigError, match=r"learner\.q = 'tabular' needs a world"):
+        valueint.resolve(config)
+    config["env"].update(agent_cells=[12], fixed_cells=[0, 24])
+    assert valueint.resolve(config).q_representation == "tabular"

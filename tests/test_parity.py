@@ -148,9 +148,13 @@ GRIDWORLD_CASES = {
         "env_autonomous": {"slots": [["crayons"], ["book"]], "step_reward": -0.05},
         "caregiver": {"autonomous_presence": 0.3},
     },
-    "tabular": {"learner": {"q": "tabular", "learning_rate": 0.3}},
+    "tabular": {
+        "learner": {"q": "tabular", "learning_rate": 0.3},
+        "env": {"agent_cells": [12], "fixed_cells": [0, 24]},
+    },
     "tabular_epsilon_greedy": {
-        "learner": {"q": "tabular", "policy": "epsilon_greedy", "epsilon": 0.3}
+        "learner": {"q": "tabular", "policy": "epsilon_greedy", "epsilon": 0.3},
+        "env": {"agent_cells": [7], "fixed_cells": [6, 8], "single_choice": False},
     },
 }
 

@@ -22,7 +22,7 @@ REGISTRY = {
 
 def make(name: str, **options):
     """Return ``(env, params)`` for a registered environment name."""
-    if name not in REGISTRY:
+    if not isinstance(name, str) or name not in REGISTRY:
         raise ConfigError(
             f"env.name = {name!r} is not a known environment; known: {sorted(REGISTRY)}"
         )
@@ -34,7 +34,7 @@ def build(options: dict, prefix: str = "env"):
     name = options.get("name")
     if name is None:
         raise ConfigError(f"{prefix}.name is required; known: {sorted(REGISTRY)}")
-    if name not in REGISTRY:
+    if not isinstance(name, str) or name not in REGISTRY:
         raise ConfigError(
             f"{prefix}.name = {name!r} is not a known environment; known: {sorted(REGISTRY)}"
         )

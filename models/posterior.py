@@ -30,6 +30,7 @@ PROBIT_SCALES = np.array([0.29085247, 0.40938296, 0.57331954, 0.7996658, 1.11757
 PROBIT_WEIGHTS = np.array([0.02270993, 0.20361044, 0.42741606, 0.29987239, 0.04639118])
 PROBIT_WEIGHTS = PROBIT_WEIGHTS / PROBIT_WEIGHTS.sum()
 _LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
+_PROBIT_LAMBDA = np.sqrt(np.pi / 8.0)
 
 
 @pytree_dataclass
@@ -46,17 +47,27 @@ def prior_belief(n_features: int, prior_sd, dtype=None) -> GaussianBelief:
     )
 
 
-def likelihood_terms(y, beta, bias, disapproval):
-    """P(y | u) as probit terms in two alternative groups, arrays of length 10.
+def _probit_plain_mean(mu, var, slope, offset):
+    """Posterior mean of u under N(u; mu, var) * sigmoid(slope u + offset), with the
+    one-term probit approximation sigmoid(x) ~ Phi(sqrt(pi / 8) x): cheap, and only
+    used to pick the form of the exact terms."""
+    lam_slope = _PROBIT_LAMBDA * slope
+    s = jnp.sqrt(1.0 + lam_slope**2 * var)
+    z = (lam_slope * mu + _PROBIT_LAMBDA * offset) / s
+    mills = jnp.exp(-0.5 * z**2 - _LOG_SQRT_2PI - log_ndtr(z))
+    return mu + var * lam_slope * mills / s
 
-    Term j is c_j * exp(tilt_j * u) * Phi(alpha_j * u + gamma_j), up to a factor
-    common to its group.  For
-    y = +1, -1, and 0 without disapproval, P(y | u) = sigmoid(a) with a = slope u +
-    offset, and group 0 writes sigmoid(a) as the probit mixture while group 1 writes
-    it as exp(a) * sigmoid(-a): the same function, but accurate (relative to its
-    value) where sigmoid(a) is tiny.  With disapproval, P(0 | u) = sigmoid(-beta u -
-    b) - sigmoid(-beta u + b) fills group 0 and group 1 is empty.
-    Returns (c, alpha, gamma, tilt, group).
+
+def likelihood_terms(mu, var, y, beta, bias, disapproval):
+    """P(y | u) as ten probit terms c_j exp(tilt_j u) Phi(alpha_j u + gamma_j), up to a
+    constant factor.  Returns (c, alpha, gamma, tilt).
+
+    For y = +1, -1, and 0 without disapproval, P(y | u) = sigmoid(a) with a = slope u
+    + offset: the probit mixture fills the first five terms and the rest are zero.
+    Where the posterior mean lies at a < 0 (feedback the belief found unlikely), the
+    mixture is accurate only in absolute terms, so sigmoid(a) is written exp(a)
+    sigmoid(-a) instead.  With disapproval, P(0 | u) = sigmoid(-beta u - b) -
+    sigmoid(-beta u + b) fills all ten terms.
     """
     dtype = jnp.result_type(beta, float)
     scales = jnp.asarray(PROBIT_SCALES, dtype)
@@ -65,25 +76,19 @@ def likelihood_terms(y, beta, bias, disapproval):
     window = (y == 0) & (disapproval > 0)
     slope = jnp.where(y > 0, beta, -beta)
     offset = jnp.where(y == 0, -bias, bias)
-    c = jnp.concatenate([weights, jnp.where(window, -weights, weights)])
-    alpha = jnp.concatenate([scales * slope, jnp.where(window, scales * -beta, -scales * slope)])
-    gamma = jnp.concatenate([scales * offset, jnp.where(window, scales * bias, -scales * offset)])
-    tilt = jnp.concatenate([zeros, jnp.where(window, zeros, zeros + slope)])
-    group = jnp.concatenate(
-        [jnp.zeros(5, jnp.int32), jnp.where(window, 0, 1) + jnp.zeros(5, jnp.int32)]
-    )
-    return c, alpha, gamma, tilt, group
+    tail = ~window & (slope * _probit_plain_mean(mu, var, slope, offset) + offset < 0)
+    sign = jnp.where(tail, -1.0, 1.0)
+    c = jnp.concatenate([weights, jnp.where(window, -weights, zeros)])
+    alpha = jnp.concatenate([sign * scales * slope, scales * -beta])
+    gamma = jnp.concatenate([sign * scales * offset, scales * bias])
+    tilt = jnp.concatenate([jnp.where(tail, slope, 0.0) + zeros, zeros])
+    return c, alpha, gamma, tilt
 
 
 def tilted_moments(mu, var, y, beta, bias, disapproval):
-    """Mean and variance of u under N(u; mu, var) * P(y | u), in closed form.
-
-    Both groups of terms are evaluated.  The tail form (group 1) is used when the
-    plain form puts the posterior mean where P(y | u) < 1/2, i.e. where the mixture
-    would be accurate only in absolute, not relative, terms.
-    """
-    c, alpha, gamma, tilt, group = likelihood_terms(y, beta, bias, disapproval)
-    # exp(tilt u) N(u; mu, var) = exp(tilt mu + tilt^2 var / 2) N(u; mu + tilt var, var)
+    """Mean and variance of u under N(u; mu, var) * P(y | u), in closed form."""
+    c, alpha, gamma, tilt = likelihood_terms(mu, var, y, beta, bias, disapproval)
+    # exp(tilt u) N(u; mu, var) is proportional to N(u; mu + tilt var, var)
     mean = mu + tilt * var
     s = jnp.sqrt(1.0 + alpha**2 * var)
     z = (alpha * mean + gamma) / s
@@ -91,24 +96,11 @@ def tilted_moments(mu, var, y, beta, bias, disapproval):
     mills = jnp.exp(-0.5 * z**2 - _LOG_SQRT_2PI - log_mass)  # phi(z) / Phi(z)
     term_mean = mean + var * alpha * mills / s
     term_var = var - (var * alpha / s) ** 2 * mills * (z + mills)
-    safe_c = jnp.where(c != 0, c, 1.0)
-    log_w = jnp.where(c != 0, jnp.log(jnp.abs(safe_c)) + log_mass, -jnp.inf)
-
-    def moments(g):
-        lw = jnp.where(group == g, log_w, -jnp.inf)
-        w = jnp.sign(c) * jnp.exp(lw - jnp.max(lw))
-        w = w / jnp.sum(w)
-        m = jnp.sum(w * term_mean)
-        return m, jnp.sum(w * (term_var + (term_mean - m) ** 2))
-
-    plain_mu, plain_var = moments(0)
-    tail_mu, tail_var = moments(1)
-    single = (y != 0) | (disapproval <= 0)
-    slope = jnp.where(y > 0, beta, -beta)
-    offset = jnp.where(y == 0, -bias, bias)
-    use_tail = single & (slope * plain_mu + offset < 0)
-    new_mu = jnp.where(use_tail, tail_mu, plain_mu)
-    new_var = jnp.where(use_tail, tail_var, plain_var)
+    log_w = jnp.where(c != 0, jnp.log(jnp.abs(jnp.where(c != 0, c, 1.0))) + log_mass, -jnp.inf)
+    w = jnp.sign(c) * jnp.exp(log_w - jnp.max(log_w))
+    w = w / jnp.sum(w)
+    new_mu = jnp.sum(w * term_mean)
+    new_var = jnp.sum(w * (term_var + (term_mean - new_mu) ** 2))
     return new_mu, jnp.clip(new_var, 1e-12 * var, var)
 
 

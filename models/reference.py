@@ -404,34 +404,36 @@ def _mixture_moments(terms, mu, var):
     return new_mu, new_var
 
 
+def probit_plain_mean(mu, var, slope, offset):
+    """Posterior mean under N(u; mu, var) * Phi(sqrt(pi/8) (slope u + offset)): the cheap
+    estimate that picks between the plain and the tail form."""
+    lam = math.sqrt(math.pi / 8.0)
+    s = math.sqrt(1.0 + (lam * slope) ** 2 * var)
+    z = (lam * slope * mu + lam * offset) / s
+    mills = math.exp(-0.5 * z * z - 0.5 * math.log(2.0 * math.pi) - float(special.log_ndtr(z)))
+    return mu + var * lam * slope * mills / s
+
+
 def tilted_moments(mu, var, y, beta, bias, disapproval):
     """Mean and variance of u under N(u; mu, var) * P(y | u), term by term.
 
     P(y | u) is written with the logistic as a probit mixture sum_k A_k Phi(S_k x);
     each term's tilted mass, mean and variance are textbook.  A single sigmoid(a)
-    (a = slope u + offset) can also be written exp(a) sigmoid(-a); that tail form is
-    used when the plain form's mean lands where a < 0.
+    (a = slope u + offset) is written exp(a) sigmoid(-a) instead when the
+    (probit-approximated) posterior mean lies at a < 0.
     """
+    pairs = list(zip(PROBIT_WEIGHTS, PROBIT_SCALES, strict=True))
     if y == 0 and disapproval > 0:  # sigmoid(-beta u - b) - sigmoid(-beta u + b)
-        terms = []
-        for a_k, s_k in zip(PROBIT_WEIGHTS, PROBIT_SCALES, strict=True):
-            terms.append((a_k, -s_k * beta, -s_k * bias, 0.0))
-            terms.append((-a_k, -s_k * beta, s_k * bias, 0.0))
-        new_mu, new_var = _mixture_moments(terms, mu, var)
+        terms = [(a_k, -s_k * beta, -s_k * bias, 0.0) for a_k, s_k in pairs]
+        terms += [(-a_k, -s_k * beta, s_k * bias, 0.0) for a_k, s_k in pairs]
     else:
         slope = beta if y > 0 else -beta
         offset = -bias if y == 0 else bias
-        plain = [
-            (a_k, s_k * slope, s_k * offset, 0.0)
-            for a_k, s_k in zip(PROBIT_WEIGHTS, PROBIT_SCALES, strict=True)
-        ]
-        new_mu, new_var = _mixture_moments(plain, mu, var)
-        if slope * new_mu + offset < 0:
-            tail = [
-                (a_k, -s_k * slope, -s_k * offset, slope)
-                for a_k, s_k in zip(PROBIT_WEIGHTS, PROBIT_SCALES, strict=True)
-            ]
-            new_mu, new_var = _mixture_moments(tail, mu, var)
+        if slope * probit_plain_mean(mu, var, slope, offset) + offset < 0:
+            terms = [(a_k, -s_k * slope, -s_k * offset, slope) for a_k, s_k in pairs]
+        else:
+            terms = [(a_k, s_k * slope, s_k * offset, 0.0) for a_k, s_k in pairs]
+    new_mu, new_var = _mixture_moments(terms, mu, var)
     return new_mu, min(max(new_var, 1e-12 * var), var)
 
 

@@ -63,6 +63,8 @@ LEARNER_DEFAULTS = {
     "prior_sd": 1.0,
     "isr_learning_rate": 0.5,
     "isr_budget": 1_000_000_000,
+    "praise_beta": None,  # the learner's model of the praise; None: the caregiver's own
+    "praise_bias": None,
 }
 MAX_EPISODES = 10**7  # episode numbers stay exact in float32 (< 2**24)
 
@@ -189,9 +191,22 @@ def caregiver_params(table: dict, n_features: int, prefix: str = "caregiver") ->
     )
 
 
-def learner_params(table: dict, prefix: str = "learner") -> tuple[LearnerParams, str]:
+def learner_params(
+    table: dict, caregiver: CaregiverParams, prefix: str = "learner"
+) -> tuple[LearnerParams, str]:
+    """Learner params; ``praise_beta`` / ``praise_bias`` default to the caregiver's."""
     _check_keys(table, LEARNER_DEFAULTS, prefix)
     c = {**LEARNER_DEFAULTS, **table}
+    if c["praise_beta"] is None:
+        c["praise_beta"] = float(caregiver.beta)
+    if c["praise_bias"] is None:
+        c["praise_bias"] = float(caregiver.bias)
+    praise_bias = check_range(f"{prefix}.praise_bias", c["praise_bias"], -50.0, 50.0)
+    if float(caregiver.disapproval) > 0 and praise_bias > 0:
+        raise ConfigError(
+            f"{prefix}.praise_bias = {praise_bias} must be <= 0 when the caregiver may "
+            "disapprove (otherwise P(praise) + P(disapproval) can exceed 1)"
+        )
 
     def index(name, choices):
         return jnp.asarray(choices.index(check_choice(f"{prefix}.{name}", c[name], choices)))
@@ -223,6 +238,8 @@ def learner_params(table: dict, prefix: str = "learner") -> tuple[LearnerParams,
         isr_budget=f(
             check_range(f"{prefix}.isr_budget", c["isr_budget"], 0, 2**31 - 1, integer=True)
         ),
+        praise_beta=f(check_range(f"{prefix}.praise_beta", c["praise_beta"], 0.0, 100.0)),
+        praise_bias=f(praise_bias),
     )
     return params, q
 
@@ -294,7 +311,7 @@ def resolve(config: dict) -> Experiment:
             )
         world = env
         caregiver = caregiver_params(merged["caregiver"], env.n_features, where["caregiver"])
-        learner, q = learner_params(merged["learner"], where["learner"])
+        learner, q = learner_params(merged["learner"], caregiver, where["learner"])
         if q_repr is not None and q != q_repr:
             raise ConfigError(
                 f"{prefix}.learner.q = {q!r}; all conditions must share one Q representation"

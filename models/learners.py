@@ -17,6 +17,10 @@ The ISR's value estimate u_hat(s, a) of the caregiver's value theta . phi(s, a):
 Internal reward R_i = social_reward * E[y | u_hat] on salient actions (phi != 0),
 the praise the learner expects the caregiver would have given; 0 otherwise.
 
+The learner's model of the praise (``praise_beta``, ``praise_bias``) is by default
+the caregiver's own; set it apart to study a learner that misreads its caregiver.
+Only theta_c is inferred, and praise is the only evidence about it.
+
 How presence enters U (``presence_weighting``):
 
 * ``observed`` (default): P is the observed presence indicator of this step.
@@ -65,6 +69,8 @@ class LearnerParams:
     prior_sd: jax.Array  # prior sd of each theta_k
     isr_learning_rate: jax.Array  # step size of the point ISR
     isr_budget: jax.Array  # feedback observations the ISR may learn from
+    praise_beta: jax.Array  # the learner's model of the praise: its beta ...
+    praise_bias: jax.Array  # ... and bias (by default the caregiver's own)
 
 
 @pytree_dataclass
@@ -139,7 +145,7 @@ def internal_reward(params: LearnerParams, caregiver: CaregiverParams, state, ph
     salient = jnp.any(phi != 0)
     u_hat = isr_value(params, state, phi)
     r = caregiver.social_reward * expected_feedback(
-        u_hat, caregiver.beta, caregiver.bias, caregiver.disapproval
+        u_hat, params.praise_beta, params.praise_bias, caregiver.disapproval
     )
     return jnp.where(salient & (params.kind != NO_ISR), r, 0.0)
 
@@ -170,10 +176,10 @@ def isr_update(
     """Learn from one piece of feedback, within the ISR budget."""
     use = observed & jnp.any(phi != 0) & (state.n_feedback < params.isr_budget)
     belief = adf_update(
-        state.belief, phi, y, caregiver.beta, caregiver.bias, caregiver.disapproval, use
+        state.belief, phi, y, params.praise_beta, params.praise_bias, caregiver.disapproval, use
     )
     grad_u = jax.grad(feedback_log_likelihood, argnums=1)(
-        y, jnp.dot(state.point, phi), caregiver.beta, caregiver.bias, caregiver.disapproval
+        y, jnp.dot(state.point, phi), params.praise_beta, params.praise_bias, caregiver.disapproval
     )
     point = state.point + jnp.where(use, params.isr_learning_rate * grad_u, 0.0) * phi
     return state.replace(

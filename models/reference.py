@@ -546,7 +546,7 @@ def internal_reward(lp, care, learner, phi):
         return 0.0
     u_hat = isr_value(lp, learner, phi)
     return float(care.social_reward) * expected_feedback(
-        u_hat, care.beta, care.bias, care.disapproval
+        u_hat, lp.praise_beta, lp.praise_bias, care.disapproval
     )
 
 
@@ -582,10 +582,12 @@ def isr_update(lp, care, learner, phi, y, observed):
     if not use:
         return
     learner.mean, learner.cov = adf_update(
-        learner.mean, learner.cov, phi, y, care.beta, care.bias, care.disapproval, True
+        learner.mean, learner.cov, phi, y, lp.praise_beta, lp.praise_bias, care.disapproval, True
     )
     u_point = float(learner.point @ phi)
-    grad_u = feedback_log_likelihood_grad(y, u_point, care.beta, care.bias, care.disapproval)
+    grad_u = feedback_log_likelihood_grad(
+        y, u_point, lp.praise_beta, lp.praise_bias, care.disapproval
+    )
     learner.point = learner.point + lp.isr_learning_rate * grad_u * phi
     learner.n_feedback += 1
 

@@ -3,6 +3,7 @@
 import copy
 import math
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -328,3 +329,20 @@ def test_tabular_q_needs_a_fixed_layout(config):
         valueint.resolve(config)
     config["env"].update(agent_cells=[12], fixed_cells=[0, 24])
     assert valueint.resolve(config).q_representation == "tabular"
+
+
+def test_learner_praise_model_defaults_to_the_caregiver_and_is_checked(config):
+    experiment = valueint.resolve(config)
+    np.testing.assert_array_equal(
+        experiment.params.learner.praise_beta, experiment.params.caregiver.beta
+    )
+    np.testing.assert_array_equal(
+        experiment.params.learner.praise_bias, experiment.params.caregiver.bias
+    )
+    config["learner"]["praise_beta"] = -1.0
+    with pytest.raises(valueint.ConfigError, match=r"learner\.praise_beta = -1\.0 is outside"):
+        valueint.resolve(config)
+    config["learner"].update(praise_beta=1.0, praise_bias=0.5)
+    config["caregiver"]["disapproval"] = True
+    with pytest.raises(valueint.ConfigError, match=r"learner\.praise_bias = 0\.5 must be <= 0"):
+        valueint.resolve(config)

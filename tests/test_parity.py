@@ -137,6 +137,10 @@ GRIDWORLD_CASES = {
         "caregiver": {"presence_unit": "step", "presence": 0.6, "autonomous_presence": 0.2},
     },
     "disapproval": {"caregiver": {"disapproval": True, "bias": -0.3}},
+    "misread_praise": {
+        "learner": {"praise_beta": 0.7, "praise_bias": -2.0},
+        "caregiver": {"disapproval": True, "bias": -0.5},
+    },
     "disapproval_point": {
         "learner": {"kind": "isr_point"},
         "caregiver": {"disapproval": True, "bias": 0.0, "beta": 1.0},
@@ -241,7 +245,8 @@ def _perturbed(experiment, table: str, field: str, factor: float):
         ("learner", "learning_rate"),
         ("learner", "discount"),
         ("learner", "prior_sd"),
-        ("caregiver", "beta"),
+        ("learner", "praise_beta"),
+        ("learner", "praise_bias"),
         ("caregiver", "social_reward"),
     ],
 )

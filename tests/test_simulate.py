@@ -206,3 +206,16 @@ def test_float32_runs_stay_finite():
         assert np.isfinite(numeric.drop(columns=theta).to_numpy()).all()
         assert np.isfinite(df.loc[~no_isr, theta].to_numpy()).all()
         assert (df.socialized_rate.isna() == (df.salient_actions == 0)).all()
+
+
+def test_a_learner_that_misreads_praise_infers_other_values():
+    """Same praise, flatter assumed link (praise_beta 1 instead of the caregiver's 2):
+    to explain the book's near-certain praise the learner must infer a larger weight."""
+    config = short_config(n_episodes=60, socialization=60)
+    config["conditions"] = [
+        {"label": "true_model", "learner": {"kind": "isr_bayes"}},
+        {"label": "flatter", "learner": {"kind": "isr_bayes", "praise_beta": 1.0}},
+    ]
+    df = valueint.simulate(config, seeds=4)
+    final = df[df.episode == 59].groupby("condition", observed=True).theta_mean_educational.mean()
+    assert final["flatter"] > 1.3 * final["true_model"] > 0

@@ -28,7 +28,7 @@ import numpy as np
 
 from . import envs
 from .caregiver import PRESENCE_UNITS, CaregiverParams
-from .errors import ConfigError, check_choice, check_range, check_type
+from .errors import ConfigError, check_choice, check_range, check_type, check_vector
 from .learners import ISR_MODES, LEARNER_KINDS, POLICIES, PRESENCE_WEIGHTINGS, LearnerParams
 from .pytree import pytree_dataclass
 
@@ -147,13 +147,9 @@ def caregiver_params(table: dict, n_features: int, prefix: str = "caregiver") ->
     c = {**CAREGIVER_DEFAULTS, **table}
     if c["theta"] is None:
         raise ConfigError(f"{prefix}.theta is required: one weight per feature ({n_features})")
-    theta = c["theta"]
-    if not isinstance(theta, list | tuple) or len(theta) != n_features:
-        got = len(theta) if isinstance(theta, list | tuple) else type(theta).__name__
-        raise ConfigError(
-            f"{prefix}.theta has {got} values; expected {n_features}, one per feature of the environment"
-        )
-    theta = [check_range(f"{prefix}.theta[{i}]", v) for i, v in enumerate(theta)]
+    theta = check_vector(
+        f"{prefix}.theta", c["theta"], n_features, ", one per feature of the environment"
+    )
     disapproval = check_type(f"{prefix}.disapproval", c["disapproval"], bool, "true or false")
     bias = check_range(f"{prefix}.bias", c["bias"], -50.0, 50.0)
     if disapproval and bias > 0:

@@ -39,6 +39,14 @@ def check_range(field: str, value, low=None, high=None, *, integer: bool = False
     return int(value) if integer else float(value)
 
 
+def check_vector(field: str, value, length: int, expected: str) -> list[float]:
+    """A list of ``length`` finite numbers; ``expected`` says what each one is."""
+    if not isinstance(value, list | tuple) or len(value) != length:
+        got = len(value) if isinstance(value, list | tuple) else type(value).__name__
+        raise ConfigError(f"{field} has {got} values; expected {length}{expected}")
+    return [check_range(f"{field}[{i}]", v) for i, v in enumerate(value)]
+
+
 def check_choice(field: str, value, choices):
     if value not in choices:
         allowed = ", ".join(repr(c) for c in choices)

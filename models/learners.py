@@ -126,18 +126,15 @@ def isr_mean_value(params: LearnerParams, state: LearnerState, phi):
 
 
 def isr_value(params: LearnerParams, state: LearnerState, phi):
-    """u_hat: the ISR's estimate of theta_c . phi for ``phi`` [..., K]."""
-    bayes_mean = phi @ state.belief.mean
-    bayes = jnp.where(
-        params.isr_mode == THOMPSON,
+    """u_hat: the ISR's estimate of theta_c . phi for ``phi`` [..., K], under isr_mode."""
+    mean_value = isr_mean_value(params, state, phi)
+    bayes = params.kind == ISR_BAYES
+    pessimistic = mean_value - params.kappa * value_sd(state.belief, phi)
+    return jnp.where(
+        bayes & (params.isr_mode == THOMPSON),
         phi @ state.theta_sample,
-        jnp.where(
-            params.isr_mode == PESSIMISTIC,
-            bayes_mean - params.kappa * value_sd(state.belief, phi),
-            bayes_mean,
-        ),
+        jnp.where(bayes & (params.isr_mode == PESSIMISTIC), pessimistic, mean_value),
     )
-    return jnp.where(params.kind == ISR_BAYES, bayes, phi @ state.point)
 
 
 def internal_reward(params: LearnerParams, caregiver: CaregiverParams, state, phi):

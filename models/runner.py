@@ -16,6 +16,7 @@ reference replay a trajectory exactly.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from collections.abc import Callable, Sequence
@@ -29,20 +30,6 @@ from . import caregiver as cg
 from . import learners as ln
 from .config import ConditionParams, Experiment, resolve
 from .pytree import pytree_dataclass
-
-METRICS = (
-    "socialized_rate",
-    "salient_actions",
-    "extrinsic_return",
-    "caregiver_reward",
-    "isr_reward",
-    "internal_reward",
-    "social_reward",
-    "praise",
-    "disapproval",
-    "presence",
-    "steps",
-)
 
 
 @pytree_dataclass
@@ -63,6 +50,12 @@ class EpisodeMetrics:
     theta_mean: jax.Array  # [n_agents, K] ISR mean at the episode's end
     theta_sd: jax.Array  # [n_agents, K]
     theta_point: jax.Array  # [n_agents, K]
+
+
+# the per-episode scalars (the theta_* fields are per feature)
+METRICS = tuple(
+    f.name for f in dataclasses.fields(EpisodeMetrics) if not f.name.startswith("theta_")
+)
 
 
 def episode_noise(env, key, n_features: int):
@@ -92,7 +85,7 @@ def q_feature_map(env, q_representation: str) -> Callable:
     """psi(s, a) for every agent and action, linear or one-hot (tabular)."""
     if q_representation == "linear":
         return lambda obs: obs.q_features
-    n_q = env.n_states * env.n_actions
+    n_q = n_q_features(env, q_representation)
 
     def tabular(obs):
         idx = obs.state_index[:, None] * env.n_actions + jnp.arange(env.n_actions)[None, :]

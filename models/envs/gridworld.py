@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..errors import ConfigError, check_range
+from ..errors import ConfigError, check_range, check_type, check_vector
 from ..pytree import pytree_dataclass
 from .base import Observation
 
@@ -258,8 +258,7 @@ def build(options: dict, prefix: str = "env"):
     n_cells = size * size
     horizon = check_range(f"{prefix}.horizon", options.get("horizon", 12), 1, 10_000, integer=True)
     single_choice = options.get("single_choice", True)
-    if not isinstance(single_choice, bool):
-        raise ConfigError(f"{prefix}.single_choice = {single_choice!r} must be true or false")
+    check_type(f"{prefix}.single_choice", single_choice, bool, "true or false")
     feature_names = _names(
         f"{prefix}.features", options.get("features", ("sweet", "educational", "messy")), "features"
     )
@@ -281,15 +280,12 @@ def build(options: dict, prefix: str = "env"):
             raise ConfigError(
                 f"{prefix}.object_types[{i}].{extra[0]} is not a known field; allowed: extrinsic, features, name"
             )
-        feats = spec["features"]
-        if not isinstance(feats, list | tuple) or len(feats) != len(feature_names):
-            got = len(feats) if isinstance(feats, list | tuple) else type(feats).__name__
-            raise ConfigError(
-                f"{prefix}.object_types[{i}].features has {got} values; "
-                f"expected {len(feature_names)} (one per name in {prefix}.features)"
-            )
-        for k, v in enumerate(feats):
-            check_range(f"{prefix}.object_types[{i}].features[{k}]", v)
+        check_vector(
+            f"{prefix}.object_types[{i}].features",
+            spec["features"],
+            len(feature_names),
+            f" (one per name in {prefix}.features)",
+        )
         check_range(f"{prefix}.object_types[{i}].extrinsic", spec["extrinsic"])
     type_names = list(
         _names(f"{prefix}.object_types.name", [t["name"] for t in types], "object types")

@@ -28,7 +28,7 @@ test: install-dev
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 bench: install-dev
-	$(BIN)/python benchmarks/bench_simulation.py
+	$(BIN)/python benchmarks/bench_simulation.py $(BENCH_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check models tests benchmarks

@@ -65,6 +65,7 @@ LEARNER_DEFAULTS = {
     "isr_budget": 1_000_000_000,
     "praise_beta": None,  # the learner's model of the praise; None: the caregiver's own
     "praise_bias": None,
+    "relearn_policy": False,  # forget Q when the autonomous phase starts (a new task)
 }
 MAX_EPISODES = 10**7  # episode numbers stay exact in float32 (< 2**24)
 
@@ -236,6 +237,11 @@ def learner_params(
         ),
         praise_beta=f(check_range(f"{prefix}.praise_beta", c["praise_beta"], 0.0, 100.0)),
         praise_bias=f(praise_bias),
+        relearn_policy=f(
+            float(
+                check_type(f"{prefix}.relearn_policy", c["relearn_policy"], bool, "true or false")
+            )
+        ),
     )
     return params, q
 
@@ -253,6 +259,14 @@ def _build_env(options: dict, field: str):
     if "name" in options:
         check_type(f"{field}.name", options["name"], str, "a string")
     return envs.build(options, field)
+
+
+def _world_shape(env):
+    """What conditions and phases must share: the world with its layout *distribution*
+    flags set aside (whether each slot allows one object type is a distribution)."""
+    if hasattr(env, "single_type_slots"):
+        return dataclasses.replace(env, single_type_slots=True)
+    return env
 
 
 def resolve(config: dict) -> Experiment:
@@ -295,17 +309,21 @@ def resolve(config: dict) -> Experiment:
         env, env_social = _build_env(merged["env"], where["env"])
         env_auto_opts = merge_tables(merged["env"], merged["env_autonomous"])
         env_auto, env_autonomous = _build_env(env_auto_opts, where["env_autonomous"])
-        if env_auto != env:
+        if _world_shape(env_auto) != _world_shape(env):
             raise ConfigError(
                 f"{where['env_autonomous']} changes the shape of the world (size, horizon, slots, "
                 "features or agents); it may change only distributions and rewards"
             )
-        if world is not None and env != world:
+        if getattr(env_auto, "single_type_slots", True) is False:
+            # tabular Q needs one type per slot in both phases' layouts
+            env = dataclasses.replace(env, single_type_slots=False)
+        if world is not None and _world_shape(env) != _world_shape(world):
             raise ConfigError(
                 f"{prefix}.env changes the shape of the world; conditions of one experiment "
                 "must share size, horizon, slots, features and agents"
             )
-        world = env
+        if world is None or not getattr(env, "single_type_slots", True):
+            world = env  # the world supports tabular Q only if every condition's does
         caregiver = caregiver_params(merged["caregiver"], env.n_features, where["caregiver"])
         learner, q = learner_params(merged["learner"], caregiver, where["learner"])
         if q_repr is not None and q != q_repr:

@@ -71,6 +71,7 @@ class LearnerParams:
     isr_budget: jax.Array  # feedback observations the ISR may learn from
     praise_beta: jax.Array  # the learner's model of the praise: its beta ...
     praise_bias: jax.Array  # ... and bias (by default the caregiver's own)
+    relearn_policy: jax.Array  # 1: Q restarts from zero when the autonomous phase starts
 
 
 @pytree_dataclass
@@ -92,6 +93,13 @@ def init_learner(params: LearnerParams, n_q: int, n_features: int) -> LearnerSta
         theta_sample=belief.mean,
         n_feedback=jnp.zeros((), dtype=jnp.int32),
     )
+
+
+def start_new_task(params: LearnerParams, state: LearnerState, new_task) -> LearnerState:
+    """At the first autonomous episode a learner set to ``relearn_policy`` forgets its Q
+    (the task's policy) and keeps its ISR: only the reward model carries to the new task."""
+    forget = new_task & (params.relearn_policy > 0)
+    return state.replace(q_weights=jnp.where(forget, 0.0, state.q_weights))
 
 
 def start_episode(params: LearnerParams, state: LearnerState, normal_noise) -> LearnerState:

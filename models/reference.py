@@ -651,7 +651,10 @@ def run_reference(experiment, condition: int, noise, n_episodes: int):
         env_params = cond.env_autonomous if phase == 2 else cond.env_social
         p_present = presence_probability(care, e)
         present_episode = ep_noise["present"] < p_present
+        new_task = e == int(care.socialization_episodes) + int(care.fade_episodes)
         for i in range(n):
+            if new_task and lp.relearn_policy > 0:
+                learners[i].q_weights = np.zeros_like(learners[i].q_weights)
             start_episode(learners[i], ep_noise["thompson"][i])
         obs, state = env.reset_from_noise(ep_noise["reset"], env_params)
         done = False

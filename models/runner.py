@@ -113,6 +113,7 @@ def make_episode_runner(env, q_representation: str = "linear", record: bool = Fa
     v_isr_update = jax.vmap(ln.isr_update, in_axes=(None, None, 0, 0, 0, 0))
     v_feedback = jax.vmap(cg.sample_feedback, in_axes=(None, 0, 0))
     v_start = jax.vmap(ln.start_episode, in_axes=(None, 0, 0))
+    v_new_task = jax.vmap(ln.start_new_task, in_axes=(None, 0, None))
 
     def play(cond: ConditionParams, learners, episode, noise):
         care, lp = cond.caregiver, cond.learner
@@ -122,6 +123,8 @@ def make_episode_runner(env, q_representation: str = "linear", record: bool = Fa
         )
         p_present = cg.presence_probability(care, episode)
         present_episode = noise["present"] < p_present
+        new_task = episode == care.socialization_episodes + care.fade_episodes
+        learners = v_new_task(lp, learners, new_task)
         learners = v_start(lp, learners, noise["thompson"])
         obs, state = env.reset_from_noise(noise["reset"], env_params)
         dtype = care.theta.dtype

@@ -152,6 +152,11 @@ GRIDWORLD_CASES = {
         "env_autonomous": {"slots": [["crayons"], ["book"]], "step_reward": -0.05},
         "caregiver": {"autonomous_presence": 0.3},
     },
+    "relearn_policy_new_layouts": {
+        "env": {"slots": [["candy", "crayons"], ["book"]]},
+        "env_autonomous": {"slots": [["crayons"], ["book"]], "object_cells": [0, 1, 2, 3, 4, 5]},
+        "learner": {"relearn_policy": True},
+    },
     "tabular": {
         "learner": {"q": "tabular", "learning_rate": 0.3},
         "env": {"agent_cells": [12], "fixed_cells": [0, 24]},

@@ -2,7 +2,7 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-RUN_OUT ?= runs/default
+RUN_OUT ?= paper/figures
 
 .PHONY: run test bench lint install install-dev clean
 
@@ -22,7 +22,7 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 run: install
-	$(BIN)/valueint simulate --seeds 16 --out $(RUN_OUT) --overwrite
+	$(BIN)/valueint reproduce all --out $(RUN_OUT) --overwrite
 
 test: install-dev
 	$(BIN)/python -m pytest -n 2 --dist loadfile

@@ -1,4 +1,5 @@
-"""Command line: ``valueint simulate [CONFIG.toml] --seeds N --out DIR``."""
+"""Command line: ``valueint simulate`` runs a config; ``valueint reproduce`` draws the
+paper's figures."""
 
 from __future__ import annotations
 
@@ -107,6 +108,87 @@ def simulate(
     write_json(targets[1], record)
     _summary(frame)
     console.print(f"wrote {out}/ in {wall:.1f} s")
+
+
+@app.command()
+def reproduce(
+    name: Annotated[
+        str,
+        typer.Argument(help="unlearning, generalization, reward-hacking, prosocial or all"),
+    ],
+    quick: Annotated[
+        bool, typer.Option(help="fewer seeds (16): the same design, for a check in minutes")
+    ] = False,
+    seeds: Annotated[
+        int | None, typer.Option(min=2, help="number of seeds (default 64, or 16 with --quick)")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("paper/figures"),
+    overwrite: Annotated[bool, typer.Option(help="replace existing output files")] = False,
+    strict: Annotated[
+        bool, typer.Option(help="exit with status 1 if any claim does not hold")
+    ] = False,
+) -> None:
+    """Reproduce the paper's results as figures: NAME.png/.pdf, NAME.csv and NAME.json in OUT."""
+    from . import reproduce as rp
+    from .records import check_output_paths
+
+    names = list(rp.NAMES) if name == "all" else [name]
+    if name != "all" and name not in rp.NAMES:
+        _fail(f"unknown reproduction {name!r}; choose one of {', '.join(rp.NAMES)} or all")
+    targets = [p for n in names for p in rp.output_paths(n, out).values()]
+    try:
+        check_output_paths(targets, overwrite)
+    except FileExistsError as err:
+        _fail(str(err))
+    failed = 0
+    total_start = time.perf_counter()
+    for n in names:
+        config = rp.build_config(n)
+        n_episodes = config["experiment"]["n_episodes"]
+        with Progress(
+            TextColumn(f"{n:<15}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("episodes"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as bar:
+            task = bar.add_task(n, total=n_episodes)
+            result = rp.run(
+                n,
+                seeds=seeds,
+                quick=quick,
+                progress=lambda done, total, task=task: bar.update(task, completed=done),
+            )
+        paths = rp.save(result, out, overwrite=overwrite)
+        _claims_table(result)
+        failed += sum(not c.holds for c in result.claims)
+        console.print(
+            f"wrote {', '.join(str(p) for p in paths.values())} "
+            f"({len(result.seeds)} seeds, {result.wall_time_s:.1f} s)"
+        )
+    console.print(f"done in {time.perf_counter() - total_start:.1f} s")
+    if failed:
+        console.print(f"[bold red]{failed} claim(s) did not hold[/] (see the tables above)")
+        if strict:
+            raise typer.Exit(code=1)
+
+
+def _claims_table(result) -> None:
+    table = Table(title=f"{result.reproduction.name}: {result.reproduction.title}")
+    for col, justify in (("claim", "left"), ("estimate", "right"), ("95% CI", "right")):
+        table.add_column(col, justify=justify)
+    table.add_column("needs")
+    table.add_column("holds")
+    for c in result.claims:
+        table.add_row(
+            c.statement,
+            f"{c.estimate:+.3f}",
+            f"[{c.low:+.3f}, {c.high:+.3f}]",
+            c.criterion,
+            "[green]yes[/]" if c.holds else "[bold red]no[/]",
+        )
+    Console().print(table)
 
 
 def _summary(frame) -> None:

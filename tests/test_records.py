@@ -1,0 +1,42 @@
+"""Safe output: atomic writes with ordinary permissions, and no silent overwrite."""
+
+import os
+import stat
+
+import pytest
+
+from valueint.records import atomic_write, check_output_paths, package_versions
+
+
+def test_atomic_write_leaves_one_readable_file(tmp_path):
+    old = os.umask(0o022)
+    try:
+        path = atomic_write(tmp_path / "sub" / "out.csv", "a,b\n1,2\n")
+        atomic_write(path, b"replaced")
+    finally:
+        os.umask(old)
+    assert path.read_bytes() == b"replaced"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644  # not mkstemp's private 0600
+    assert [p.name for p in path.parent.iterdir()] == ["out.csv"]  # no temporary left
+
+
+def test_failed_write_keeps_the_old_file(tmp_path):
+    path = atomic_write(tmp_path / "keep.txt", "old")
+    with pytest.raises(TypeError):
+        atomic_write(path, 12345)  # not text or bytes: the write fails midway
+    assert path.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+
+
+def test_check_output_paths_names_existing_files(tmp_path):
+    existing = tmp_path / "figure.png"
+    existing.write_bytes(b"x")
+    check_output_paths([tmp_path / "new.png"], overwrite=False)
+    check_output_paths([existing], overwrite=True)
+    with pytest.raises(FileExistsError, match="figure.png.*--overwrite"):
+        check_output_paths([existing, tmp_path / "new.png"], overwrite=False)
+
+
+def test_versions_are_recorded():
+    versions = package_versions()
+    assert {"python", "jax", "numpyro", "valueint"} <= set(versions)

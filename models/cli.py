@@ -120,7 +120,7 @@ def reproduce(
         bool, typer.Option(help="fewer seeds (16): the same design, for a check in minutes")
     ] = False,
     seeds: Annotated[
-        int | None, typer.Option(min=2, help="number of seeds (default 64, or 16 with --quick)")
+        int | None, typer.Option(min=2, help="number of seeds (default 128, or 16 with --quick)")
     ] = None,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("paper/figures"),
     overwrite: Annotated[bool, typer.Option(help="replace existing output files")] = False,

@@ -24,7 +24,7 @@ from .config import Experiment, default_config, resolve
 from .records import atomic_write, check_output_paths, run_record, write_json
 from .runner import simulate
 
-FULL_SEEDS = 64
+FULL_SEEDS = 128
 QUICK_SEEDS = 16
 WINDOW = 10  # episodes per plotted point
 LATE = 50  # "late" in a phase: its last 50 episodes

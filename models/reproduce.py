@@ -54,7 +54,7 @@ class Reproduction:
     build: Callable[[dict], dict]  # shipped config -> the experiment's full config
     summarize: Callable[[Experiment, pd.DataFrame], pd.DataFrame]
     claims: Callable[[Experiment, pd.DataFrame], list[cl.Claim]]
-    plot: Callable  # (experiment, summary) -> matplotlib Figure
+    plot: str  # name of the valueint.plotting function: (experiment, summary) -> Figure
 
 
 @dataclasses.dataclass(frozen=True)
@@ -301,12 +301,6 @@ def hacking_claims(experiment, frame) -> list[cl.Claim]:
 # --- the four reproductions ---------------------------------------------------------
 
 
-def _plots():
-    from . import plotting  # matplotlib is imported only when a figure is drawn
-
-    return plotting
-
-
 REPRODUCTIONS: dict[str, Reproduction] = {
     r.name: r
     for r in (
@@ -318,7 +312,7 @@ REPRODUCTIONS: dict[str, Reproduction] = {
             build=with_extrinsic_baseline,
             summarize=timecourse,
             claims=unlearning_claims,
-            plot=lambda e, s: _plots().plot_unlearning(e, s),
+            plot="plot_unlearning",
         ),
         Reproduction(
             name="generalization",
@@ -328,7 +322,7 @@ REPRODUCTIONS: dict[str, Reproduction] = {
             build=with_extrinsic_baseline,
             summarize=timecourse,
             claims=generalization_claims,
-            plot=lambda e, s: _plots().plot_generalization(e, s),
+            plot="plot_generalization",
         ),
         Reproduction(
             name="reward-hacking",
@@ -338,7 +332,7 @@ REPRODUCTIONS: dict[str, Reproduction] = {
             build=with_budget_sweep,
             summarize=sweep_summary,
             claims=hacking_claims,
-            plot=lambda e, s: _plots().plot_reward_hacking(e, s),
+            plot="plot_reward_hacking",
         ),
         Reproduction(
             name="prosocial",
@@ -348,7 +342,7 @@ REPRODUCTIONS: dict[str, Reproduction] = {
             build=with_extrinsic_baseline,
             summarize=timecourse,
             claims=prosocial_claims,
-            plot=lambda e, s: _plots().plot_prosocial(e, s),
+            plot="plot_prosocial",
         ),
     )
 }
@@ -386,7 +380,9 @@ def run(
     frame = simulate(experiment, seed_list, progress)
     summary = reproduction.summarize(experiment, frame)
     claims = reproduction.claims(experiment, frame)
-    figure = reproduction.plot(experiment, summary)
+    from . import plotting  # matplotlib is imported only when a figure is drawn
+
+    figure = getattr(plotting, reproduction.plot)(experiment, summary)
     wall = time.perf_counter() - start
     return Result(reproduction, config, seed_list, summary, claims, figure, wall, quick)
 

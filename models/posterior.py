@@ -29,8 +29,8 @@ from .pytree import pytree_dataclass
 PROBIT_SCALES = np.array([0.29085247, 0.40938296, 0.57331954, 0.7996658, 1.11757409])
 PROBIT_WEIGHTS = np.array([0.02270993, 0.20361044, 0.42741606, 0.29987239, 0.04639118])
 PROBIT_WEIGHTS = PROBIT_WEIGHTS / PROBIT_WEIGHTS.sum()
-_LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
-_PROBIT_LAMBDA = np.sqrt(np.pi / 8.0)
+_LOG_SQRT_2PI = float(0.5 * np.log(2.0 * np.pi))  # Python floats keep float32 inputs float32
+_PROBIT_LAMBDA = float(np.sqrt(np.pi / 8.0))
 
 
 @pytree_dataclass

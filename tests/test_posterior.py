@@ -293,3 +293,13 @@ def test_adf_against_exact_posterior_in_one_dimension(beta, sd_ratio_range):
     assert abs(float(belief.mean[0]) - mean) <= 0.3 * sd
     ratio = float(np.sqrt(belief.cov[0, 0])) / sd
     assert sd_ratio_range[0] <= ratio <= sd_ratio_range[1], ratio
+
+
+def test_update_keeps_float32_beliefs_float32_under_x64():
+    """The simulation runs in float32 while tests and fits enable x64: constants must
+    not promote a float32 belief to float64 (which would change the compiled program)."""
+    f32 = jnp.float32
+    belief = prior_belief(3, f32(1.0), f32)
+    for y in (1.0, 0.0, -1.0):
+        new = adf_update(belief, jnp.ones(3, f32), f32(y), f32(2.0), f32(-1.0), f32(1.0))
+        assert new.mean.dtype == jnp.float32 and new.cov.dtype == jnp.float32

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 RUN_OUT ?= paper/figures
 
-.PHONY: run test bench lint install install-dev clean
+.PHONY: run test bench bench-fit lint install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ test: install-dev
 
 bench: install-dev
 	$(BIN)/python benchmarks/bench_simulation.py $(BENCH_ARGS)
+
+# valueint (numpyro) against PyMC on the same hierarchical fit; installs the bench extra
+bench-fit: install-dev
+	$(BIN)/pip install --quiet -e ".[dev,bench]"
+	$(BIN)/python benchmarks/bench_fit.py $(BENCH_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check models tests benchmarks

@@ -1,5 +1,6 @@
-"""Command line: ``valueint simulate`` runs a config; ``valueint reproduce`` draws the
-paper's figures."""
+"""Command line: ``valueint simulate`` runs a config, ``valueint reproduce`` draws the
+paper's figures, and ``fit``, ``compare``, ``recover`` and ``ppc`` fit cognitive models
+to trial data."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+from . import fit_cli
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console(stderr=True, soft_wrap=True)
@@ -206,6 +209,8 @@ def _summary(frame) -> None:
         table.add_row(str(condition), *cells)
     Console().print(table)
 
+
+fit_cli.register(app)  # fit, compare, recover, ppc
 
 if __name__ == "__main__":
     app()

@@ -124,7 +124,7 @@ def fit_command(
     ] = True,
     target_accept: Annotated[
         float, typer.Option(min=0.5, max=0.999, help="NUTS target acceptance probability")
-    ] = 0.9,
+    ] = 0.8,
     svi_steps: Annotated[int, typer.Option(min=1, help="SVI optimisation steps")] = 5000,
     subjects: Annotated[
         int | None, typer.Option(min=2, help="fit only the first N subjects (quick checks)")

@@ -393,3 +393,16 @@ def test_cli_fit_end_to_end_on_real_data(cli, tmp_path):
     assert idata.attrs["data_source"] == "cutler2021"
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2 and "overwrite" in result.output
+
+
+def test_likelihood_precision_is_float64_for_small_data_and_float32_for_large():
+    import jax.numpy as jnp
+
+    from valueint.inference import FLOAT32_ABOVE, likelihood_dtype
+
+    assert likelihood_dtype("auto", FLOAT32_ABOVE) == jnp.float64
+    assert likelihood_dtype("auto", FLOAT32_ABOVE + 1) == jnp.float32
+    assert likelihood_dtype("float64", 10**6) == jnp.float64
+    assert likelihood_dtype("float32", 10) == jnp.float32
+    with pytest.raises(ValueError, match="precision must be"):
+        likelihood_dtype("half", 10)

@@ -464,3 +464,22 @@ def test_check_trial_arrays_names_the_first_bad_trial():
         check_trial_arrays(bad, "rw")
     missed = bad.replace(mask=np.asarray(bad.choice) != 2)
     check_trial_arrays(missed)  # missed trials may hold anything
+
+
+@pytest.mark.parametrize("model", ["rw", "rw_recipient", "value_recipient"])
+def test_delta_rule_loop_equals_the_generic_scan(model):
+    """Delta-rule models score trials in a leaner loop; it must give the generic scan's
+    numbers, missed trials (with garbage data) included."""
+    from valueint import learning_models as lm
+
+    learner, options = lm.LEARNERS[model], resolve_options(model, None)
+    assert learner.delta_rule is not None
+    for seed in range(3):
+        params, _, _, sim = parity_data(model, None, seed)
+        block_data = lm._as_design(with_garbage(sim, seed), jnp.float64)
+        params = {k: jnp.asarray(v, jnp.float64) for k, v in params.items()}
+        fast = jax.vmap(lambda b, p=params: lm.block_loglik(learner, p, options, b))(block_data)
+        slow = jax.vmap(lambda b, p=params: lm.block_loglik_scan(learner, p, options, b))(
+            block_data
+        )
+        np.testing.assert_allclose(np.asarray(fast), np.asarray(slow), rtol=1e-12, atol=0)

@@ -99,14 +99,19 @@ def recovery_result():
 def test_parameter_recovery_rw_recipient(recovery_result, tmp_path):
     """40 subjects x 144 trials (9 blocks of 16, 48 trials per recipient), 2 x 500 draws.
 
-    Pearson r of truth vs posterior mean: beta > 0.8; the three learning rates > 0.8 on
-    average over the recipients and each > 0.7 (with only 48 trials behind each learning
-    rate, single-recipient r varies by about +-0.07 from one simulated data set to the
-    next).  90% intervals cover the truth at a rate between 80% and 98%, pooled over all
-    four parameters and 40 subjects (160 intervals).
+    Pearson r of truth vs posterior mean above 0.8 for beta and for each learning rate,
+    and 90% intervals that cover the truth at a rate between 80% and 98%, pooled over
+    all four parameters and 40 subjects (160 intervals).  At this seed: r = 0.81, 0.89,
+    0.87 (self, other, no one), 0.85 (beta), coverage 0.91.
+
+    The bar is near what 48 trials per learning rate support: over simulated data sets
+    (seeds 0-3 of this population) single-parameter r ranged 0.73-0.96, each seed had
+    a mean learning-rate r above 0.8 and coverage 0.88-0.91, and seeds 0-2 each had one or
+    two parameters between 0.73 and 0.80.  The weaker bounds below (mean > 0.8, each > 0.7)
+    held for every seed.
     """
     summary = recovery_result.summary
-    assert summary.loc["beta", "pearson_r"] > 0.8
+    assert (summary.loc[[*LEARNING_RATES, "beta"], "pearson_r"] > 0.8).all(), summary
     assert summary.loc[list(LEARNING_RATES), "pearson_r"].mean() > 0.8
     assert (summary.loc[list(LEARNING_RATES), "pearson_r"] > 0.7).all()
     assert 0.80 <= recovery_result.coverage <= 0.98

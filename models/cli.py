@@ -26,17 +26,26 @@ def _fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
+FITTING_COMMANDS = ("fit", "compare", "recover", "ppc")
+FIT_DEVICES = 8  # NUTS runs one chain per device: up to 8 chains in parallel
+
+
 @app.callback()
-def main() -> None:
+def main(ctx: typer.Context) -> None:
     """valueint: value internalization simulations and model fitting."""
-    use_all_cpu_cores()
+    if ctx.invoked_subcommand in FITTING_COMMANDS:
+        # chains share the cores; with fewer devices than chains they would run in turn
+        use_cpu_devices(max(os.cpu_count() or 1, FIT_DEVICES))
+    else:
+        use_cpu_devices(os.cpu_count() or 1)
 
 
-def use_all_cpu_cores() -> None:
-    """Expose every CPU core as a JAX device, so seeds run in parallel (before JAX starts)."""
+def use_cpu_devices(n: int) -> None:
+    """Expose ``n`` CPU devices to JAX (before JAX starts): seeds of a simulation are
+    spread over them, and NUTS runs one chain on each."""
     import numpyro
 
-    numpyro.set_host_device_count(os.cpu_count() or 1)
+    numpyro.set_host_device_count(n)
 
 
 @app.command()

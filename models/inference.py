@@ -37,8 +37,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import os
-import tempfile
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -58,7 +56,7 @@ from numpyro.infer.autoguide import AutoMultivariateNormal, AutoNormal
 
 from . import learning_models  # noqa: F401  (registers the models by name)
 from .learning_models import check_trial_arrays
-from .records import check_output_paths, package_versions
+from .records import atomic_path, check_output_paths, package_versions
 from .specs import ModelSpec, TrialArrays, get_spec
 from .transforms import constrain
 from .trials import DEFAULT_CONTEXTS
@@ -846,15 +844,8 @@ def save_fit(idata: az.InferenceData, path: str | Path, overwrite: bool = False)
     """Write ``idata`` as netCDF: to a temporary file beside ``path``, then renamed."""
     path = Path(path)
     check_output_paths([path], overwrite)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         idata.to_netcdf(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

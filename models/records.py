@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -29,22 +30,31 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write(path: str | Path, data: str | bytes) -> Path:
-    """Write to a temporary file beside ``path`` and rename it into place."""
+@contextlib.contextmanager
+def atomic_path(path: str | Path):
+    """Yield a temporary path beside ``path``; on success it is renamed onto ``path``
+    (with the mode a plain ``open()`` would give), on failure removed.  For writers
+    that want a file name (netCDF, figures) rather than data."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    mode = "wb" if isinstance(data, bytes) else "w"
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
     try:
-        with os.fdopen(fd, mode) as fh:
-            fh.write(data)
-        # mkstemp makes the file private (0600); give it the mode a plain open() would
+        yield Path(tmp)
+        # mkstemp makes the file private (0600)
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return path
+
+
+def atomic_write(path: str | Path, data: str | bytes) -> Path:
+    """Write to a temporary file beside ``path`` and rename it into place."""
+    mode = "wb" if isinstance(data, bytes) else "w"
+    with atomic_path(path) as tmp, open(tmp, mode) as fh:
+        fh.write(data)
+    return Path(path)
 
 
 def check_output_paths(paths, overwrite: bool) -> None:

@@ -40,3 +40,17 @@ def test_check_output_paths_names_existing_files(tmp_path):
 def test_versions_are_recorded():
     versions = package_versions()
     assert {"python", "jax", "numpyro", "valueint"} <= set(versions)
+
+
+def test_atomic_path_renames_on_success_and_cleans_up_on_failure(tmp_path):
+    from valueint.records import atomic_path
+
+    target = tmp_path / "fit.nc"
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(b"netcdf")
+    assert target.read_bytes() == b"netcdf"
+    assert stat.S_IMODE(target.stat().st_mode) & 0o044  # readable by others, as open() makes
+    with pytest.raises(RuntimeError), atomic_path(tmp_path / "broken.nc") as tmp:
+        tmp.write_bytes(b"half")
+        raise RuntimeError("writer failed")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fit.nc"]

@@ -466,14 +466,19 @@ def _as_design(data: TrialArrays, dtype) -> TrialArrays:
     )
 
 
+def _prepared(name, parameter_names, params, data, options):
+    """Checked inputs in one precision: (params, data, options, dtype)."""
+    _check_params(name, parameter_names, params)
+    _check_shapes(name, data)
+    options = resolve_options(name, options)
+    dtype = _dtype(params, data)
+    params = {k: jnp.asarray(v, dtype) for k, v in params.items()}
+    return params, _as_design(data, dtype), options, dtype
+
+
 def make_loglik(name: str, learner: Learner, parameter_names: tuple[str, ...]):
     def loglik(params: dict, data: TrialArrays, options: dict | None = None):
-        _check_params(name, parameter_names, params)
-        _check_shapes(name, data)
-        options = resolve_options(name, options)
-        dtype = _dtype(params, data)
-        data = _as_design(data, dtype)
-        params = {k: jnp.asarray(v, dtype) for k, v in params.items()}
+        params, data, options, _ = _prepared(name, parameter_names, params, data, options)
         return jax.vmap(lambda block: block_loglik(learner, params, options, block))(data)
 
     loglik.__doc__ = f"[block, trial] log p(choice) of model {name!r} (0 where missed)."
@@ -482,12 +487,7 @@ def make_loglik(name: str, learner: Learner, parameter_names: tuple[str, ...]):
 
 def make_simulate_from_uniforms(name: str, learner: Learner, parameter_names: tuple[str, ...]):
     def simulate_from_uniforms(params: dict, data: TrialArrays, uniforms: dict, options=None):
-        _check_params(name, parameter_names, params)
-        _check_shapes(name, data)
-        options = resolve_options(name, options)
-        dtype = _dtype(params, data)
-        data = _as_design(data, dtype)
-        params = {k: jnp.asarray(v, dtype) for k, v in params.items()}
+        params, data, options, dtype = _prepared(name, parameter_names, params, data, options)
         uniforms = {k: jnp.asarray(uniforms[k], dtype) for k in ("choice", "outcome", "praise")}
         return jax.vmap(lambda b, u: block_simulate(learner, params, options, b, u))(data, uniforms)
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import platform
 import sys
@@ -369,7 +368,9 @@ def main(argv=None) -> int:
     text = markdown(result)
     print(text)
     if args.out is not None:
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
+        from valueint.records import write_json
+
+        write_json(args.out, result)
     return 0
 
 

@@ -21,12 +21,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import platform
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -39,6 +37,7 @@ from rich.table import Table
 
 import valueint
 from valueint import runner
+from valueint.records import write_json
 from valueint.reference import run_reference
 
 CONDITION = "isr_bayes"
@@ -173,19 +172,6 @@ def device_info() -> dict:
     }
 
 
-def write_json_atomic(path: Path, payload: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(payload, fh, indent=2)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def render(results: list[dict], reference: dict, console: Console) -> None:
     table = Table(title="Simulation throughput with learning (agent-steps per second)")
     for col in (
@@ -286,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
                 for r in results
             },
         }
-        write_json_atomic(args.out, payload)
+        write_json(args.out, payload)
         console.print(f"wrote {args.out}")
     return 0
 

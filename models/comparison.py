@@ -128,19 +128,11 @@ def compare(
 
 
 def save_figure(fig, path: str | Path, overwrite: bool = False) -> Path:
-    """Save a matplotlib figure through a temporary file and close it."""
-    import io
+    """Save (tightly cropped) and close a figure; refuses to overwrite unless asked."""
+    from .records import save_figure as save
 
-    import matplotlib.pyplot as plt
-
-    from .records import atomic_write
-
-    path = Path(path)
     check_output_paths([path], overwrite)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format=path.suffix.lstrip(".") or "png", dpi=150, bbox_inches="tight")
-    plt.close(fig)
-    return atomic_write(path, buffer.getvalue())
+    return save(fig, path, bbox_inches="tight")
 
 
 def plot_comparison(table: pd.DataFrame, path: str | Path, overwrite: bool = False) -> Path:

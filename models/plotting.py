@@ -12,6 +12,7 @@ import seaborn as sns  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from .claims import errorbar  # noqa: E402
+from .reproduce import autonomy_start  # noqa: E402
 
 PALETTE = {
     "no ISR": "#d55e00",
@@ -65,11 +66,6 @@ def shared_legend(fig, ax, title=None) -> None:
     )  # fmt: skip
 
 
-def _autonomy_start(experiment) -> int:
-    care = experiment.params.caregiver
-    return int(np.asarray(care.socialization_episodes)[0] + np.asarray(care.fade_episodes)[0])
-
-
 def _caption(fig, n_seeds: int) -> None:
     fig.text(
         0.01,
@@ -89,7 +85,7 @@ def _finish(fig, legend_ax, n_seeds: int) -> None:
 
 def plot_unlearning(experiment, summary):
     _theme()
-    start = _autonomy_start(experiment)
+    start = autonomy_start(experiment)
     fig, (ax, ax_theta) = plt.subplots(
         1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [1.4, 1]}
     )
@@ -132,7 +128,7 @@ def plot_unlearning(experiment, summary):
 
 def plot_generalization(experiment, summary):
     _theme()
-    start = _autonomy_start(experiment)
+    start = autonomy_start(experiment)
     kept = summary["condition"].str.endswith("_policy_kept")
     baseline = summary["condition"] == "never_socialized"
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
@@ -154,7 +150,7 @@ def plot_generalization(experiment, summary):
 
 def plot_prosocial(experiment, summary):
     _theme()
-    start = _autonomy_start(experiment)
+    start = autonomy_start(experiment)
     horizon = experiment.env.horizon
     summary = summary.assign(extrinsic_per_step=summary["extrinsic_return"] / horizon)
     fig, (ax, ax_welfare) = plt.subplots(1, 2, figsize=(11, 4.2))

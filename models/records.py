@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import platform
@@ -55,6 +56,22 @@ def atomic_write(path: str | Path, data: str | bytes) -> Path:
     with atomic_path(path) as tmp, open(tmp, mode) as fh:
         fh.write(data)
     return Path(path)
+
+
+def save_figure(fig, path: str | Path, *, close: bool = True, **savefig_kwargs) -> Path:
+    """Save a matplotlib figure atomically, in the format its suffix names (dpi 150 unless
+    given).  PDFs carry no creation date, so the same figure gives the same file."""
+    path = Path(path)
+    fmt = path.suffix.lstrip(".") or "png"
+    if fmt == "pdf":
+        savefig_kwargs.setdefault("metadata", {"CreationDate": None})
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=fmt, **{"dpi": 150, **savefig_kwargs})
+    if close:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    return atomic_write(path, buffer.getvalue())
 
 
 def check_output_paths(paths, overwrite: bool) -> None:

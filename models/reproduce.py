@@ -21,7 +21,7 @@ import pandas as pd
 
 from . import claims as cl
 from .config import Experiment, default_config, resolve
-from .records import atomic_write, check_output_paths, run_record, write_json
+from .records import atomic_write, check_output_paths, run_record, save_figure, write_json
 from .runner import simulate
 
 FULL_SEEDS = 128
@@ -128,21 +128,20 @@ def timecourse(experiment: Experiment, frame: pd.DataFrame) -> pd.DataFrame:
     out["episode_start"] = out["window"] * WINDOW
     out["episode_end"] = np.minimum(out["episode_start"] + WINDOW, experiment.n_episodes) - 1
     out["episode"] = (out["episode_start"] + out["episode_end"]) / 2
-    phase_of = _phase_of_episode(experiment, out["condition"], out["episode_start"])
-    out.insert(3, "phase", phase_of)
+    # a window's phase is that of its first episode, as the simulation recorded it
+    phase = frame.drop_duplicates(["condition", "episode"]).set_index(["condition", "episode"])
+    first = list(zip(out["condition"], out["episode_start"], strict=True))
+    out.insert(3, "phase", phase.loc[first, "phase"].astype(str).to_numpy())
     out["condition"] = out["condition"].astype(str)
     out.insert(1, "learner", out["condition"].map(_display_name))
     return out.drop(columns="window")
 
 
-def _phase_of_episode(experiment: Experiment, conditions, episodes) -> np.ndarray:
+def autonomy_start(experiment: Experiment) -> int:
+    """The first autonomous episode, which the socialized conditions share (the first
+    condition's socialization plus fade)."""
     care = experiment.params.caregiver
-    index = {label: i for i, label in enumerate(experiment.labels)}
-    c = np.array([index[str(x)] for x in conditions])
-    start = np.asarray(care.socialization_episodes)[c]
-    end = start + np.asarray(care.fade_episodes)[c]
-    e = np.asarray(episodes)
-    return np.where(e < start, "socialization", np.where(e < end, "fade", "autonomous"))
+    return int(np.asarray(care.socialization_episodes)[0] + np.asarray(care.fade_episodes)[0])
 
 
 def _display_name(label: str) -> str:
@@ -175,8 +174,7 @@ def sweep_summary(experiment: Experiment, frame: pd.DataFrame) -> pd.DataFrame:
     """Reward hacking: one row per seed and condition (learner x budget), averaged over
     the autonomous phase's episodes and agents."""
     episodes = per_episode(frame)
-    soc = int(np.asarray(experiment.params.caregiver.socialization_episodes)[0])
-    auto = episodes[episodes["episode"] >= soc]
+    auto = episodes[episodes["episode"] >= autonomy_start(experiment)]
     cols = ["isr_reward", "caregiver_reward", "socialized_rate", "extrinsic_return"]
     out = auto.groupby(["condition", "seed"], observed=True)[cols].mean().reset_index()
     out["condition"] = out["condition"].astype(str)
@@ -397,11 +395,7 @@ def save(result: Result, out: Path, overwrite: bool = False) -> dict[str, Path]:
     paths = output_paths(result.reproduction.name, out)
     check_output_paths(paths.values(), overwrite)
     for ext in ("png", "pdf"):
-        buffer = io.BytesIO()
-        # no creation date in the PDF: the same numbers give the same file
-        metadata = {"CreationDate": None} if ext == "pdf" else None
-        result.figure.savefig(buffer, format=ext, dpi=150, metadata=metadata)
-        atomic_write(paths[ext], buffer.getvalue())
+        save_figure(result.figure, paths[ext], close=False)
     text = io.StringIO()
     result.summary.to_csv(text, index=False, float_format="%.6g")
     atomic_write(paths["csv"], text.getvalue())

@@ -54,3 +54,20 @@ def test_atomic_path_renames_on_success_and_cleans_up_on_failure(tmp_path):
         tmp.write_bytes(b"half")
         raise RuntimeError("writer failed")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fit.nc"]
+
+
+def test_save_figure_gives_the_same_pdf_twice_and_closes_the_figure(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from valueint.records import save_figure
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0])
+    first = save_figure(fig, tmp_path / "a.pdf", close=False)
+    second = save_figure(fig, tmp_path / "b.pdf")  # no creation date: same bytes
+    assert first.read_bytes() == second.read_bytes()
+    assert first.read_bytes()[:5] == b"%PDF-"
+    assert not plt.fignum_exists(fig.number)  # closed after the last save

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import fit_cli
+from . import analyze_cli, fit_cli
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console(stderr=True, soft_wrap=True)
@@ -26,7 +26,7 @@ def _fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
-FITTING_COMMANDS = ("fit", "compare", "recover", "ppc")
+FITTING_COMMANDS = ("fit", "compare", "recover", "ppc", "analyze")
 FIT_DEVICES = 8  # NUTS runs one chain per device: up to 8 chains in parallel
 
 
@@ -220,6 +220,7 @@ def _summary(frame) -> None:
 
 
 fit_cli.register(app)  # fit, compare, recover, ppc
+app.add_typer(analyze_cli.app, name="analyze")
 
 if __name__ == "__main__":
     app()

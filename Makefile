@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 RUN_OUT ?= paper/figures
 
-.PHONY: run test bench bench-fit lint install install-dev clean
+.PHONY: run test bench bench-fit lint install install-dev clean notebooks
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ bench: install-dev
 bench-fit: install-dev
 	$(BIN)/pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python benchmarks/bench_fit.py $(BENCH_ARGS)
+
+# every analysis/NN_*.py notebook in full mode, executed -> analysis/output/NN_*.ipynb
+notebooks: install-dev
+	$(BIN)/python analysis/run_notebooks.py --mode full --out analysis/output --overwrite
 
 lint: install-dev
 	$(BIN)/ruff check models tests benchmarks

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import typer
 
-from . import analyze_paradigm
+from . import analyze_paradigm, analyze_prosocial
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     help="Fit and compare models on human data; write figures and tables to --out.",
 )
+analyze_prosocial.register(app)  # prosocial-learning
 analyze_paradigm.register(app)  # paradigm, praise-cheating

@@ -34,8 +34,9 @@
 # `valueint analyze prosocial-learning`; the command writes the same tables and figures.
 #
 # **Mode.** `VALUEINT_NOTEBOOK_MODE=full` (the default) fits every model to all 152
-# participants with long chains (about 20 minutes on 2 cores); `small` fits two models to
-# 4 participants per group with short chains, to check that the notebook runs. Numbers
+# participants with long chains (4 x (1000 warmup + 2000 draws) per model: more than
+# half an hour on 2 cores, an hour or more when the cores are shared); `small` fits two
+# models to 4 participants per group with short chains, to check that it runs. Numbers
 # from the small mode illustrate the pipeline and say little about the science.
 
 # %%

@@ -51,7 +51,6 @@
 # %%
 import os
 import time
-from pathlib import Path
 
 import numpyro
 
@@ -65,12 +64,11 @@ from IPython.display import display
 import valueint
 from valueint.claims import t_interval
 from valueint.config import merge_tables
+from valueint.notebook import notebook_mode, notebook_out, write_tables
 from valueint.records import check_output_paths, run_record, save_figure, write_json
 
-MODE = os.environ.get("VALUEINT_NOTEBOOK_MODE", "full")
-if MODE not in ("full", "small"):
-    raise ValueError(f"VALUEINT_NOTEBOOK_MODE must be 'full' or 'small'; got {MODE!r}")
-OUT = Path(os.environ.get("VALUEINT_NOTEBOOK_OUT", "analysis/output")) / "01_socialization_simulation"
+MODE = notebook_mode()  # VALUEINT_NOTEBOOK_MODE: full (default) or small
+OUT = notebook_out("01_socialization_simulation")  # under VALUEINT_NOTEBOOK_OUT
 OVERWRITE = True  # re-running the notebook replaces what it wrote before
 
 N_SEEDS = {"full": 128, "small": 6}[MODE]
@@ -380,12 +378,8 @@ tables = {
     "posterior_table.csv": posterior_table,
     "socialized_rate_windows.csv": rate,
 }
-paths = [OUT / name for name in tables] + [OUT / "run.json"]
-check_output_paths(paths, OVERWRITE)
-from valueint.records import atomic_write
-
-for name, table in tables.items():
-    atomic_write(OUT / name, table.to_csv(index=False, float_format="%.6g"))
+check_output_paths([OUT / "run.json"], OVERWRITE)
+write_tables(OUT, tables, OVERWRITE)
 record = run_record(
     command="analysis/01_socialization_simulation.py",
     config=config,

@@ -40,9 +40,7 @@
 # from the small mode illustrate the pipeline and say little about the science.
 
 # %%
-import os
 import warnings
-from pathlib import Path
 
 import numpyro
 
@@ -60,12 +58,11 @@ from valueint.analyze_prosocial import (  # noqa: E402
     run_prosocial_analysis,
 )
 from valueint.datasets import DatasetNotice, resolve_cutler2021  # noqa: E402
+from valueint.notebook import notebook_mode, notebook_out  # noqa: E402
 from valueint.specs import get_spec  # noqa: E402
 
-MODE = os.environ.get("VALUEINT_NOTEBOOK_MODE", "full")
-if MODE not in ("full", "small"):
-    raise ValueError(f"VALUEINT_NOTEBOOK_MODE must be 'full' or 'small'; got {MODE!r}")
-OUT = Path(os.environ.get("VALUEINT_NOTEBOOK_OUT", "analysis/output")) / "02_prosocial_learning"
+MODE = notebook_mode()  # VALUEINT_NOTEBOOK_MODE: full (default) or small
+OUT = notebook_out("02_prosocial_learning")  # under VALUEINT_NOTEBOOK_OUT
 pd.set_option("display.width", 120)
 
 

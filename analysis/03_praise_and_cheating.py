@@ -36,14 +36,12 @@
 # cross-validation (PSIS-LOO) and by Bayes factors.
 
 # %%
-import os
 
 import numpyro
 
 numpyro.set_host_device_count(4)  # before JAX starts: one CPU device per NUTS chain
 
 import dataclasses  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
@@ -55,10 +53,11 @@ from valueint.analyze_paradigm import (  # noqa: E402
     shipped_dataset_dir,
 )
 from valueint.paradigm import design_arrays, load_counts, load_paradigm, social_value  # noqa: E402
+from valueint.notebook import notebook_mode, notebook_out  # noqa: E402
 from valueint.paradigm_inference import fit_paradigm  # noqa: E402
 
-MODE = os.environ.get("VALUEINT_NOTEBOOK_MODE", "full")
-OUT = Path(os.environ.get("VALUEINT_NOTEBOOK_OUT", "analysis/output")) / "03_praise_and_cheating"
+MODE = notebook_mode()  # VALUEINT_NOTEBOOK_MODE: full (default) or small
+OUT = notebook_out("03_praise_and_cheating")  # under VALUEINT_NOTEBOOK_OUT
 SMALL = MODE == "small"
 SETTINGS = ParadigmSettings.quick() if SMALL else ParadigmSettings()
 print(f"mode: {MODE}; outputs in {OUT}")

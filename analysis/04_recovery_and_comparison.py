@@ -53,7 +53,6 @@
 # `$VALUEINT_NOTEBOOK_OUT/04_recovery_and_comparison/` (default `analysis/output/`).
 
 # %%
-import os
 
 import numpyro
 
@@ -62,7 +61,6 @@ numpyro.set_host_device_count(4)  # before JAX starts: NUTS chains run in parall
 import dataclasses
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -70,7 +68,8 @@ from IPython import get_ipython
 from IPython.display import Image, Markdown, display
 
 from valueint.inference import FitWarning
-from valueint.records import atomic_write, check_output_paths, run_record, write_json
+from valueint.notebook import notebook_mode, notebook_out, write_tables
+from valueint.records import check_output_paths, run_record, write_json
 from valueint.recovery import (
     INTERVAL,
     make_design,
@@ -83,10 +82,8 @@ from valueint.recovery import (
 from valueint.specs import get_spec
 from valueint.transforms import constrain_value
 
-MODE = os.environ.get("VALUEINT_NOTEBOOK_MODE", "full")
-if MODE not in ("full", "small"):
-    raise ValueError(f"VALUEINT_NOTEBOOK_MODE must be 'full' or 'small'; got {MODE!r}")
-OUT = Path(os.environ.get("VALUEINT_NOTEBOOK_OUT", "analysis/output")) / "04_recovery_and_comparison"
+MODE = notebook_mode()  # VALUEINT_NOTEBOOK_MODE: full (default) or small
+OUT = notebook_out("04_recovery_and_comparison")  # under VALUEINT_NOTEBOOK_OUT
 OVERWRITE = True  # re-running the notebook replaces what it wrote before
 
 MODELS = ("rw", "rw_recipient", "value_recipient", "choice_kernel", "rw_ck")
@@ -341,10 +338,8 @@ tables = {
     "model_runs.csv": runs,
     "model_selections.csv": selections,
 }
-paths = [OUT / name for name in tables] + [OUT / "run.json"]
-check_output_paths(paths, OVERWRITE)
-for name, table in tables.items():
-    atomic_write(OUT / name, table.to_csv(index=False, float_format="%.6g"))
+check_output_paths([OUT / "run.json"], OVERWRITE)
+write_tables(OUT, tables, OVERWRITE)
 record = run_record(
     command="analysis/04_recovery_and_comparison.py",
     config={"mode": MODE, "parameter_recovery_models": list(PARAMETER_MODELS),

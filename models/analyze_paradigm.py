@@ -23,6 +23,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from .cli_common import fail as _fail
+
 console = Console(stderr=True, soft_wrap=True)
 
 ZHAO2017 = "zhao2017_praise_cheating"
@@ -255,11 +257,6 @@ def summary_markdown(
 
 
 # --------------------------------------------------------------------------- CLI
-
-
-def _fail(message: str) -> None:
-    console.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code=2)
 
 
 def _settings(quick, models, chains, draws, warmup, seed) -> ParadigmSettings:

@@ -35,6 +35,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .cli_common import fail as _fail
+
 # arviz, matplotlib and the fitting modules are imported where they are used, so that
 # ``valueint --help`` stays fast.
 
@@ -1119,11 +1121,6 @@ def run_prosocial_analysis(
 
 
 # --------------------------------------------------------------------------- command
-
-
-def _fail(message: str) -> None:
-    console.print(f"[bold red]error:[/] {escape(message)}")
-    raise typer.Exit(code=2)
 
 
 def _settings_from_options(quick: bool, models: str | None, **overrides) -> ProsocialSettings:

@@ -19,13 +19,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .cli_common import fail as _fail
+
 console = Console(stderr=True, soft_wrap=True)
 DATASETS = ("cutler2021",)
-
-
-def _fail(message: str) -> None:
-    console.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code=2)
 
 
 def _float64() -> None:

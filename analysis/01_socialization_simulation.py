@@ -62,10 +62,10 @@ import pandas as pd
 from IPython.display import display
 
 import valueint
-from valueint.claims import t_interval
-from valueint.config import merge_tables
 from valueint.notebook import notebook_mode, notebook_out, write_tables
 from valueint.records import check_output_paths, run_record, save_figure, write_json
+from valueint.sim.claims import t_interval
+from valueint.sim.config import merge_tables
 
 MODE = notebook_mode()  # VALUEINT_NOTEBOOK_MODE: full (default) or small
 OUT = notebook_out("01_socialization_simulation")  # under VALUEINT_NOTEBOOK_OUT

@@ -30,7 +30,7 @@
 #    recipients;
 # 3. which of its parameters differ between young and older adults, and how surely.
 #
-# Everything below is computed by `valueint.analyze_prosocial`, the code behind
+# Everything below is computed by `valueint.analyze.prosocial`, the code behind
 # `valueint analyze prosocial-learning`; the command writes the same tables and figures.
 #
 # **Mode.** `VALUEINT_NOTEBOOK_MODE=full` (the default) fits every model to all 152
@@ -50,16 +50,16 @@ import pandas as pd  # noqa: E402
 from IPython.display import Image, display  # noqa: E402
 from rich.text import Text  # noqa: E402
 
-from valueint.analyze_prosocial import (  # noqa: E402
+from valueint.analyze.prosocial import (  # noqa: E402
     CONTEXT_NAMES,
     MODELS,
     ProsocialSettings,
     observed_curves,
     run_prosocial_analysis,
 )
-from valueint.datasets import DatasetNotice, resolve_cutler2021  # noqa: E402
 from valueint.notebook import notebook_mode, notebook_out  # noqa: E402
-from valueint.specs import get_spec  # noqa: E402
+from valueint.trials.datasets import DatasetNotice, resolve_cutler2021  # noqa: E402
+from valueint.trials.specs import get_spec  # noqa: E402
 
 MODE = notebook_mode()  # VALUEINT_NOTEBOOK_MODE: full (default) or small
 OUT = notebook_out("02_prosocial_learning")  # under VALUEINT_NOTEBOOK_OUT
@@ -89,7 +89,7 @@ except FileNotFoundError as err:
 
 # %%
 if DATA is not None:
-    from valueint.datasets import dataset_report, load_cutler2021
+    from valueint.trials.datasets import dataset_report, load_cutler2021
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DatasetNotice)  # the report below says the same

@@ -17,11 +17,11 @@
 # Before reading anything into parameters fitted to people, or into which model fits
 # them best, we check on simulated data that the fitting can find the truth again:
 #
-# * **Parameter recovery** (`valueint.recovery.recover`): draw each simulated
+# * **Parameter recovery** (`valueint.trials.recovery.recover`): draw each simulated
 #   subject's parameters from a known population, simulate the task, refit the
 #   hierarchical model, and compare truth with the posterior mean (Pearson r, RMSE)
 #   and how often the central 90% interval covers the truth (90% if calibrated).
-# * **Model recovery** (`valueint.recovery.model_recovery`): simulate data from each
+# * **Model recovery** (`valueint.trials.recovery.model_recovery`): simulate data from each
 #   model, fit every model to every data set, and count which model PSIS-LOO
 #   prefers: a confusion matrix whose diagonal is right.
 #
@@ -67,10 +67,10 @@ import pandas as pd
 from IPython import get_ipython
 from IPython.display import Image, Markdown, display
 
-from valueint.inference import FitWarning
 from valueint.notebook import notebook_mode, notebook_out, write_tables
 from valueint.records import check_output_paths, run_record, write_json
-from valueint.recovery import (
+from valueint.trials.inference import FitWarning
+from valueint.trials.recovery import (
     INTERVAL,
     make_design,
     model_recovery,
@@ -79,8 +79,8 @@ from valueint.recovery import (
     population_of,
     recover,
 )
-from valueint.specs import get_spec
-from valueint.transforms import constrain_value
+from valueint.trials.specs import get_spec
+from valueint.trials.transforms import constrain_value
 
 MODE = notebook_mode()  # VALUEINT_NOTEBOOK_MODE: full (default) or small
 OUT = notebook_out("04_recovery_and_comparison")  # under VALUEINT_NOTEBOOK_OUT

@@ -2,7 +2,7 @@
 
 Model: ``rw_recipient``, non-centred hierarchical (mu, sigma, z per parameter on the
 unconstrained scale; logit learning rates for self / other / no one, log inverse
-temperature), the priors of ``valueint.learning_models``.  Data: the real Cutler et al.
+temperature), the priors of ``valueint.trials.models``.  Data: the real Cutler et al.
 (2021) trials when they are found (152 participants x 144 trials, missed trials masked),
 else the same shape simulated.  PyMC writes the identical likelihood with
 ``pytensor.scan`` over the 16 trials of a block, every (subject, block) in parallel.
@@ -58,12 +58,12 @@ def setup_jax(devices: int) -> None:
 
 def load_data(simulated: bool):
     """(FitData, description): Cutler et al. (2021) if found, else simulated 152 x 144."""
-    from valueint.inference import as_fit_data
-    from valueint.recovery import synthetic_data
+    from valueint.trials.inference import as_fit_data
+    from valueint.trials.recovery import synthetic_data
 
     if not simulated:
         try:
-            from valueint.datasets import load_cutler2021
+            from valueint.trials.datasets import load_cutler2021
 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -92,13 +92,13 @@ def run_valueint(data, chains: int, draws: int, warmup: int) -> dict:
     import numpy as np
     from numpyro.infer import MCMC, NUTS
 
-    from valueint.inference import (
+    from valueint.trials.inference import (
         _cast_floats,
         _device_arrays,
         _hierarchical_model,
         likelihood_dtype,
     )
-    from valueint.specs import get_spec
+    from valueint.trials.specs import get_spec
 
     spec = get_spec("rw_recipient")
     # the precision valueint.fit chooses for these data ("auto")
@@ -148,7 +148,7 @@ def run_valueint(data, chains: int, draws: int, warmup: int) -> dict:
 
 
 def full_fit(data, chains: int) -> dict:
-    from valueint.inference import diagnostics, fit
+    from valueint.trials.inference import diagnostics, fit
 
     start = time.perf_counter()
     with warnings.catch_warnings():
@@ -179,7 +179,7 @@ def build_pymc_model(data):
     import pytensor
     import pytensor.tensor as pt
 
-    from valueint.specs import get_spec
+    from valueint.trials.specs import get_spec
 
     spec = get_spec("rw_recipient")
     arrays = data.arrays

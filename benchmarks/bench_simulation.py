@@ -1,13 +1,13 @@
 """Environment steps per second, with learning: the jitted JAX runner vs the NumPy reference.
 
-JAX: ``valueint.runner.run_experiment`` on the shipped default config cut down to
+JAX: ``valueint.sim.runner.run_experiment`` on the shipped default config cut down to
 its ``isr_bayes`` condition, with N parallel learners (= N seeds), in float32.  It
 is run once to compile and then timed on warm runs, which reuse the compiled
 program because ``make_chunk_runner`` is memoized (the benchmark adds the memo if
 the installed version lacks it); the compile time is reported separately as
 (first call - best warm call).
 
-NumPy: ``valueint.reference.run_reference`` on a short run of one learner,
+NumPy: ``valueint.testing.simulation.run_reference`` on a short run of one learner,
 replaying the same kind of noise ``trace_episodes`` draws (``episode_noise``).
 
 Steps are agent-steps.  "Scan steps" are episodes x horizon x learners x agents,
@@ -36,9 +36,9 @@ from rich.console import Console
 from rich.table import Table
 
 import valueint
-from valueint import runner
 from valueint.records import write_json
-from valueint.reference import run_reference
+from valueint.sim import runner
+from valueint.testing.simulation import run_reference
 
 CONDITION = "isr_bayes"
 

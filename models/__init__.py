@@ -5,14 +5,14 @@ posterior as an internal social reward (ISR), and acts on it when no one watches
 U = R_e + P R_s + (1 - P) R_i.
 """
 
-from . import learning_models  # noqa: F401  (registers the cognitive models)
-from .config import Experiment, default_config, load_config, resolve
-from .datasets import load_cutler2021
-from .envs import make
-from .errors import ConfigError
-from .runner import simulate
-from .specs import get_spec, registered
-from .trials import TrialDataError, load_trials, to_arrays, validate
+from valueint.errors import ConfigError
+from valueint.sim.config import Experiment, default_config, load_config, resolve
+from valueint.sim.envs import make
+from valueint.sim.runner import simulate
+from valueint.trials import models as learning_models  # noqa: F401  (registers the cognitive models)
+from valueint.trials.contract import TrialDataError, load_trials, to_arrays, validate
+from valueint.trials.datasets import load_cutler2021
+from valueint.trials.specs import get_spec, registered
 
 __version__ = "0.1.0"
 

@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from .records import atomic_write, check_output_paths
+from valueint.records import atomic_write, check_output_paths
 
 MODE_ENV = "VALUEINT_NOTEBOOK_MODE"
 OUT_ENV = "VALUEINT_NOTEBOOK_OUT"

@@ -1,0 +1,223 @@
+"""Command line: ``valueint simulate`` runs a config, ``valueint reproduce`` draws the
+paper's figures, and ``fit``, ``compare``, ``recover`` and ``ppc`` fit cognitive models
+to trial data."""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from valueint.cli import analyze as analyze_cli
+from valueint.cli import fit as fit_cli
+from valueint.cli.common import fail as _fail
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+console = Console(stderr=True, soft_wrap=True)
+
+
+FITTING_COMMANDS = ("fit", "compare", "recover", "ppc", "analyze")
+FIT_DEVICES = 8  # NUTS runs one chain per device: up to 8 chains in parallel
+
+
+@app.callback()
+def main(ctx: typer.Context) -> None:
+    """valueint: value internalization simulations and model fitting."""
+    if ctx.invoked_subcommand in FITTING_COMMANDS:
+        # chains share the cores; with fewer devices than chains they would run in turn
+        use_cpu_devices(max(os.cpu_count() or 1, FIT_DEVICES))
+    else:
+        use_cpu_devices(os.cpu_count() or 1)
+
+
+def use_cpu_devices(n: int) -> None:
+    """Expose ``n`` CPU devices to JAX (before JAX starts): seeds of a simulation are
+    spread over them, and NUTS runs one chain on each."""
+    import numpyro
+
+    numpyro.set_host_device_count(n)
+
+
+@app.command()
+def simulate(
+    config: Annotated[
+        Path | None, typer.Argument(help="TOML config; omitted: the shipped --preset")
+    ] = None,
+    seeds: Annotated[int, typer.Option(min=1, help="number of seeds (0..N-1)")] = 16,
+    first_seed: Annotated[int, typer.Option(min=0, help="first seed")] = 0,
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("runs/simulate"),
+    preset: Annotated[
+        str, typer.Option(help="shipped config used when CONFIG is omitted")
+    ] = "default",
+    overwrite: Annotated[bool, typer.Option(help="replace existing output files")] = False,
+) -> None:
+    """Simulate a config over seeds; write episodes.csv, run.json and config.toml to OUT."""
+    import tomli_w
+
+    from valueint.errors import ConfigError
+    from valueint.records import atomic_write, check_output_paths, run_record, write_json
+    from valueint.sim.config import default_config, load_config, resolve
+    from valueint.sim.runner import metrics_frame, run_experiment
+
+    try:
+        raw = load_config(config) if config is not None else default_config(preset)
+    except ConfigError as err:
+        _fail(str(err))
+    try:
+        experiment = resolve(raw)
+    except ConfigError as err:
+        _fail(f"{config if config is not None else f'preset {preset!r}'}: {err}")
+    targets = [out / "episodes.csv", out / "run.json", out / "config.toml"]
+    try:
+        check_output_paths(targets, overwrite)
+    except FileExistsError as err:
+        _fail(str(err))
+
+    seed_list = list(range(first_seed, first_seed + seeds))
+    n_runs = experiment.n_conditions * len(seed_list)
+    console.print(
+        f"[bold]{experiment.name}[/]: {experiment.n_conditions} conditions x {len(seed_list)} seeds "
+        f"x {experiment.n_episodes} episodes ({n_runs} learners in parallel)"
+    )
+    start = time.perf_counter()
+    with Progress(
+        TextColumn("episodes"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        task = bar.add_task("simulate", total=experiment.n_episodes)
+        metrics = run_experiment(
+            experiment, seed_list, progress=lambda done, total: bar.update(task, completed=done)
+        )
+    frame = metrics_frame(experiment, seed_list, metrics)
+    wall = time.perf_counter() - start
+
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False)
+    atomic_write(targets[0], buffer.getvalue())
+    atomic_write(targets[2], tomli_w.dumps(raw))
+    record = run_record(
+        command="simulate",
+        config=raw,
+        seeds=seed_list,
+        wall_time_s=wall,
+        config_source=str(config) if config is not None else f"preset:{preset}",
+        conditions=list(experiment.condition_settings),
+        outputs=[p.name for p in targets],
+    )
+    write_json(targets[1], record)
+    _summary(frame)
+    console.print(f"wrote {out}/ in {wall:.1f} s")
+
+
+@app.command()
+def reproduce(
+    name: Annotated[
+        str,
+        typer.Argument(help="unlearning, generalization, reward-hacking, prosocial or all"),
+    ],
+    quick: Annotated[
+        bool, typer.Option(help="fewer seeds (16): the same design, for a check in minutes")
+    ] = False,
+    seeds: Annotated[
+        int | None, typer.Option(min=2, help="number of seeds (default 128, or 16 with --quick)")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("paper/figures"),
+    overwrite: Annotated[bool, typer.Option(help="replace existing output files")] = False,
+    strict: Annotated[
+        bool, typer.Option(help="exit with status 1 if any claim does not hold")
+    ] = False,
+) -> None:
+    """Reproduce the paper's results as figures: NAME.png/.pdf, NAME.csv and NAME.json in OUT."""
+    from valueint.records import check_output_paths
+    from valueint.sim import reproduce as rp
+
+    names = list(rp.NAMES) if name == "all" else [name]
+    if name != "all" and name not in rp.NAMES:
+        _fail(f"unknown reproduction {name!r}; choose one of {', '.join(rp.NAMES)} or all")
+    targets = [p for n in names for p in rp.output_paths(n, out).values()]
+    try:
+        check_output_paths(targets, overwrite)
+    except FileExistsError as err:
+        _fail(str(err))
+    failed = 0
+    total_start = time.perf_counter()
+    for n in names:
+        config = rp.build_config(n)
+        n_episodes = config["experiment"]["n_episodes"]
+        with Progress(
+            TextColumn(f"{n:<15}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("episodes"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as bar:
+            task = bar.add_task(n, total=n_episodes)
+            result = rp.run(
+                n,
+                seeds=seeds,
+                quick=quick,
+                progress=lambda done, total, task=task: bar.update(task, completed=done),
+            )
+        paths = rp.save(result, out, overwrite=overwrite)
+        _claims_table(result)
+        failed += sum(not c.holds for c in result.claims)
+        console.print(
+            f"wrote {', '.join(str(p) for p in paths.values())} "
+            f"({len(result.seeds)} seeds, {result.wall_time_s:.1f} s)"
+        )
+    console.print(f"done in {time.perf_counter() - total_start:.1f} s")
+    if failed:
+        console.print(f"[bold red]{failed} claim(s) did not hold[/] (see the tables above)")
+        if strict:
+            raise typer.Exit(code=1)
+
+
+def _claims_table(result) -> None:
+    table = Table(title=f"{result.reproduction.name}: {result.reproduction.title}")
+    for col, justify in (("claim", "left"), ("estimate", "right"), ("95% CI", "right")):
+        table.add_column(col, justify=justify)
+    table.add_column("needs")
+    table.add_column("holds")
+    for c in result.claims:
+        table.add_row(
+            c.statement,
+            f"{c.estimate:+.3f}",
+            f"[{c.low:+.3f}, {c.high:+.3f}]",
+            c.criterion,
+            "[green]yes[/]" if c.holds else "[bold red]no[/]",
+        )
+    Console().print(table)
+
+
+def _summary(frame) -> None:
+    table = Table(title="socialized-behaviour rate, mean over seeds (last 20% of each phase)")
+    table.add_column("condition")
+    phases = [p for p in frame["phase"].cat.categories if (frame["phase"] == p).any()]
+    for phase in phases:
+        table.add_column(phase, justify="right")
+    for condition, group in frame.groupby("condition", observed=True):
+        cells = []
+        for phase in phases:
+            sub = group[group["phase"] == phase]
+            late = sub[sub["episode"] >= sub["episode"].quantile(0.8)]
+            cells.append(f"{late['socialized_rate'].mean():.2f}")
+        table.add_row(str(condition), *cells)
+    Console().print(table)
+
+
+fit_cli.register(app)  # fit, compare, recover, ppc
+app.add_typer(analyze_cli.app, name="analyze")
+
+if __name__ == "__main__":
+    app()

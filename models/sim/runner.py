@@ -1,0 +1,387 @@
+"""The runner: many learners, conditions and seeds in one compiled JAX program.
+
+``make_episode_runner(env, q_representation)`` returns a pure function that plays
+one episode for one condition and one seed; ``make_chunk_runner`` scans it over a
+block of episodes and ``vmap``s it over seeds and conditions under a single
+``jit``.  ``simulate(config, seeds)`` calls that compiled function block by block
+(so a progress bar can advance) and returns a tidy per-episode DataFrame.
+
+Randomness: the key of seed s is ``jax.random.key(s)``, shared by all conditions
+(common random numbers: the same seed sees the same layouts in every
+condition), and episode e uses ``fold_in(key, e)``, so results do not depend on
+how episodes are split into blocks.  Every random number is drawn up front by
+``episode_noise`` and consumed by deterministic code, which is what lets the NumPy
+reference replay a trajectory exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from collections.abc import Callable, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+
+from valueint.pytree import pytree_dataclass
+from valueint.sim import agents as ln
+from valueint.sim import caregiver as cg
+from valueint.sim.config import ConditionParams, Experiment, resolve
+
+
+@pytree_dataclass
+class EpisodeMetrics:
+    """Per agent sums (or rates) over one episode; every field is [n_agents]."""
+
+    socialized_rate: jax.Array  # socialized acts / salient acts (NaN if there were none)
+    salient_actions: jax.Array  # actions with phi != 0
+    extrinsic_return: jax.Array  # sum R_e
+    caregiver_reward: jax.Array  # sum theta_c . phi: true caregiver value earned
+    isr_reward: jax.Array  # sum mean(theta) . phi: what the ISR believes was earned
+    internal_reward: jax.Array  # sum (1 - P) R_i: internal reward as weighted in U
+    social_reward: jax.Array  # sum P R_s: social reward as weighted in U
+    praise: jax.Array  # count y = +1
+    disapproval: jax.Array  # count y = -1
+    presence: jax.Array  # fraction of steps with the caregiver present
+    steps: jax.Array  # steps before the episode ended
+    theta_mean: jax.Array  # [n_agents, K] ISR mean at the episode's end
+    theta_sd: jax.Array  # [n_agents, K]
+    theta_point: jax.Array  # [n_agents, K]
+
+
+# the per-episode scalars (the theta_* fields are per feature)
+METRICS = tuple(
+    f.name for f in dataclasses.fields(EpisodeMetrics) if not f.name.startswith("theta_")
+)
+
+
+def episode_noise(env, key, n_features: int):
+    """Every random number one episode uses, keyed only by ``key``.
+
+    Drawn in a few bulk calls (per-step key splitting costs more than the draws).
+    """
+    k_reset, k_presence, k_thompson, k_env, k_steps = jax.random.split(key, 5)
+    n, horizon = env.n_agents, env.horizon
+    explore, action, feedback = jax.random.uniform(k_steps, (3, horizon, n))
+    present = jax.random.uniform(k_presence, (horizon + 1,))
+    return {
+        "reset": env.reset_noise(k_reset),
+        "present": present[0],
+        "thompson": jax.random.normal(k_thompson, (n, n_features)),
+        "steps": {
+            "env": jax.vmap(env.step_noise)(jax.random.split(k_env, horizon)),
+            "explore": explore,
+            "action": action,
+            "feedback": feedback,
+            "present": present[1:],
+        },
+    }
+
+
+def q_feature_map(env, q_representation: str) -> Callable:
+    """psi(s, a) for every agent and action, linear or one-hot (tabular)."""
+    if q_representation == "linear":
+        return lambda obs: obs.q_features
+    n_q = n_q_features(env, q_representation)
+
+    def tabular(obs):
+        idx = obs.state_index[:, None] * env.n_actions + jnp.arange(env.n_actions)[None, :]
+        return jax.nn.one_hot(idx, n_q, dtype=obs.social_features.dtype)
+
+    return tabular
+
+
+def n_q_features(env, q_representation: str) -> int:
+    return env.n_q_features if q_representation == "linear" else env.n_states * env.n_actions
+
+
+def make_episode_runner(env, q_representation: str = "linear", record: bool = False):
+    """Return ``play(cond, learners, episode, noise) -> (learners, metrics[, trace])``.
+
+    ``learners`` is a LearnerState with a leading [n_agents] axis.  With
+    ``record=True`` a per-step trace is returned too (for tests and the reference).
+    """
+    psi_of = q_feature_map(env, q_representation)
+    v_q = jax.vmap(ln.q_values)
+    v_select = jax.vmap(ln.select_action, in_axes=(None, 0, 0, 0))
+    v_internal = jax.vmap(ln.internal_reward, in_axes=(None, None, 0, 0))
+    v_isr_mean = jax.vmap(ln.isr_mean_value, in_axes=(None, 0, 0))
+    v_td = jax.vmap(ln.td_update, in_axes=(None, 0, 0, 0, 0, None, None))
+    v_isr_update = jax.vmap(ln.isr_update, in_axes=(None, None, 0, 0, 0, 0))
+    v_feedback = jax.vmap(cg.sample_feedback, in_axes=(None, 0, 0))
+    v_start = jax.vmap(ln.start_episode, in_axes=(None, 0, 0))
+    v_new_task = jax.vmap(ln.start_new_task, in_axes=(None, 0, None))
+
+    def play(cond: ConditionParams, learners, episode, noise):
+        care, lp = cond.caregiver, cond.learner
+        phase = cg.phase_index(care, episode)
+        env_params = jax.tree.map(
+            lambda a, b: jnp.where(phase == 2, b, a), cond.env_social, cond.env_autonomous
+        )
+        p_present = cg.presence_probability(care, episode)
+        present_episode = noise["present"] < p_present
+        new_task = episode == care.socialization_episodes + care.fade_episodes
+        learners = v_new_task(lp, learners, new_task)
+        learners = v_start(lp, learners, noise["thompson"])
+        obs, state = env.reset_from_noise(noise["reset"], env_params)
+        dtype = care.theta.dtype
+
+        def step(carry, step_noise):
+            state, obs, learners, done = carry
+            active = ~done
+            present = jnp.where(
+                care.presence_per_step > 0, step_noise["present"] < p_present, present_episode
+            )
+            psi_all = psi_of(obs)  # [n, A, n_q]
+            q = v_q(learners, psi_all)
+            actions = v_select(lp, q, step_noise["explore"], step_noise["action"])
+            agents = jnp.arange(env.n_agents)
+            psi = psi_all[agents, actions]
+            phi = obs.social_features[agents, actions]  # [n, K]
+            next_obs, next_state, r_ext, next_done, info = env.step_from_noise(
+                step_noise["env"], state, actions, env_params
+            )
+            salient = jnp.any(phi != 0, axis=-1)
+            y = v_feedback(care, phi, step_noise["feedback"])
+            observed = present & salient & active
+            y = jnp.where(observed, y, 0)
+            r_social = care.social_reward * y.astype(dtype)
+            r_internal = v_internal(lp, care, learners, phi)
+            u, w_social, w_internal = ln.utility(
+                lp, r_ext, r_social, r_internal, present, p_present
+            )
+            next_q = v_q(learners, psi_of(next_obs))
+            learners_td = v_td(lp, learners, psi, u, next_q, info["terminated"], active)
+            learners_new = v_isr_update(lp, care, learners_td, phi, y, observed)
+
+            true_value = phi @ care.theta
+            isr_value = v_isr_mean(lp, learners, phi)
+            mask = active.astype(dtype)
+            sal = (salient & active).astype(dtype)
+            out = {
+                "salient": sal,
+                "socialized": sal * (true_value > 0),
+                "extrinsic": mask * r_ext,
+                "caregiver": sal * true_value,
+                "isr": sal * isr_value,
+                "internal": mask * w_internal * r_internal,
+                "social": mask * w_social * r_social,
+                "praise": (y > 0).astype(dtype),
+                "disapproval": (y < 0).astype(dtype),
+                "present": mask * present.astype(dtype),
+                "active": mask,
+            }
+            if record:
+                out["trace"] = {
+                    "action": actions,
+                    "y": y,
+                    "present": present,
+                    "utility": u,
+                    "reward": r_ext,
+                    "internal": r_internal,
+                    "active": active,
+                    "q_weights": learners_new.q_weights,
+                    "belief_mean": learners_new.belief.mean,
+                }
+            done = done | next_done
+            # Past the end of an episode the world stands still.
+            keep = lambda new, old: jax.tree.map(lambda a, b: jnp.where(active, a, b), new, old)  # noqa: E731
+            return (keep(next_state, state), keep(next_obs, obs), learners_new, done), out
+
+        init = (state, obs, learners, jnp.zeros((), dtype=bool))
+        (_, _, learners, _), out = jax.lax.scan(step, init, noise["steps"])
+        total = jax.tree.map(
+            lambda x: jnp.sum(x, axis=0), {k: v for k, v in out.items() if k != "trace"}
+        )
+        steps = total["active"]
+        metrics = EpisodeMetrics(
+            socialized_rate=jnp.where(
+                total["salient"] > 0,
+                total["socialized"] / jnp.maximum(total["salient"], 1.0),
+                jnp.nan,
+            ),
+            salient_actions=total["salient"],
+            extrinsic_return=total["extrinsic"],
+            caregiver_reward=total["caregiver"],
+            isr_reward=total["isr"],
+            internal_reward=total["internal"],
+            social_reward=total["social"],
+            praise=total["praise"],
+            disapproval=total["disapproval"],
+            presence=jnp.broadcast_to(total["present"] / jnp.maximum(steps, 1.0), (env.n_agents,)),
+            steps=jnp.broadcast_to(steps, (env.n_agents,)),
+            theta_mean=learners.belief.mean,
+            theta_sd=jnp.sqrt(jnp.diagonal(learners.belief.cov, axis1=-2, axis2=-1)),
+            theta_point=learners.point,
+        )
+        if record:
+            return learners, metrics, out["trace"]
+        return learners, metrics
+
+    return play
+
+
+def init_learners(env, q_representation: str, learner_params: ln.LearnerParams):
+    """One LearnerState per agent, stacked on a leading axis."""
+    n_q = n_q_features(env, q_representation)
+    one = ln.init_learner(learner_params, n_q, env.n_features)
+    return jax.tree.map(lambda x: jnp.broadcast_to(x, (env.n_agents, *x.shape)), one)
+
+
+@functools.lru_cache(maxsize=32)
+def make_chunk_runner(env, q_representation: str, chunk_episodes: int):
+    """Compiled ``run(params[C], learners[C,S], keys[S], first_episode)``.
+
+    Plays ``chunk_episodes`` episodes for every condition C and seed S at once and
+    returns (learners, metrics[C, S, chunk, n_agents]).  Cached on the static world, so
+    experiments that differ only in numbers reuse one compiled program.
+    """
+    play = make_episode_runner(env, q_representation)
+    n_features = env.n_features
+
+    def one(cond, learners, key, first_episode):
+        def body(learners, offset):
+            episode = first_episode + offset
+            noise = episode_noise(env, jax.random.fold_in(key, episode), n_features)
+            return play(cond, learners, episode, noise)
+
+        return jax.lax.scan(body, learners, jnp.arange(chunk_episodes))
+
+    over_seeds = jax.vmap(one, in_axes=(None, 0, 0, None))
+    over_conditions = jax.vmap(over_seeds, in_axes=(0, 0, None, None))
+    return jax.jit(over_conditions)
+
+
+def seed_sharded(tree, axis: int):
+    """Spread the seed axis over all JAX devices (CPU cores with ``use_cpu_cores``).
+
+    Seeds never interact, so the compiled program runs on every device without
+    communication.  With one device, or a seed count the devices do not divide,
+    the tree is returned as it is.
+    """
+    devices = jax.devices()
+    n_seeds = jax.tree.leaves(tree)[0].shape[axis]
+    if len(devices) == 1 or n_seeds % len(devices):
+        return tree
+    mesh = jax.sharding.Mesh(np.array(devices), ("seeds",))
+    spec = jax.sharding.PartitionSpec(*([None] * axis), "seeds")
+    return jax.device_put(tree, jax.sharding.NamedSharding(mesh, spec))
+
+
+def run_experiment(experiment: Experiment, seeds: Sequence[int], progress: Callable | None = None):
+    """Run every condition and seed; returns stacked EpisodeMetrics [C, S, E, n_agents]."""
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds must hold at least one seed")
+    if min(seeds) < 0 or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be distinct non-negative integers; got {seeds}")
+    n_chunks = math.ceil(experiment.n_episodes / experiment.chunk_episodes)
+    chunk = math.ceil(experiment.n_episodes / n_chunks)
+    runner = make_chunk_runner(experiment.env, experiment.q_representation, chunk)
+    keys = seed_sharded(jax.vmap(jax.random.key)(jnp.asarray(seeds)), axis=0)
+    per_condition = jax.vmap(
+        lambda lp: init_learners(experiment.env, experiment.q_representation, lp)
+    )
+    learners0 = per_condition(experiment.params.learner)
+    learners = jax.tree.map(
+        lambda x: jnp.broadcast_to(x[:, None], (x.shape[0], len(seeds), *x.shape[1:])), learners0
+    )
+    learners = seed_sharded(learners, axis=1)
+    blocks = []
+    for i in range(n_chunks):
+        learners, metrics = runner(experiment.params, learners, keys, jnp.asarray(i * chunk))
+        blocks.append(jax.device_get(metrics))
+        if progress is not None:
+            progress(min((i + 1) * chunk, experiment.n_episodes), experiment.n_episodes)
+    return jax.tree.map(
+        lambda *b: np.concatenate(b, axis=2)[:, :, : experiment.n_episodes], *blocks
+    )
+
+
+PHASE_NAMES = np.array(cg.PHASES)
+
+
+def metrics_frame(
+    experiment: Experiment, seeds: Sequence[int], metrics: EpisodeMetrics
+) -> pd.DataFrame:
+    """Tidy DataFrame: one row per condition, seed, episode and agent."""
+    n_c, n_s, n_e, n_a = np.asarray(metrics.socialized_rate).shape
+    c, s, e, a = np.meshgrid(
+        np.arange(n_c), np.arange(n_s), np.arange(n_e), np.arange(n_a), indexing="ij"
+    )
+    frame = {
+        "condition": np.asarray(experiment.labels)[c.ravel()],
+        "seed": np.asarray(seeds)[s.ravel()],
+        "episode": e.ravel(),
+        "agent": a.ravel(),
+    }
+    care = experiment.params.caregiver
+    start = np.asarray(care.socialization_episodes)[c.ravel()]
+    fade = np.asarray(care.fade_episodes)[c.ravel()]
+    ep = e.ravel()
+    frame["phase"] = PHASE_NAMES[np.where(ep < start, 0, np.where(ep < start + fade, 1, 2))]
+    frame["presence_prob"] = np.asarray(
+        jax.vmap(lambda p: jax.vmap(lambda ep: cg.presence_probability(p, ep))(jnp.arange(n_e)))(
+            care
+        )
+    )[c.ravel(), ep]
+    kinds = np.asarray(experiment.params.learner.kind)[c.ravel()]
+    frame["learner"] = np.asarray(ln.LEARNER_KINDS)[kinds]
+    frame["isr_mode"] = np.asarray(ln.ISR_MODES)[
+        np.asarray(experiment.params.learner.isr_mode)[c.ravel()]
+    ]
+    for name in METRICS:
+        frame[name] = np.asarray(getattr(metrics, name), dtype=float).ravel()
+    frame["isr_reward"] = np.where(kinds == ln.NO_ISR, np.nan, frame["isr_reward"])
+    # no_isr learners have no ISR to report (their unused belief is not shown)
+    for k, feature in enumerate(experiment.env.feature_names):
+        for stat in ("mean", "sd", "point"):
+            values = np.asarray(getattr(metrics, f"theta_{stat}"), dtype=float)[..., k].ravel()
+            frame[f"theta_{stat}_{feature}"] = np.where(kinds == ln.NO_ISR, np.nan, values)
+    df = pd.DataFrame(frame)
+    df["condition"] = pd.Categorical(df["condition"], categories=list(experiment.labels))
+    df["phase"] = pd.Categorical(df["phase"], categories=list(cg.PHASES))
+    return df
+
+
+def simulate(
+    config, seeds: int | Sequence[int] = 16, progress: Callable | None = None
+) -> pd.DataFrame:
+    """Run a config (dict or resolved Experiment) over ``seeds``.
+
+    ``seeds`` is a count (seeds 0..n-1) or an explicit list.  Returns one row per
+    condition, seed, episode and agent with the metrics in ``METRICS``, the phase,
+    the presence probability and the ISR's posterior summary per feature.
+    """
+    experiment = config if isinstance(config, Experiment) else resolve(config)
+    seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    metrics = run_experiment(experiment, seed_list, progress)
+    return metrics_frame(experiment, seed_list, metrics)
+
+
+def trace_episodes(experiment: Experiment, condition: int, seed: int, n_episodes: int):
+    """Play ``n_episodes`` of one condition and seed step by step, recording everything.
+
+    Returns (trace, noise, metrics) as NumPy pytrees with a leading episode axis:
+    what the NumPy reference replays to check parity.
+    """
+    env = experiment.env
+    play = make_episode_runner(env, experiment.q_representation, record=True)
+    cond = jax.tree.map(lambda x: x[condition], experiment.params)
+    key = jax.random.key(seed)
+
+    @jax.jit
+    def run(learners):
+        def body(learners, episode):
+            noise = episode_noise(env, jax.random.fold_in(key, episode), env.n_features)
+            learners, metrics, trace = play(cond, learners, episode, noise)
+            return learners, (trace, noise, metrics)
+
+        return jax.lax.scan(body, learners, jnp.arange(n_episodes))
+
+    learners = init_learners(env, experiment.q_representation, cond.learner)
+    _, (trace, noise, metrics) = run(learners)
+    return jax.device_get(trace), jax.device_get(noise), jax.device_get(metrics)

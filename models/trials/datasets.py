@@ -1,0 +1,290 @@
+"""Real data sets mapped onto the canonical trial schema (``valueint.trials.contract``).
+
+Data files stay outside the repository; they are found through an explicit path or an
+environment variable.  Each adapter maps the source's columns to canonical ones, handles
+the source's known quirks and says what it did in a ``DatasetReport``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import string
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from valueint.trials import contract as trials
+
+logger = logging.getLogger(__name__)
+
+CUTLER2021_ENV = "VALUEINT_CUTLER2021"  # the data file, or the folder holding trials.csv
+DATA_DIR_ENV = "VALUEINT_DATA_DIR"  # a folder of data sets, one subfolder each
+CUTLER2021_DIRNAME = "prosocial_learning_cutler2021"
+CUTLER2021_FILENAME = "trials.csv"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# Codes used by the source's own scripts.
+CUTLER2021_RECIPIENTS = {1: "self", 2: "other", 3: "none"}
+CUTLER2021_GROUPS = {1: "young", 2: "older"}
+CUTLER2021_SOURCE_COLUMNS = ("ID", "agent", "choice", "outcome", "RT", "block", "group", "trialno")
+CUTLER2021_TRIALS_PER_BLOCK = 16
+CUTLER2021_TRIALS_PER_SUBJECT = 3 * 3 * CUTLER2021_TRIALS_PER_BLOCK  # recipients x blocks x trials
+
+
+class DatasetNotice(UserWarning):
+    """A data set was changed on loading (e.g. a shared ID split in two); see its report."""
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetReport:
+    """What an adapter found and did: counts, the IDs it split, and notes in plain words."""
+
+    name: str
+    source: str
+    n_rows: int
+    n_subjects: int
+    n_missed: int
+    group_counts: tuple[tuple[str, int], ...]
+    split_ids: tuple[tuple[str, tuple[str, ...]], ...]
+    notes: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return "\n".join([f"{self.name} ({self.source})", *(f"  - {n}" for n in self.notes)])
+
+
+def dataset_report(df: pd.DataFrame) -> DatasetReport:
+    """The report an adapter attached to the frame it returned."""
+    report = df.attrs.get("report")
+    if not isinstance(report, DatasetReport):
+        raise ValueError("this frame carries no dataset report (it was not made by an adapter)")
+    return report
+
+
+# ----------------------------------------------------------------------------- paths
+
+
+def _trials_file(path: Path) -> Path:
+    return path / CUTLER2021_FILENAME if path.is_dir() else path
+
+
+def resolve_cutler2021(path: str | Path | None = None) -> Path:
+    """The Cutler et al. (2021) trial file, found in this order.
+
+    1. ``path`` (the file, or its folder);
+    2. the environment variable ``VALUEINT_CUTLER2021`` (file or folder);
+    3. ``$VALUEINT_DATA_DIR/prosocial_learning_cutler2021``;
+    4. ``../shared/data/prosocial_learning_cutler2021`` beside the repository, if it exists.
+    """
+    if path is not None:
+        where, how = Path(path), "the path given"
+    elif os.environ.get(CUTLER2021_ENV):
+        where, how = Path(os.environ[CUTLER2021_ENV]), f"${CUTLER2021_ENV}"
+    elif os.environ.get(DATA_DIR_ENV):
+        where = Path(os.environ[DATA_DIR_ENV]) / CUTLER2021_DIRNAME
+        how = f"${DATA_DIR_ENV}/{CUTLER2021_DIRNAME}"
+    else:
+        where = REPO_ROOT.parent / "shared" / "data" / CUTLER2021_DIRNAME
+        how = "the shared data folder beside the repository"
+    file = _trials_file(where)
+    if file.is_file():
+        return file
+    raise FileNotFoundError(
+        f"Cutler et al. (2021) trial data not found at {file} ({how}). Set {CUTLER2021_ENV} "
+        f"to the file {CUTLER2021_FILENAME} or its folder, or {DATA_DIR_ENV} to a folder "
+        f"holding {CUTLER2021_DIRNAME}/, or pass the path explicitly."
+    )
+
+
+# ----------------------------------------------------------------------------- shared IDs
+
+
+def split_shared_ids(
+    df: pd.DataFrame,
+    *,
+    subject: str = "subject",
+    key: Sequence[str] = ("block", "trial"),
+    rows_per_subject: int | None = None,
+) -> tuple[pd.DataFrame, dict[str, tuple[str, ...]]]:
+    """Split IDs that hold k complete sessions (k x the usual rows) into k subjects, in row order.
+
+    The i-th run of ``rows_per_subject`` rows of such an ID (default: the usual row count
+    per subject) becomes subject ``f"{id}{letter}"`` with letters a, b, c, ...; each run
+    must hold every ``key`` (e.g. block and trial) at most once, so that a real session is
+    not cut in two.  The subject column becomes text when anything is split.  Returns the
+    new frame (same rows, same order) and a map from each split ID to its new IDs.
+    """
+    counts = df.groupby(subject, sort=False).size()
+    usual = rows_per_subject or trials.usual_trial_count(df.rename(columns={subject: "subject"}))
+    if usual is None:
+        return df, {}
+    shared = counts[(counts > usual) & (counts % usual == 0)]
+    if shared.empty:
+        return df, {}
+    ids = df[subject].astype(str)
+    taken = set(ids)
+    split: dict[str, tuple[str, ...]] = {}
+    for old, n_rows in shared.items():
+        n_sessions = n_rows // usual
+        new_ids = tuple(f"{old}{letter}" for letter in string.ascii_lowercase[:n_sessions])
+        if n_sessions > len(string.ascii_lowercase) or taken & set(new_ids):
+            raise trials.TrialDataError(
+                f"cannot split subject {old!r} into {n_sessions} sessions: "
+                f"the new IDs {', '.join(new_ids)} are taken or too many"
+            )
+        rows = df.index[df[subject] == old]
+        session = np.arange(len(rows)) // usual
+        for i in range(n_sessions):
+            part = df.loc[rows[session == i], list(key)]
+            if part.duplicated().any():
+                raise trials.TrialDataError(
+                    f"subject {old!r} has {n_rows} rows ({n_sessions} x {usual}), but rows "
+                    f"{i * usual + 1}-{(i + 1) * usual} of that subject repeat a "
+                    f"({', '.join(key)}) and so are not one complete session; "
+                    "give the participants distinct IDs by hand"
+                )
+        ids.loc[rows] = np.asarray(new_ids)[session]
+        split[str(old)] = new_ids
+    out = df.copy()
+    out[subject] = ids
+    return out, split
+
+
+# ----------------------------------------------------------------------------- Cutler 2021
+
+
+def _read_cutler2021_source(file: Path) -> pd.DataFrame:
+    raw = pd.read_csv(file, encoding="utf-8-sig")  # the original file starts with a BOM
+    absent = [c for c in CUTLER2021_SOURCE_COLUMNS if c not in raw.columns]
+    if absent:
+        raise trials.TrialDataError(
+            f"{file}: not the Cutler et al. (2021) trial file: missing column(s) "
+            f"{', '.join(absent)}; expected {', '.join(CUTLER2021_SOURCE_COLUMNS)}",
+            source=str(file),
+        )
+    for column, codes in (("agent", CUTLER2021_RECIPIENTS), ("group", CUTLER2021_GROUPS)):
+        bad = ~raw[column].isin(list(codes))
+        if bad.any():
+            rows = ", ".join(str(i + 1) for i in raw.index[bad][:5])
+            found = ", ".join(map(str, raw[column][bad].unique()[:5]))
+            raise trials.TrialDataError(
+                f"{file}: column '{column}', rows {rows}: expected one of "
+                f"{', '.join(map(str, codes))}; found {found}",
+                source=str(file),
+            )
+    return raw
+
+
+def _presentation_blocks(subject: pd.Series, block_key: pd.Series, trial: pd.Series) -> np.ndarray:
+    """Number each subject's blocks 1, 2, ... in order of presentation (row order).
+
+    A new block starts where ``block_key`` (recipient and source block) changes or the
+    trial number does not go up.
+    """
+    frame = pd.DataFrame({"s": subject, "r": block_key, "t": trial})
+    previous = frame.groupby("s", sort=False).shift()
+    starts = previous["r"].isna() | (frame["r"] != previous["r"]) | (frame["t"] <= previous["t"])
+    return starts.groupby(frame["s"], sort=False).cumsum().to_numpy(np.int64)
+
+
+def load_cutler2021(
+    path: str | Path | None = None, *, split_shared: bool = True, validate: bool = True
+) -> pd.DataFrame:
+    """Trial-by-trial choices of Cutler et al. (2021), prosocial learning in young and older adults.
+
+    Canonical columns: ``subject`` (text: the source ID, with a/b for the shared ID),
+    ``block`` (1-9 per subject in order of presentation), ``trial`` (1-16), ``choice``
+    (1 = the high-reward symbol; NaN = missed), ``outcome`` (1 rewarded, 0 not; NaN =
+    missed), ``context`` (the block's recipient: "self", "other" or "none"), ``group``
+    ("young" or "older"); extra columns ``source_id``, ``source_block`` (1-3 within the
+    recipient) and ``rt`` (reaction time in ms).  Row order is the file's.
+
+    Quirks handled: ID 201 holds two participants' complete sessions (288 rows); with
+    ``split_shared`` they become subjects "201a" (its first 144 rows) and "201b" (the
+    next 144), giving the 152 participants of the source's analysis.  Missed trials are
+    kept (masked later).  The report (``dataset_report(df)``) lists what was done.  With
+    ``validate`` the frame is checked against the trial schema (an unsplit ID 201 fails the
+    equal-count check); ``validate=False`` returns it unchecked.
+    """
+    file = resolve_cutler2021(path)
+    raw = _read_cutler2021_source(file)
+    notes = [f"{len(raw):,} rows, {raw['ID'].nunique()} distinct IDs in the source file"]
+
+    ids = raw["ID"].astype(str).rename("subject")
+    split: dict[str, tuple[str, ...]] = {}
+    if split_shared:
+        keyed = raw.assign(subject=ids)
+        keyed, split = split_shared_ids(
+            keyed,
+            key=("agent", "block", "trialno"),
+            rows_per_subject=CUTLER2021_TRIALS_PER_SUBJECT,
+        )
+        ids = keyed["subject"]
+    for old, new in split.items():
+        n = CUTLER2021_TRIALS_PER_SUBJECT
+        notes.append(
+            f"ID {old} has {n * len(new)} rows: {len(new)} complete sessions of {n} trials "
+            f"share the code; split in row order into subjects {', '.join(new)} "
+            f"({n} rows each), as the source's analysis counts them"
+        )
+
+    df = pd.DataFrame(
+        {
+            "subject": ids,
+            "block": _presentation_blocks(ids, raw["agent"] * 10 + raw["block"], raw["trialno"]),
+            "trial": raw["trialno"].astype(np.int64),
+            "choice": raw["choice"].astype(np.float64),
+            "outcome": raw["outcome"].astype(np.float64),
+            "context": raw["agent"].map(CUTLER2021_RECIPIENTS).astype(str),
+            "group": raw["group"].map(CUTLER2021_GROUPS).astype(str),
+            "source_id": raw["ID"].astype(np.int64),
+            "source_block": raw["block"].astype(np.int64),
+            "rt": raw["RT"].astype(np.float64),
+        },
+        index=raw.index,
+    )
+    n_missed = int(df["choice"].isna().sum())
+    notes.append(
+        f"{n_missed} missed trials (no choice, outcome or RT) are kept and masked in the likelihood"
+    )
+    n_blocks = df.groupby("subject", sort=False)["block"].max()
+    notes.append(
+        "blocks are numbered per subject in order of presentation "
+        f"(1-{n_blocks.max()}); recipient in 'context', the source's block number (1-3 "
+        "within the recipient) in 'source_block'"
+    )
+    by_id_rule = np.where(df["source_id"] < 200, "young", "older")
+    if (by_id_rule != df["group"].to_numpy()).any():
+        notes.append("warning: the group column disagrees with the ID rule (below 200 = young)")
+    groups = df.groupby("subject", sort=False)["group"].first().value_counts()
+    group_counts = tuple((g, int(groups.get(g, 0))) for g in CUTLER2021_GROUPS.values())
+    notes.append(
+        f"{df['subject'].nunique()} subjects: " + ", ".join(f"{n} {g}" for g, n in group_counts)
+    )
+
+    df.attrs["source"] = str(file)
+    if validate:
+        df = trials.validate(df, ("context", "outcome", "group"), source=file)
+    report = DatasetReport(
+        name="Cutler et al. (2021) prosocial learning",
+        source=str(file),
+        n_rows=len(df),
+        n_subjects=int(df["subject"].nunique()),
+        n_missed=n_missed,
+        group_counts=group_counts,
+        split_ids=tuple(split.items()),
+        notes=tuple(notes),
+    )
+    df.attrs.update(source=str(file), n_missed=n_missed, report=report)
+    for note in notes:
+        logger.info("cutler2021: %s", note)
+    if split:
+        warnings.warn(
+            DatasetNotice(f"{file}: " + "; ".join(n for n in notes if n.startswith("ID "))),
+            stacklevel=2,
+        )
+    return df

@@ -1,0 +1,101 @@
+"""Declarative specs for cognitive models fitted to trial data.
+
+One ``ModelSpec`` per model: its parameters (bounds, transform, default prior),
+the data columns it needs, a simulator and a per-trial log-likelihood that share
+one set of arrays.  Specs are registered by name; ``get_spec(name)`` returns one.
+
+Shapes: one subject's data is a ``TrialArrays`` with leading axes [block, trial]
+(learning restarts at each block).  Per-subject parameters are a dict of scalars
+on the natural (constrained) scale.  Inference vmaps ``loglik`` over subjects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import jax.numpy as jnp
+
+from valueint.pytree import pytree_dataclass
+
+
+@pytree_dataclass
+class TrialArrays:
+    """Trial data as dense arrays, padded to a rectangle and masked.
+
+    Leading axes are [subject, block, trial] for a data set, [block, trial] for one
+    subject.  Where ``mask`` is False the trial was missed or is padding: it adds
+    nothing to the likelihood and leaves the learner's state unchanged.
+    """
+
+    choice: jnp.ndarray  # int32; 1 = option 1 (e.g. the high-reward symbol), 0 = option 0
+    outcome: jnp.ndarray  # float; reward that followed the choice (0 where missed)
+    praise: jnp.ndarray  # float; social feedback y in {0, 1} (or -1 for disapproval)
+    present: jnp.ndarray  # float; 1 where the caregiver was there to give feedback
+    context: jnp.ndarray  # int32; recipient/context index of the trial (0 self, 1 other, 2 no one)
+    mask: jnp.ndarray  # bool; trial observed
+
+
+@dataclasses.dataclass(frozen=True)
+class Parameter:
+    """One subject-level parameter.
+
+    ``transform`` maps an unconstrained real to the bounded scale:
+    ``"logit"`` for (lower, upper), ``"log"`` for (lower, inf), ``"identity"`` for
+    the real line.  The default group prior is Normal(prior_loc, prior_scale) on
+    the unconstrained scale.
+    """
+
+    name: str
+    lower: float
+    upper: float
+    transform: str
+    prior_loc: float = 0.0
+    prior_scale: float = 1.0
+    description: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    """A cognitive model: parameters, needed columns, simulate and log-likelihood.
+
+    ``loglik(params, data, options) -> [block, trial]`` log p(choice) per trial for one
+    subject, 0 where ``data.mask`` is False; pure and jittable (``lax.scan`` over trials).
+    ``simulate(params, data, key, options) -> TrialArrays`` draws choices (and the outcomes
+    and feedback they cause) for one subject on the design in ``data`` (its context,
+    present and mask; plus ``options`` such as reward probabilities).
+    """
+
+    name: str
+    description: str
+    parameters: tuple[Parameter, ...]
+    columns: tuple[str, ...]
+    loglik: Callable
+    simulate: Callable
+
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.parameters)
+
+
+_REGISTRY: dict[str, ModelSpec] = {}
+
+
+def register(spec: ModelSpec) -> ModelSpec:
+    if spec.name in _REGISTRY:
+        raise ValueError(f"a model named {spec.name!r} is already registered")
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def get_spec(name: str) -> ModelSpec:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise KeyError(
+            f"unknown model {name!r}; registered models: {', '.join(sorted(_REGISTRY))}"
+        ) from None
+
+
+def registered() -> tuple[str, ...]:
+    return tuple(sorted(_REGISTRY))

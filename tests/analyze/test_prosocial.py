@@ -1,0 +1,211 @@
+"""The prosocial-learning analysis: a synthetic run with a known group difference, a quick
+run on the real data (skipped when absent) and the command's refusals."""
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from valueint.analyze.prosocial import (
+    COMPARISON_COLUMNS,
+    ProsocialSettings,
+    output_paths,
+    plot_learning_curves,
+    run_prosocial_analysis,
+    wilson_interval,
+)
+from valueint.cli.app import app
+from valueint.records import save_figure
+from valueint.trials import inference
+from valueint.trials.contract import DEFAULT_CONTEXTS
+from valueint.trials.datasets import resolve_cutler2021
+from valueint.trials.recovery import draw_parameters, make_design, simulate_data
+from valueint.trials.specs import get_spec
+
+N_PER_GROUP = 20
+# Older adults simulated with a much lower softmax inverse temperature than young ones
+# (median 1.6 against 6), everything else from the default population.
+BETA_YOUNG, BETA_OLDER = math.log(6.0), math.log(1.6)
+MODELS = ("rw", "choice_kernel")
+SYNTHETIC = ProsocialSettings(
+    models=MODELS, chains=2, draws=150, warmup=200, target_accept_prob=0.9, predictive_draws=40
+)
+
+
+def synthetic_frame(seed: int = 3) -> pd.DataFrame:
+    """40 subjects x 9 blocks x 16 trials of the rw model, two age groups, 20 missed trials."""
+    spec = get_spec("rw")
+    young = draw_parameters(spec, N_PER_GROUP, seed, {"beta": (BETA_YOUNG, 0.3)})
+    older = draw_parameters(spec, N_PER_GROUP, seed + 1, {"beta": (BETA_OLDER, 0.3)})
+    params = {name: np.concatenate([young[name], older[name]]) for name in young}
+    design = make_design(2 * N_PER_GROUP, 144, seed)
+    arrays = simulate_data(spec, params, design, seed + 2)
+    s, b, t = np.indices(np.shape(arrays.choice)).reshape(3, -1)
+    frame = pd.DataFrame(
+        {
+            "subject": [f"s{i:02d}" for i in s],
+            "block": b + 1,
+            "trial": t + 1,
+            "choice": np.asarray(arrays.choice).ravel().astype(float),
+            "outcome": np.asarray(arrays.outcome).ravel(),
+            "context": np.asarray(DEFAULT_CONTEXTS)[np.asarray(arrays.context).ravel()],
+            "group": np.where(s < N_PER_GROUP, "young", "older"),
+        }
+    )
+    missed = np.random.default_rng(seed).choice(len(frame), 20, replace=False)
+    frame.loc[missed, ["choice", "outcome"]] = np.nan
+    return frame
+
+
+def direct_curves(frame: pd.DataFrame) -> pd.Series:
+    """Share of choice == 1 per (group, context, trial), straight from the trials."""
+    return frame.dropna(subset=["choice"]).groupby(["group", "context", "trial"])["choice"].mean()
+
+
+def check_outputs(result, out) -> None:
+    for path in output_paths(out).values():
+        assert path.is_file() and path.stat().st_size > 0, path
+    written = pd.read_csv(out / "comparison.csv")
+    assert tuple(written.columns) == COMPARISON_COLUMNS
+    assert sorted(written["unit"]) == ["subject"] * 2 + ["trial"] * 2
+    assert set(written["model"]) == set(MODELS)
+    diagnostics = pd.read_csv(out / "diagnostics.csv")
+    assert list(diagnostics["model"]) == list(MODELS)
+    for column in ("max_rhat", "min_ess_bulk", "min_ess_tail", "n_divergent", "sampling_time_s"):
+        assert column in diagnostics
+    parameters = pd.read_csv(out / "parameters.csv")
+    # rw: alpha, beta; choice_kernel: alpha_c, beta_c; 4 quantities each
+    assert len(parameters) == 4 * 4
+    assert set(parameters["quantity"]) == {"young", "older", "difference", "delta"}
+    curves = pd.read_csv(out / "learning_curves.csv")
+    assert len(curves) == len(MODELS) * 2 * 3 * 16
+    assert (curves["predicted_q05"] <= curves["predicted_q50"]).all()
+    assert (curves["predicted_q50"] <= curves["predicted_q95"]).all()
+    assert (curves["observed_lower"] <= curves["observed"]).all()
+    assert (curves["observed"] <= curves["observed_upper"]).all()
+    record = json.loads((out / "run.json").read_text())
+    assert record["best_model"] == result.best_model
+    assert record["config"]["models"] == list(MODELS)
+    assert record["data"]["data_sha256"] == result.fits["rw"].attrs["data_sha256"]
+    assert "numpyro" in record["versions"]
+    summary = (out / "summary.md").read_text()
+    assert f"Best model: `{result.best_model}`" in summary
+
+
+def test_wilson_interval_matches_known_values():
+    # 8 successes out of 10: Wilson 95% interval (0.490, 0.943)
+    low, high = wilson_interval(8, 10)
+    assert low == pytest.approx(0.4902, abs=1e-4) and high == pytest.approx(0.9433, abs=1e-4)
+
+
+def test_synthetic_group_difference_is_recovered(tmp_path):
+    frame = synthetic_frame()
+    out = tmp_path / "out"
+    result = run_prosocial_analysis(frame, out, SYNTHETIC)
+    check_outputs(result, out)
+
+    # the generating model wins, and the simulated beta difference comes out with its
+    # sign and a 94% HDI clear of zero
+    assert result.best_model == "rw"
+    beta = result.parameters.query("model == 'rw' and parameter == 'beta'").set_index("quantity")
+    assert beta.loc["delta", "hdi_high"] < 0
+    assert beta.loc["difference", "hdi_high"] < 0
+    assert beta.loc["difference", "p_gt_0"] < 0.03
+    # the delta's posterior median lies within 0.5 of the simulated log-ratio
+    assert beta.loc["delta", "median"] == pytest.approx(BETA_OLDER - BETA_YOUNG, abs=0.5)
+
+    curves = pd.read_csv(out / "learning_curves.csv")
+    expected = direct_curves(frame)
+    for model in MODELS:
+        got = curves[curves["model"] == model].set_index(["group", "context", "trial"])
+        assert got["observed"].sort_index().to_numpy() == pytest.approx(
+            expected.sort_index().to_numpy(), abs=1e-12
+        )
+    # figures are deterministic: drawing the same numbers again gives the same PDF bytes
+    again = tmp_path / "again.pdf"
+    fig = plot_learning_curves(result.learning_curves, "rw", "choice_kernel", ("young", "older"))
+    save_figure(fig, again, bbox_inches="tight")
+    assert again.read_bytes() == (out / "learning_curves.pdf").read_bytes()
+
+
+def _real_data_or_skip():
+    try:
+        return resolve_cutler2021()
+    except FileNotFoundError as err:
+        pytest.skip(f"real data absent: {err}")
+
+
+def test_quick_run_on_real_data(tmp_path):
+    data_file = _real_data_or_skip()
+    settings = ProsocialSettings.quick(
+        models=MODELS, subjects_per_group=4, draws=40, warmup=40, predictive_draws=10
+    )
+    out = tmp_path / "real"
+    result = run_prosocial_analysis(None, out, settings, save_fits=True)
+    check_outputs(result, out)
+    saved = inference.load_fit(out / "fits" / "rw.nc")
+    assert saved.attrs["model"] == "rw"
+    assert saved.attrs["data_sha256"] == result.fits["rw"].attrs["data_sha256"]
+    frame = result.prepared.frame
+    assert frame["subject"].nunique() == 8
+    assert frame.drop_duplicates("subject")["group"].value_counts().to_dict() == {
+        "young": 4,
+        "older": 4,
+    }
+    record = json.loads((out / "run.json").read_text())
+    assert record["data"]["source"] == str(data_file)
+    assert len(record["data"]["file_sha256"]) == 64
+    assert record["dataset_report"]["n_subjects"] == 152
+    n_observed = int(frame["choice"].notna().sum())
+    comparison = result.comparison.set_index(["unit", "model"])
+    assert (comparison.loc["trial", "n_points"] == n_observed).all()
+    assert (comparison.loc["subject", "n_points"] == 8).all()
+    curves = result.learning_curves
+    assert curves.groupby("model")["n"].sum().eq(n_observed).all()
+    got = curves[curves["model"] == "rw"].set_index(["group", "context", "trial"])["observed"]
+    expected = direct_curves(frame)
+    assert got.sort_index().to_numpy() == pytest.approx(expected.sort_index().to_numpy())
+
+
+@pytest.fixture
+def no_fitting(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the command fitted a model although it should have stopped")
+
+    monkeypatch.setattr(inference, "fit", refuse)
+
+
+def test_command_missing_data_exits_2_naming_the_path(tmp_path, no_fitting):
+    missing = tmp_path / "nowhere" / "trials.csv"
+    result = CliRunner().invoke(
+        app,
+        ["analyze", "prosocial-learning", "--data", str(missing), "--out", str(tmp_path / "o")],
+    )
+    assert result.exit_code == 2, result.output
+    assert str(missing) in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_command_refuses_existing_output_before_fitting(tmp_path, no_fitting):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "comparison.csv").write_text("keep me\n")
+    result = CliRunner().invoke(
+        app, ["analyze", "prosocial-learning", "--out", str(out), "--quick"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "refusing to overwrite" in result.output and "comparison.csv" in result.output
+    assert (out / "comparison.csv").read_text() == "keep me\n"
+    assert sorted(p.name for p in out.iterdir()) == ["comparison.csv"]
+
+
+def test_command_rejects_unknown_model(tmp_path, no_fitting):
+    result = CliRunner().invoke(
+        app,
+        ["analyze", "prosocial-learning", "--out", str(tmp_path / "o"), "--models", "rw,nope"],
+    )
+    assert result.exit_code == 2, result.output
+    assert "'nope'" in result.output

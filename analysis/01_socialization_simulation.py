@@ -103,14 +103,22 @@ care = shipped["caregiver"]
 features = list(experiment.env.feature_names)
 theta_c = np.asarray(care["theta"], dtype=float)
 n_episodes = experiment.n_episodes
-print(f"world: {shipped['env']['name']}, {shipped['env']['size']}x{shipped['env']['size']}, "
-      f"horizon {shipped['env']['horizon']} steps; objects {shipped['env']['slots']}")
+print(
+    f"world: {shipped['env']['name']}, {shipped['env']['size']}x{shipped['env']['size']}, "
+    f"horizon {shipped['env']['horizon']} steps; objects {shipped['env']['slots']}"
+)
 for obj in shipped["env"]["object_types"]:
-    print(f"  {obj['name']:8s} features {dict(zip(features, obj['features'], strict=True))}, "
-          f"extrinsic reward {obj['extrinsic']}")
-print(f"caregiver θ_c = {dict(zip(features, theta_c, strict=True))}, β = {care['beta']}, bias = {care['bias']}")
-print(f"{n_episodes} episodes; abrupt: socialization {care['socialization_episodes']}, then autonomous; "
-      f"fade: socialization {FADE['socialization_episodes']}, fade {FADE['fade_episodes']}, then autonomous")
+    print(
+        f"  {obj['name']:8s} features {dict(zip(features, obj['features'], strict=True))}, "
+        f"extrinsic reward {obj['extrinsic']}"
+    )
+print(
+    f"caregiver θ_c = {dict(zip(features, theta_c, strict=True))}, β = {care['beta']}, bias = {care['bias']}"
+)
+print(
+    f"{n_episodes} episodes; abrupt: socialization {care['socialization_episodes']}, then autonomous; "
+    f"fade: socialization {FADE['socialization_episodes']}, fade {FADE['fade_episodes']}, then autonomous"
+)
 print("conditions:", ", ".join(experiment.labels))
 
 # %%
@@ -120,8 +128,10 @@ wall = time.perf_counter() - start
 parts = frame["condition"].astype(str).str.split(" | ", regex=False)
 frame["learner"] = pd.Categorical(parts.str[0], categories=["no_isr", "isr_point", "isr_bayes"])
 frame["schedule"] = pd.Categorical(parts.str[1], categories=["abrupt", "fade"])
-print(f"simulated {experiment.n_conditions} conditions x {N_SEEDS} seeds x {n_episodes} episodes "
-      f"in {wall:.1f} s; {len(frame):,} rows")
+print(
+    f"simulated {experiment.n_conditions} conditions x {N_SEEDS} seeds x {n_episodes} episodes "
+    f"in {wall:.1f} s; {len(frame):,} rows"
+)
 
 # %% [markdown]
 # ## 1. The phases
@@ -148,8 +158,16 @@ def shade_phases(ax, schedule: str) -> None:
     for phase, lo, hi in phase_bounds(schedule):
         if shades[phase]:
             ax.axvspan(lo, hi, color=shades[phase], zorder=0)
-        ax.text((lo + hi) / 2, 1.0, phase, transform=ax.get_xaxis_transform(),
-                ha="center", va="bottom", fontsize=8, color="0.3")
+        ax.text(
+            (lo + hi) / 2,
+            1.0,
+            phase,
+            transform=ax.get_xaxis_transform(),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            color="0.3",
+        )
 
 
 def show(fig, name: str) -> None:
@@ -162,12 +180,20 @@ def show(fig, name: str) -> None:
     plt.close(fig)
 
 
-per_episode = frame.groupby(["schedule", "episode"], observed=True)[["presence_prob", "presence"]].mean()
+per_episode = frame.groupby(["schedule", "episode"], observed=True)[
+    ["presence_prob", "presence"]
+].mean()
 fig, axes = plt.subplots(1, 2, figsize=(10, 2.8), sharey=True)
 for ax, schedule in zip(axes, ["abrupt", "fade"], strict=True):
     rows = per_episode.loc[schedule]
     ax.plot(rows.index, rows["presence_prob"], color="k", label="presence probability")
-    ax.plot(rows.index, rows["presence"], color="0.5", lw=0.8, label=f"observed (mean of {N_SEEDS} seeds)")
+    ax.plot(
+        rows.index,
+        rows["presence"],
+        color="0.5",
+        lw=0.8,
+        label=f"observed (mean of {N_SEEDS} seeds)",
+    )
     shade_phases(ax, schedule)
     ax.set_title(f"{schedule} schedule", loc="left", pad=14)
     ax.set_xlabel("episode")
@@ -189,6 +215,7 @@ show(fig, "presence")
 # behaviour then).  Once the caregiver is gone, a learner without an ISR has only
 # the candy's extrinsic reward to learn from, while the ISR learners keep rewarding
 # themselves for the socialized choice.
+
 
 # %%
 def windowed(metric: str) -> pd.DataFrame:
@@ -227,6 +254,7 @@ show(fig, "socialized_rate")
 # `no_isr` (paired within seeds).  Praise per episode shows how much evidence the
 # learner gets in each phase.
 
+
 # %%
 def late_in_phase(rows: pd.DataFrame) -> pd.DataFrame:
     cut = rows["episode"].quantile(1 - LATE)
@@ -239,44 +267,75 @@ per_seed = (
     .reset_index()
 )
 rows = []
-for (schedule, phase, learner), g in per_seed.groupby(["schedule", "phase", "learner"], observed=True):
+for (schedule, phase, learner), g in per_seed.groupby(
+    ["schedule", "phase", "learner"], observed=True
+):
     mean, low, high = t_interval(g["socialized_rate"])
-    base = per_seed[(per_seed["schedule"] == schedule) & (per_seed["phase"] == phase)
-                    & (per_seed["learner"] == "no_isr")].set_index("seed")["socialized_rate"]
+    base = per_seed[
+        (per_seed["schedule"] == schedule)
+        & (per_seed["phase"] == phase)
+        & (per_seed["learner"] == "no_isr")
+    ].set_index("seed")["socialized_rate"]
     diff = g.set_index("seed")["socialized_rate"] - base
     d_mean, d_low, d_high = t_interval(diff)
-    rows.append({"schedule": schedule, "phase": phase, "learner": learner,
-                 "socialized_rate": mean, "ci_low": low, "ci_high": high,
-                 "minus_no_isr": d_mean, "diff_ci_low": d_low, "diff_ci_high": d_high,
-                 "praise_per_episode": g["praise"].mean(), "extrinsic_return": g["extrinsic_return"].mean()})
+    rows.append(
+        {
+            "schedule": schedule,
+            "phase": phase,
+            "learner": learner,
+            "socialized_rate": mean,
+            "ci_low": low,
+            "ci_high": high,
+            "minus_no_isr": d_mean,
+            "diff_ci_low": d_low,
+            "diff_ci_high": d_high,
+            "praise_per_episode": g["praise"].mean(),
+            "extrinsic_return": g["extrinsic_return"].mean(),
+        }
+    )
 phase_table = pd.DataFrame(rows)
-with pd.option_context("display.float_format", "{:.3f}".format, "display.width", 200,
-                       "display.max_columns", None):
+with pd.option_context(
+    "display.float_format", "{:.3f}".format, "display.width", 200, "display.max_columns", None
+):
     display(phase_table)
+
 
 # %%
 def rate_of(schedule, phase, learner):
-    row = phase_table[(phase_table["schedule"] == schedule) & (phase_table["phase"] == phase)
-                      & (phase_table["learner"] == learner)].iloc[0]
+    row = phase_table[
+        (phase_table["schedule"] == schedule)
+        & (phase_table["phase"] == phase)
+        & (phase_table["learner"] == learner)
+    ].iloc[0]
     return row
 
 
 socialization = per_seed[per_seed["phase"] == "socialization"].pivot_table(
-    index=["schedule", "seed"], columns="learner", values="socialized_rate", observed=True)
+    index=["schedule", "seed"], columns="learner", values="socialized_rate", observed=True
+)
 spread = float((socialization.max(axis=1) - socialization.min(axis=1)).max())
-print(f"while the caregiver is present the learners' rates differ by at most {spread:.3f} "
-      "(same seed, late socialization)")
+print(
+    f"while the caregiver is present the learners' rates differ by at most {spread:.3f} "
+    "(same seed, late socialization)"
+)
 for schedule in ["abrupt", "fade"]:
     print(f"{schedule} schedule (late in each phase, mean [95% CI] over {N_SEEDS} seeds):")
     for learner in ["no_isr", "isr_point", "isr_bayes"]:
-        soc, auto = rate_of(schedule, "socialization", learner), rate_of(schedule, "autonomous", learner)
-        print(f"  {learner:9s} socialization {soc.socialized_rate:.2f} [{soc.ci_low:.2f}, {soc.ci_high:.2f}]"
-              f" -> autonomous {auto.socialized_rate:.2f} [{auto.ci_low:.2f}, {auto.ci_high:.2f}]")
+        soc, auto = (
+            rate_of(schedule, "socialization", learner),
+            rate_of(schedule, "autonomous", learner),
+        )
+        print(
+            f"  {learner:9s} socialization {soc.socialized_rate:.2f} [{soc.ci_low:.2f}, {soc.ci_high:.2f}]"
+            f" -> autonomous {auto.socialized_rate:.2f} [{auto.ci_low:.2f}, {auto.ci_high:.2f}]"
+        )
     for learner in ["isr_point", "isr_bayes"]:
         auto = rate_of(schedule, "autonomous", learner)
         keeps = "keeps more" if auto.diff_ci_low > 0 else "does not clearly keep more"
-        print(f"  {learner} {keeps} socialized behaviour than no_isr once alone: "
-              f"{auto.minus_no_isr:+.2f} [{auto.diff_ci_low:+.2f}, {auto.diff_ci_high:+.2f}]")
+        print(
+            f"  {learner} {keeps} socialized behaviour than no_isr once alone: "
+            f"{auto.minus_no_isr:+.2f} [{auto.diff_ci_low:+.2f}, {auto.diff_ci_high:+.2f}]"
+        )
 
 # %% [markdown]
 # ## 3. The ISR's posterior as it grows
@@ -299,7 +358,9 @@ one_seed = SEEDS[0]
 fig, axes = plt.subplots(2, 2, figsize=(11, 6.5), sharex=True)
 for row, schedule in enumerate(["abrupt", "fade"]):
     own = bayes[(bayes["schedule"] == schedule) & (bayes["seed"] == one_seed)]
-    own = own.groupby("episode")[[f"theta_{s}_{f}" for s in ("mean", "sd") for f in features]].mean()
+    own = own.groupby("episode")[
+        [f"theta_{s}_{f}" for s in ("mean", "sd") for f in features]
+    ].mean()
     ax = axes[row, 0]
     for f in features:
         mean, sd = own[f"theta_mean_{f}"], own[f"theta_sd_{f}"]
@@ -307,20 +368,30 @@ for row, schedule in enumerate(["abrupt", "fade"]):
         ax.fill_between(own.index, mean - sd, mean + sd, color=FEATURE_COLORS[f], alpha=0.2, lw=0)
         ax.axhline(theta_c[features.index(f)], color=FEATURE_COLORS[f], ls=":", lw=1.2)
     shade_phases(ax, schedule)
-    ax.set_title(f"{schedule}: Bayesian ISR, seed {one_seed} (mean ± 1 sd)", loc="left", pad=14, fontsize=10)
+    ax.set_title(
+        f"{schedule}: Bayesian ISR, seed {one_seed} (mean ± 1 sd)", loc="left", pad=14, fontsize=10
+    )
     ax.set_ylabel("θ_k")
 
     ax = axes[row, 1]
     for f in features:
-        table = bayes[bayes["schedule"] == schedule].groupby(["seed", "episode"])[f"theta_mean_{f}"].mean()
+        table = (
+            bayes[bayes["schedule"] == schedule]
+            .groupby(["seed", "episode"])[f"theta_mean_{f}"]
+            .mean()
+        )
         table = table.reset_index().assign(feature=f)
         interval_lines(ax, table, f"theta_mean_{f}", "feature", FEATURE_COLORS)
         pt = point[point["schedule"] == schedule].groupby("episode")[f"theta_point_{f}"].mean()
         ax.plot(pt.index, pt, color=FEATURE_COLORS[f], lw=0.8, ls="--")
         ax.axhline(theta_c[features.index(f)], color=FEATURE_COLORS[f], ls=":", lw=1.2)
     shade_phases(ax, schedule)
-    ax.set_title(f"{schedule}: posterior mean over {N_SEEDS} seeds (dashed: point ISR)", loc="left",
-                 pad=14, fontsize=10)
+    ax.set_title(
+        f"{schedule}: posterior mean over {N_SEEDS} seeds (dashed: point ISR)",
+        loc="left",
+        pad=14,
+        fontsize=10,
+    )
 for ax in axes[1]:
     ax.set_xlabel("episode")
 axes[0, 0].legend(title="feature (dotted: true θ_c)", fontsize=8, loc="lower left")
@@ -344,27 +415,46 @@ for schedule in ["abrupt", "fade"]:
     for label, episode in (("caregiver leaves", leave - 1), ("end of run", n_episodes - 1)):
         at = rows[rows["episode"] == episode]
         for k, f in enumerate(features):
-            summary_rows.append({
-                "schedule": schedule, "when": label, "episode": episode, "feature": f,
-                "true_theta": theta_c[k],
-                "posterior_mean": at[f"theta_mean_{f}"].mean(),
-                "posterior_sd": at[f"theta_sd_{f}"].mean(),
-                "point_isr": point[(point["schedule"] == schedule) & (point["episode"] == episode)][f"theta_point_{f}"].mean(),
-                # a weight never seen with feedback keeps its prior (sd = prior sd): no sign to get right
-                "sign_right_share": float((np.sign(at[f"theta_mean_{f}"]) == np.sign(theta_c[k])).mean())
-                if at[f"theta_sd_{f}"].mean() < prior_sd - 1e-9 else np.nan,
-            })
+            summary_rows.append(
+                {
+                    "schedule": schedule,
+                    "when": label,
+                    "episode": episode,
+                    "feature": f,
+                    "true_theta": theta_c[k],
+                    "posterior_mean": at[f"theta_mean_{f}"].mean(),
+                    "posterior_sd": at[f"theta_sd_{f}"].mean(),
+                    "point_isr": point[
+                        (point["schedule"] == schedule) & (point["episode"] == episode)
+                    ][f"theta_point_{f}"].mean(),
+                    # a weight never seen with feedback keeps its prior (sd = prior sd): no sign to get right
+                    "sign_right_share": float(
+                        (np.sign(at[f"theta_mean_{f}"]) == np.sign(theta_c[k])).mean()
+                    )
+                    if at[f"theta_sd_{f}"].mean() < prior_sd - 1e-9
+                    else np.nan,
+                }
+            )
 posterior_table = pd.DataFrame(summary_rows)
-with pd.option_context("display.float_format", "{:.3f}".format, "display.width", 200,
-                       "display.max_columns", None):
+with pd.option_context(
+    "display.float_format", "{:.3f}".format, "display.width", 200, "display.max_columns", None
+):
     display(posterior_table)
 
-feedback = frame[frame["learner"] == "isr_bayes"].groupby(["schedule", "phase"], observed=True)["praise"].sum()
+feedback = (
+    frame[frame["learner"] == "isr_bayes"]
+    .groupby(["schedule", "phase"], observed=True)["praise"]
+    .sum()
+)
 for (schedule, phase), total in feedback.items():
     print(f"{schedule:6s} {phase:13s}: {total / N_SEEDS:.1f} praises per learner")
-unseen = posterior_table[(posterior_table["feature"] == "messy") & (posterior_table["when"] == "end of run")]
-print(f"'messy' (never in the layout): posterior sd at the end {unseen['posterior_sd'].round(3).tolist()} "
-      f"vs prior sd {prior_sd}")
+unseen = posterior_table[
+    (posterior_table["feature"] == "messy") & (posterior_table["when"] == "end of run")
+]
+print(
+    f"'messy' (never in the layout): posterior sd at the end {unseen['posterior_sd'].round(3).tolist()} "
+    f"vs prior sd {prior_sd}"
+)
 
 # %% [markdown]
 # ## Saved

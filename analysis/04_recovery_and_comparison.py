@@ -137,8 +137,10 @@ print(f"mode {MODE}; outputs in {OUT}")
 for part, values in SETTINGS.items():
     print(f"  {part} recovery: {values}")
 if MODE == "small":
-    print(f"  parameter recovery of {PARAMETER_MODELS}, model recovery among "
-          f"{MODEL_RECOVERY_MODELS} only (a check that the code runs)")
+    print(
+        f"  parameter recovery of {PARAMETER_MODELS}, model recovery among "
+        f"{MODEL_RECOVERY_MODELS} only (a check that the code runs)"
+    )
 
 # %% [markdown]
 # ## The design and the simulated populations
@@ -147,8 +149,10 @@ if MODE == "small":
 design = make_design(1, N_TRIALS, seed=0)
 blocks = np.asarray(design.context)[0, :, 0]
 contexts = ("self", "other", "none")
-print(f"one subject: {len(blocks)} blocks of {np.asarray(design.choice).shape[-1]} trials; "
-      f"recipients in order: {[contexts[c] for c in blocks]}")
+print(
+    f"one subject: {len(blocks)} blocks of {np.asarray(design.choice).shape[-1]} trials; "
+    f"recipients in order: {[contexts[c] for c in blocks]}"
+)
 
 rows = []
 for model in MODELS:
@@ -160,8 +164,17 @@ for model in MODELS:
         z = np.array([mean - 1.645 * sd, mean, mean + 1.645 * sd])
         low, mid, high = np.asarray(constrain_value(parameter, z), dtype=float)
         name = parameter.name
-        rows.append({"model": model, "parameter": name, "unconstrained_mean": mean,
-                     "unconstrained_sd": sd, "median": mid, "q05": low, "q95": high})
+        rows.append(
+            {
+                "model": model,
+                "parameter": name,
+                "unconstrained_mean": mean,
+                "unconstrained_sd": sd,
+                "median": mid,
+                "q05": low,
+                "q95": high,
+            }
+        )
 populations = pd.DataFrame(rows)
 with pd.option_context("display.float_format", "{:.2f}".format, "display.width", 160):
     display(populations)
@@ -175,12 +188,14 @@ with pd.option_context("display.float_format", "{:.2f}".format, "display.width",
 # 90%.  Fit diagnostics (R-hat, effective sample size, divergences) that fail are
 # counted, not hidden.
 
+
 # %%
 def recover_model(model: str) -> tuple[object, list[str]]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", FitWarning)
-        result = recover(model, n_trials=N_TRIALS, predictive_draws=PREDICTIVE_DRAWS,
-                         **SETTINGS["parameters"])
+        result = recover(
+            model, n_trials=N_TRIALS, predictive_draws=PREDICTIVE_DRAWS, **SETTINGS["parameters"]
+        )
     problems = sorted({str(w.message) for w in caught if issubclass(w.category, FitWarning)})
     return result, problems
 
@@ -189,8 +204,10 @@ start, start_cpu = time.perf_counter(), time.process_time()
 recovered, fit_problems = {}, {}
 for model in PARAMETER_MODELS:
     recovered[model], fit_problems[model] = recover_model(model)
-    print(f"{model}: fitted in {recovered[model].fit_seconds:.0f} s; "
-          f"{len(fit_problems[model])} diagnostic warning(s)")
+    print(
+        f"{model}: fitted in {recovered[model].fit_seconds:.0f} s; "
+        f"{len(fit_problems[model])} diagnostic warning(s)"
+    )
 parameter_seconds = time.perf_counter() - start
 parameter_cpu_seconds = time.process_time() - start_cpu
 
@@ -203,19 +220,28 @@ for model, problems in fit_problems.items():
     for message in problems:
         print(f"  {model}: {message}")
 
+
 # %%
 def plottable(result):
     """``plot_recovery`` draws bars from the posterior mean to the interval's ends; a skewed
     posterior's mean can fall outside its 90% interval, which matplotlib refuses.  Such
     bars are widened to reach the mean, for the figure only (the tables are unchanged)."""
     est = result.estimates
-    widened = est.assign(lower=np.minimum(est["lower"], est["mean"]),
-                         upper=np.maximum(est["upper"], est["mean"]))
+    widened = est.assign(
+        lower=np.minimum(est["lower"], est["mean"]), upper=np.maximum(est["upper"], est["mean"])
+    )
     return dataclasses.replace(result, estimates=widened)
 
 
-outside = {m: int(((r.estimates["mean"] < r.estimates["lower"])
-                   | (r.estimates["mean"] > r.estimates["upper"])).sum()) for m, r in recovered.items()}
+outside = {
+    m: int(
+        (
+            (r.estimates["mean"] < r.estimates["lower"])
+            | (r.estimates["mean"] > r.estimates["upper"])
+        ).sum()
+    )
+    for m, r in recovered.items()
+}
 print("posterior means outside their own 90% interval:", outside)
 figures = {}
 for model, result in recovered.items():
@@ -223,6 +249,7 @@ for model, result in recovered.items():
     check_output_paths([path], OVERWRITE)
     figures[model] = plot_recovery(plottable(result), path, overwrite=OVERWRITE)
     display(Image(filename=str(figures[model])))
+
 
 # %%
 def parameter_report(summary: pd.DataFrame) -> str:
@@ -239,12 +266,18 @@ def parameter_report(summary: pd.DataFrame) -> str:
         f"{cover.max():.0%} across parameters (nominal {INTERVAL:.0%}).",
     ]
     if len(weak):
-        listed = ", ".join(f"`{r.model}.{r.parameter}` (r = {r.pearson_r:.2f})" for r in weak.itertuples())
-        text.append(f"Poorly recovered (r < 0.5): {listed}; estimates of these from human data "
-                    "say little about individuals.")
+        listed = ", ".join(
+            f"`{r.model}.{r.parameter}` (r = {r.pearson_r:.2f})" for r in weak.itertuples()
+        )
+        text.append(
+            f"Poorly recovered (r < 0.5): {listed}; estimates of these from human data "
+            "say little about individuals."
+        )
     n_problems = sum(len(p) for p in fit_problems.values())
-    text.append(f"Fit diagnostics: {n_problems} warning(s) over {len(PARAMETER_MODELS)} fits"
-                + (" (listed above)." if n_problems else "."))
+    text.append(
+        f"Fit diagnostics: {n_problems} warning(s) over {len(PARAMETER_MODELS)} fits"
+        + (" (listed above)." if n_problems else ".")
+    )
     if MODE == "small":
         text.append("*Small mode: tiny fits that only check the code; these numbers mean nothing.*")
     return "  \n".join(text)
@@ -267,7 +300,9 @@ start, start_cpu = time.perf_counter(), time.process_time()
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always", FitWarning)
     confusion_result = model_recovery(
-        MODEL_RECOVERY_MODELS, n_trials=N_TRIALS, predictive_draws=PREDICTIVE_DRAWS,
+        MODEL_RECOVERY_MODELS,
+        n_trials=N_TRIALS,
+        predictive_draws=PREDICTIVE_DRAWS,
         **SETTINGS["models"],
     )
 model_seconds = time.perf_counter() - start
@@ -291,12 +326,18 @@ rows = []
 for (seed, generating), group in runs.groupby(["seed", "generating"], sort=False):
     group = group.set_index("fitted")
     winner = group["rank"].idxmin()
-    rows.append({
-        "seed": seed, "generating": generating, "selected": winner,
-        "elpd_gap_of_generating": float(group.loc[winner, "elpd"] - group.loc[generating, "elpd"]),
-        "se_of_winner": float(group.loc[winner, "se"]),
-        "weight_of_generating": float(group.loc[generating, "weight"]),
-    })
+    rows.append(
+        {
+            "seed": seed,
+            "generating": generating,
+            "selected": winner,
+            "elpd_gap_of_generating": float(
+                group.loc[winner, "elpd"] - group.loc[generating, "elpd"]
+            ),
+            "se_of_winner": float(group.loc[winner, "se"]),
+            "weight_of_generating": float(group.loc[generating, "weight"]),
+        }
+    )
 selections = pd.DataFrame(rows)
 with pd.option_context("display.float_format", "{:.2f}".format, "display.width", 160):
     display(selections)
@@ -305,16 +346,22 @@ with pd.option_context("display.float_format", "{:.2f}".format, "display.width",
 def model_report() -> str:
     wrong = selections[selections["selected"] != selections["generating"]]
     n = len(selections)
-    text = [f"**Model recovery ({MODE} mode, {SETTINGS['models']['n_subjects']} subjects per data "
-            f"set, {len(SETTINGS['models']['seeds'])} data set(s) per model).** LOO selected the "
-            f"generating model for {n - len(wrong)} of {n} data sets "
-            f"(accuracy {confusion_result.accuracy:.0%})."]
+    text = [
+        f"**Model recovery ({MODE} mode, {SETTINGS['models']['n_subjects']} subjects per data "
+        f"set, {len(SETTINGS['models']['seeds'])} data set(s) per model).** LOO selected the "
+        f"generating model for {n - len(wrong)} of {n} data sets "
+        f"(accuracy {confusion_result.accuracy:.0%})."
+    ]
     for r in wrong.itertuples():
-        text.append(f"Data from `{r.generating}` (seed {r.seed}) went to `{r.selected}`, "
-                    f"by {r.elpd_gap_of_generating:.1f} elpd (winner's se {r.se_of_winner:.1f}).")
+        text.append(
+            f"Data from `{r.generating}` (seed {r.seed}) went to `{r.selected}`, "
+            f"by {r.elpd_gap_of_generating:.1f} elpd (winner's se {r.se_of_winner:.1f})."
+        )
     kinds = ", ".join(f"{n} × {kind}" for kind, n in warning_counts(model_warnings).items())
-    text.append(f"Fit diagnostics: {len(model_warnings)} warning(s) over {len(runs)} fits"
-                + (f" ({kinds})." if kinds else "."))
+    text.append(
+        f"Fit diagnostics: {len(model_warnings)} warning(s) over {len(runs)} fits"
+        + (f" ({kinds})." if kinds else ".")
+    )
     if MODE == "small":
         text.append("*Small mode: tiny fits that only check the code; these numbers mean nothing.*")
     return "  \n".join(text)
@@ -342,11 +389,18 @@ check_output_paths([OUT / "run.json"], OVERWRITE)
 write_tables(OUT, tables, OVERWRITE)
 record = run_record(
     command="analysis/04_recovery_and_comparison.py",
-    config={"mode": MODE, "parameter_recovery_models": list(PARAMETER_MODELS),
-            "model_recovery_models": list(MODEL_RECOVERY_MODELS),
-            "n_trials": N_TRIALS, "method": "nuts", "predictive_draws": PREDICTIVE_DRAWS,
-            **{f"{part}_recovery": {k: list(v) if isinstance(v, tuple) else v for k, v in s.items()}
-               for part, s in SETTINGS.items()}},
+    config={
+        "mode": MODE,
+        "parameter_recovery_models": list(PARAMETER_MODELS),
+        "model_recovery_models": list(MODEL_RECOVERY_MODELS),
+        "n_trials": N_TRIALS,
+        "method": "nuts",
+        "predictive_draws": PREDICTIVE_DRAWS,
+        **{
+            f"{part}_recovery": {k: list(v) if isinstance(v, tuple) else v for k, v in s.items()}
+            for part, s in SETTINGS.items()
+        },
+    },
     seeds=sorted(set(SETTINGS["parameters"]["seeds"]) | set(SETTINGS["models"]["seeds"])),
     wall_time_s=parameter_seconds + model_seconds,
     parameter_recovery_s=parameter_seconds,
@@ -357,5 +411,7 @@ record = run_record(
     outputs=sorted({p.name for p in OUT.iterdir() if not p.name.startswith(".")} | {"run.json"}),
 )
 write_json(OUT / "run.json", record)
-print(f"parameter recovery {parameter_seconds:.0f} s ({parameter_cpu_seconds:.0f} s CPU), "
-      f"model recovery {model_seconds:.0f} s ({model_cpu_seconds:.0f} s CPU); wrote {OUT}")
+print(
+    f"parameter recovery {parameter_seconds:.0f} s ({parameter_cpu_seconds:.0f} s CPU), "
+    f"model recovery {model_seconds:.0f} s ({model_cpu_seconds:.0f} s CPU); wrote {OUT}"
+)

@@ -1,5 +1,1 @@
-"""Every `valueint` command (typer): the app and its sub-apps."""
-
-from valueint.cli.app import app
-
-__all__ = ["app"]
+"""Every `valueint` command (typer): `valueint.cli.app:app` and its sub-apps."""

@@ -41,9 +41,11 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from valueint.isr import utility as isr_utility
 from valueint.isr.belief import GaussianBelief, adf_update, prior_belief, value_sd
+from valueint.isr.feedback import expected_feedback, feedback_log_likelihood
 from valueint.pytree import pytree_dataclass
-from valueint.sim.caregiver import CaregiverParams, expected_feedback, feedback_log_likelihood
+from valueint.sim.caregiver import CaregiverParams
 
 LEARNER_KINDS = ("no_isr", "isr_point", "isr_bayes")
 ISR_MODES = ("mean", "thompson", "pessimistic")
@@ -161,10 +163,14 @@ def utility(params: LearnerParams, extrinsic, social, internal, present, presenc
     Returns (U, the weight on R_s, the weight on R_i)."""
     present = present.astype(extrinsic.dtype)
     observed = params.presence_weighting == OBSERVED
-    social_weight = jnp.where(observed, present, present * presence_prob)
-    internal_weight = jnp.where(observed, 1.0 - present, 1.0 - social_weight)
-    u = extrinsic + social_weight * social + internal_weight * internal
-    return u, social_weight, internal_weight
+    # absent, R_s is unobserved and the ISR stands in for it whatever p_t was
+    presence = jnp.where(observed, present, present * presence_prob)
+    social_weight, internal_weight = isr_utility.presence_weights(presence)
+    return (
+        isr_utility.utility(extrinsic, social, internal, presence),
+        social_weight,
+        internal_weight,
+    )
 
 
 def td_update(params: LearnerParams, state: LearnerState, psi, reward, next_q, terminal, active):

@@ -15,7 +15,7 @@ import numpyro
 import numpyro.distributions as dist
 from numpyro.infer import MCMC, NUTS
 
-from valueint.sim.caregiver import feedback_log_likelihood, feedback_probabilities
+from valueint.isr.feedback import feedback_log_likelihood, feedback_probabilities
 
 
 def praise_model(phis, ys, prior_mean, prior_cov, beta, bias, disapproval):

@@ -48,7 +48,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from valueint.isr.belief import adf_update, prior_belief
-from valueint.sim.caregiver import expected_feedback, feedback_probabilities
+from valueint.isr.feedback import expected_feedback, feedback_probabilities
 from valueint.trials.specs import ModelSpec, Parameter, TrialArrays, register
 
 N_OPTIONS = 2

@@ -25,7 +25,7 @@ from valueint.isr.belief import (
     filter_feedback,
     prior_belief,
 )
-from valueint.sim.caregiver import feedback_log_likelihood, feedback_probabilities
+from valueint.isr.feedback import feedback_log_likelihood, feedback_probabilities
 from valueint.testing.exact_posterior import praise_model, sample_posterior, simulate_praise
 
 THETA = np.array([-1.0, 2.0, -2.0])

@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 from valueint.analyze import paradigm as analyze_paradigm
 from valueint.analyze.paradigm import OUTPUT_FILES, shipped_dataset_dir
 from valueint.cli.app import app
+from valueint.isr.feedback import feedback_log_likelihood
 from valueint.paradigm.inference import (
     ParadigmFitWarning,
     compare_paradigm,
@@ -47,7 +48,6 @@ from valueint.paradigm.models import (
     load_paradigm,
     social_value,
 )
-from valueint.sim.caregiver import feedback_log_likelihood
 
 ZHAO = shipped_dataset_dir()
 ZHAO_PARADIGM = load_paradigm(ZHAO / "paradigm.toml")

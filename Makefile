@@ -40,8 +40,8 @@ notebooks: install-dev
 	$(BIN)/python analysis/run_notebooks.py --mode full --out analysis/output --overwrite
 
 lint: install-dev
-	$(BIN)/ruff check models tests benchmarks
-	$(BIN)/ruff format --check models tests benchmarks
+	$(BIN)/ruff check models tests benchmarks analysis
+	$(BIN)/ruff format --check models tests benchmarks analysis
 
 clean:
 	rm -rf $(VENV) runs

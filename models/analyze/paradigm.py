@@ -70,7 +70,7 @@ class ParadigmAnalysis:
 
 def shipped_dataset_dir() -> Path:
     """``data/zhao2017_praise_cheating`` of a source checkout (not part of a wheel)."""
-    return Path(__file__).resolve().parents[1] / "data" / ZHAO2017
+    return Path(__file__).resolve().parents[2] / "data" / ZHAO2017
 
 
 def run_paradigm_analysis(

@@ -26,7 +26,7 @@ CUTLER2021_ENV = "VALUEINT_CUTLER2021"  # the data file, or the folder holding t
 DATA_DIR_ENV = "VALUEINT_DATA_DIR"  # a folder of data sets, one subfolder each
 CUTLER2021_DIRNAME = "prosocial_learning_cutler2021"
 CUTLER2021_FILENAME = "trials.csv"
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Codes used by the source's own scripts.
 CUTLER2021_RECIPIENTS = {1: "self", 2: "other", 3: "none"}

@@ -1,5 +1,7 @@
 # valueint: `make run` and `make test` work on a fresh machine.
-PYTHON ?= python3.11
+# The interpreter: $(PYTHON) if given, else the first Python 3.12 or 3.13 found on PATH or
+# under pyenv (installed there on these machines, though not on PATH as python3.12).
+PYTHON ?= $(shell bash .ci/find-python)
 VENV := .venv
 BIN := $(VENV)/bin
 RUN_OUT ?= paper/figures
@@ -7,6 +9,7 @@ RUN_OUT ?= paper/figures
 .PHONY: run test bench bench-fit lint install install-dev clean notebooks
 
 $(BIN)/python:
+	@if [ -z "$(PYTHON)" ]; then echo "make: no Python 3.12 or 3.13 found (looked on PATH and under pyenv). Install one (e.g. 'pyenv install 3.12') or run 'make PYTHON=/path/to/python3.12 ...'." >&2; exit 1; fi
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 

@@ -54,7 +54,28 @@ _ENTRY_POINTS = {
 # the trial models register themselves when their module is imported
 _NEEDS_MODELS = {"get_spec", "registered", "fit", "compare"}
 
-__all__ = sorted(_ENTRY_POINTS)
+__all__ = [
+    "ConfigError",
+    "Experiment",
+    "TrialDataError",
+    "compare",
+    "default_config",
+    "diagnostics",
+    "fit",
+    "fit_paradigm",
+    "get_spec",
+    "load_config",
+    "load_cutler2021",
+    "load_fit",
+    "load_paradigm",
+    "load_trials",
+    "make",
+    "registered",
+    "resolve",
+    "simulate",
+    "to_arrays",
+    "validate",
+]
 
 
 def __getattr__(name: str):

@@ -153,6 +153,7 @@ def test_entry_points_resolve():
     """Every name the package promises loads (lazily) from where it is defined."""
     import valueint
 
+    assert sorted(valueint.__all__) == sorted(valueint._ENTRY_POINTS)
     for name in valueint.__all__:
         assert getattr(valueint, name) is not None, name
     with pytest.raises(AttributeError):

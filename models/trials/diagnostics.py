@@ -1,0 +1,173 @@
+"""MCMC convergence diagnostics: the one set of thresholds and the one reading of a fit.
+
+``diagnostics(fit)`` reads R-hat, bulk and tail effective sample sizes (over every
+posterior variable) and divergent transitions of any fit with a ``posterior`` group
+(trial fits, paradigm fits), and says in plain words what is wrong and what to try.
+``parameter_convergence`` gives R-hat and bulk ESS of one [chain, draw] array.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import warnings
+
+import arviz_stats as azs
+import numpy as np
+import xarray as xr
+
+# Vehtari et al. (2021): R-hat at most 1.01 over at least 2 chains, bulk and tail
+# ESS at least 400 (100 per chain for 4 chains).
+RHAT_MAX = 1.01
+ESS_MIN = 400
+# Tail ESS is the smaller of the ESS of the 5% and 95% quantiles.
+TAIL_PROB = 0.05
+
+
+@dataclasses.dataclass(frozen=True)
+class Diagnostics:
+    """Convergence summary of a fit; ``messages`` say what is wrong and what to try."""
+
+    method: str
+    max_rhat: float
+    min_ess_bulk: float
+    min_ess_tail: float
+    n_divergent: int
+    n_draws: int
+    messages: tuple[str, ...]
+    n_chains: int = 1
+
+    @property
+    def ok(self) -> bool:
+        """No message: every check that applies to the fit's method passed."""
+        return not self.messages
+
+    @property
+    def converged(self) -> bool:
+        """R-hat <= RHAT_MAX over more than one chain, bulk and tail ESS >= ESS_MIN and
+        no divergence; an SVI fit has no chains to check and counts as converged."""
+        if self.method == "svi":
+            return True
+        return bool(
+            self.n_chains > 1
+            and self.max_rhat <= RHAT_MAX
+            and self.min_ess_bulk >= ESS_MIN
+            and self.min_ess_tail >= ESS_MIN
+            and self.n_divergent == 0
+        )
+
+
+def _quietly(function, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # constant draws give nan R-hat
+        return function(*args, **kwargs)
+
+
+def parameter_convergence(values) -> tuple[float, float]:
+    """(R-hat, bulk ESS) of one [chain, draw] array; R-hat is NaN with one chain."""
+    values = np.asarray(values, dtype=float)
+    rhat = float(_quietly(azs.rhat, values)) if values.shape[0] > 1 else math.nan
+    return rhat, float(_quietly(azs.ess, values, method="bulk"))
+
+
+def diagnostics(fit: xr.DataTree) -> Diagnostics:
+    """R-hat, effective sample sizes and divergences of a fit, with advice where they fail."""
+    method = str(fit.attrs.get("method", "nuts"))
+    posterior = fit["posterior"].to_dataset()
+    n_chains, n_draws = posterior.sizes["chain"], posterior.sizes["draw"]
+    if method == "svi":
+        return Diagnostics(method, math.nan, math.nan, math.nan, 0, n_chains * n_draws, (), 1)
+    rhat = _quietly(azs.rhat, posterior)
+    ess_bulk = _quietly(azs.ess, posterior, method="bulk")
+    ess_tail = _quietly(azs.ess, posterior, method="tail", prob=TAIL_PROB)
+    # R-hat is nan where a chain never moved (every draw the same): as bad as it gets
+    stuck = [name for name, value in rhat.data_vars.items() if np.isnan(value.values).any()]
+    max_rhat = math.inf if stuck else _extreme(rhat, np.nanmax)
+    min_bulk = _extreme(ess_bulk, np.nanmin)
+    min_tail = _extreme(ess_tail, np.nanmin)
+    n_divergent = 0
+    if "sample_stats" in fit.children and "diverging" in fit["sample_stats"].data_vars:
+        n_divergent = int(fit["sample_stats"]["diverging"].sum())
+    messages = []
+    if n_chains < 2:
+        messages.append(
+            "only one chain: R-hat cannot detect chains that disagree; run at least 4 chains"
+        )
+    elif stuck:
+        messages.append(
+            f"some chains never moved ({', '.join(stuck[:5])}: every draw the same, R-hat "
+            "undefined): the sampler was not adapted. Run more warmup (hundreds of steps), "
+            "and check that the model's log-likelihood is finite at the prior's values."
+        )
+    elif not max_rhat <= RHAT_MAX:
+        worst = _worst(rhat, np.nanargmax)
+        messages.append(
+            f"R-hat up to {max_rhat:.3f} (worst: {worst}) exceeds {RHAT_MAX}: the chains have "
+            "not mixed. Run more warmup and draws; if it persists, check the priors and "
+            "whether the parameter is identified by the data."
+        )
+    if not min_bulk >= ESS_MIN:
+        messages.append(
+            f"bulk effective sample size as low as {min_bulk:.0f} (worst: "
+            f"{_worst(ess_bulk, np.nanargmin)}), below {ESS_MIN}: posterior means and sds "
+            "are noisy. Run more draws or chains."
+        )
+    if not min_tail >= ESS_MIN:
+        messages.append(
+            f"tail effective sample size as low as {min_tail:.0f} (worst: "
+            f"{_worst(ess_tail, np.nanargmin)}), below {ESS_MIN}: credible intervals are "
+            "unreliable. Run more draws or chains."
+        )
+    if n_divergent:
+        messages.append(
+            f"{n_divergent} divergent transition(s) after warmup: the sampler missed part of "
+            "the posterior. Raise target_accept_prob (e.g. 0.95 or 0.99) and warmup; the "
+            "population model is already non-centred, so persistent divergences point to "
+            "priors that are too wide or a parameter the data cannot pin down."
+        )
+    return Diagnostics(
+        method,
+        max_rhat,
+        min_bulk,
+        min_tail,
+        n_divergent,
+        n_chains * n_draws,
+        tuple(messages),
+        n_chains,
+    )
+
+
+def _extreme(dataset: xr.Dataset, reduce) -> float:
+    values = [np.asarray(v).ravel() for v in dataset.data_vars.values()]
+    values = np.concatenate(values) if values else np.asarray([math.nan])
+    if np.all(np.isnan(values)):
+        return math.nan
+    return float(reduce(values))
+
+
+def _worst(dataset: xr.Dataset, arg) -> str:
+    """The variable and coordinates of the largest (nanargmax) or smallest value."""
+    best_name, best_value = "", None
+    for name, value in dataset.data_vars.items():
+        flat = np.asarray(value).ravel()
+        if np.all(np.isnan(flat)):
+            continue
+        i = int(arg(flat))
+        candidate = flat[i]
+        better = best_value is None or (
+            candidate > best_value if arg is np.nanargmax else candidate < best_value
+        )
+        if better:
+            where = ""
+            if value.ndim:
+                labels = np.unravel_index(i, value.shape)
+                where = (
+                    "["
+                    + ", ".join(
+                        str(value[dim].values[j]) if dim in value.coords else str(j)
+                        for dim, j in zip(value.dims, labels, strict=True)
+                    )
+                    + "]"
+                )
+            best_name, best_value = f"{name}{where}", candidate
+    return best_name or "?"

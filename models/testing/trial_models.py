@@ -1,10 +1,11 @@
 """Slow, obvious NumPy versions of the learning models, for parity tests.
 
 Plain Python loops over blocks and trials, float64, one ``if`` per model, written to
-be read against the docstrings of ``learning_models.py``.  Only the design defaults
-(``resolve_options``) are shared with the JAX code; the ISR's belief update is the
-NumPy one in ``reference.py``.  No random numbers are drawn: ``simulate`` replays the
-uniforms that ``learning_models.draw_uniforms`` makes.
+be read against the docstrings of ``valueint.trials.models``.  Only the design defaults
+(``resolve_options``) and the names of the fields are shared with the JAX code; the
+ISR's belief update is the NumPy one in ``valueint.testing.simulation``.  No random
+numbers are drawn: ``simulate`` replays the uniforms that
+``valueint.trials.learning.draw_uniforms`` makes.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from types import SimpleNamespace
 import numpy as np
 
 from valueint.testing import simulation as reference
-from valueint.trials.models import resolve_options
+from valueint.trials.models import ISR_MODELS, resolve_options
+from valueint.trials.specs import TRIAL_FIELDS
 
 
 def log_sigmoid(x: float) -> float:
@@ -28,9 +30,8 @@ def sigmoid(x: float) -> float:
 
 def as_numpy(data) -> dict:
     """{field: NumPy array [block, trial]} from a TrialArrays (or a dict of the same)."""
-    fields = ("choice", "outcome", "praise", "present", "context", "mask")
     get = data.get if isinstance(data, dict) else lambda name: getattr(data, name)
-    return {name: np.asarray(get(name)) for name in fields}
+    return {name: np.asarray(get(name)) for name in TRIAL_FIELDS}
 
 
 def _options(model: str, options) -> dict:
@@ -46,7 +47,7 @@ class RefLearner:
         q0 = float(opts["q_init"])
         self.q = [q0, q0]  # option values
         self.ck = [0.0, 0.0]  # choice kernel
-        if model in ("isr_bayes", "no_isr"):
+        if model in ISR_MODELS:
             n_features = opts["features"].shape[1]
             self.mean = np.zeros(n_features)
             self.cov = np.eye(n_features) * float(opts["prior_sd"]) ** 2
@@ -69,7 +70,7 @@ class RefLearner:
             return p["beta_c"] * (self.ck[1] - self.ck[0])
         if m == "rw_ck":
             return p["beta"] * (self.q[1] - self.q[0]) + p["beta_c"] * (self.ck[1] - self.ck[0])
-        # isr_bayes / no_isr
+        # isr / no_internalization
         w = p.get("w", 0.0)
         weight = present + (1.0 - present) * w
         u1 = self.q[1] + weight * self.expected_praise(1)
@@ -78,7 +79,7 @@ class RefLearner:
 
     def update(self, choice: int, outcome: float, praise: float, context: int, present: float):
         p, m = self.p, self.model
-        if m in ("rw", "rw_ck", "isr_bayes", "no_isr"):
+        if m in ("rw", "rw_ck", *ISR_MODELS):
             self.q[choice] += p["alpha"] * (outcome - self.q[choice])
         elif m == "rw_recipient":
             alpha = (p["alpha_self"], p["alpha_other"], p["alpha_none"])[context]
@@ -90,7 +91,7 @@ class RefLearner:
             for k in range(2):
                 chosen = 1.0 if k == choice else 0.0
                 self.ck[k] += p["alpha_c"] * (chosen - self.ck[k])
-        if m in ("isr_bayes", "no_isr") and present > 0:
+        if m in ISR_MODELS and present > 0:
             o = self.o
             self.mean, self.cov = reference.adf_update(
                 self.mean,
@@ -154,7 +155,7 @@ def simulate(model: str, params: dict, data, uniforms: dict, options=None) -> di
             context, present = int(d["context"][b, t]), float(d["present"][b, t])
             c = int(u["choice"][b, t] < sigmoid(learner.logit(context, present)))
             r = float(u["outcome"][b, t] < opts["reward_probs"][c])
-            if model in ("isr_bayes", "no_isr"):
+            if model in ISR_MODELS:
                 y = caregiver_praise(opts, c, present, float(u["praise"][b, t]))
             else:
                 y = float(d["praise"][b, t])

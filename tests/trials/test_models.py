@@ -19,17 +19,27 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from valueint.testing import trial_models as ref
+from valueint.trials import learning
+from valueint.trials.learning import draw_uniforms
 from valueint.trials.models import (
+    ISR_MODELS,
+    RULES,
     check_trial_arrays,
-    draw_uniforms,
     resolve_options,
     simulate_from_uniforms,
 )
 from valueint.trials.specs import TrialArrays, get_spec, registered
 from valueint.trials.transforms import constrain, constrain_value, unconstrain, unconstrain_value
 
-MODELS = ("rw", "rw_recipient", "value_recipient", "isr_bayes", "no_isr", "choice_kernel", "rw_ck")
-ISR_MODELS = ("isr_bayes", "no_isr")
+MODELS = (
+    "rw",
+    "rw_recipient",
+    "value_recipient",
+    "isr",
+    "no_internalization",
+    "choice_kernel",
+    "rw_ck",
+)
 RTOL = 1e-9
 
 # A second design for the ISR models: option 0 carries no features (the caregiver ignores
@@ -139,7 +149,7 @@ def test_loglik_and_simulation_match_reference(model, option_set):
 
 
 def test_isr_simulation_gives_praise_only_when_watched_and_salient():
-    _, data, _, sim = parity_data("isr_bayes", "B", 0)
+    _, data, _, sim = parity_data("isr", "B", 0)
     praise, present = np.asarray(sim.praise), np.asarray(data.present)
     assert np.all(praise[present == 0] == 0)
     assert np.all(praise[np.asarray(sim.choice) == 0] == 0)  # option 0 has no features
@@ -236,14 +246,14 @@ def test_value_recipient_learns_in_proportion_to_value():
 def test_internalized_praise_keeps_guiding_choice_when_no_one_watches():
     # The caregiver praises option 1; extrinsic reward favours option 0 (0.6 vs 0.4).
     # Watched for 20 trials, then alone for 20.  Measured over seeds 0-2, rate of option 1:
-    # watched 0.92-0.93 for both; alone, last 10 trials: isr_bayes (w = 1) 0.95-0.97,
-    # no_isr 0.40-0.41 (reverting towards the extrinsic preference, P -> 0.27).
+    # watched 0.92-0.93 for both; alone, last 10 trials: isr (w = 1) 0.95-0.97,
+    # no_internalization 0.40-0.41 (reverting towards the extrinsic preference, P -> 0.27).
     n_blocks, n_trials = 200, 40
     present = np.broadcast_to(np.arange(n_trials) < 20, (n_blocks, n_trials))
     data = design(n_blocks, n_trials, present=present)
     options = {"reward_probs": (0.6, 0.4), "caregiver_theta": (-1.0, 2.0)}
-    isr = simulate("isr_bayes", {"alpha": 0.3, "beta": 5.0, "w": 1.0}, data, 4, options)
-    no_isr = simulate("no_isr", {"alpha": 0.3, "beta": 5.0}, data, 4, options)
+    isr = simulate("isr", {"alpha": 0.3, "beta": 5.0, "w": 1.0}, data, 4, options)
+    no_isr = simulate("no_internalization", {"alpha": 0.3, "beta": 5.0}, data, 4, options)
     for sim in (isr, no_isr):
         assert np.asarray(sim.choice)[:, 10:20].mean() > 0.85
     isr_alone = np.asarray(isr.choice)[:, 30:].mean()
@@ -328,7 +338,7 @@ def test_trial_probabilities_are_valid_for_any_parameters(model, z):
     assert np.all(ll[~mask] == 0.0)
 
 
-@pytest.mark.parametrize("model", ["rw_recipient", "isr_bayes"])
+@pytest.mark.parametrize("model", ["rw_recipient", "isr"])
 def test_loglik_vmaps_over_subjects_and_jits_with_options_as_arguments(model):
     """The inference pattern: one call for many subjects, design constants traced."""
     spec = get_spec(model)
@@ -344,7 +354,7 @@ def test_loglik_vmaps_over_subjects_and_jits_with_options_as_arguments(model):
         np.testing.assert_allclose(np.asarray(batched[i]), want, rtol=RTOL, atol=0)
 
 
-@pytest.mark.parametrize("model", ["value_recipient", "isr_bayes"])
+@pytest.mark.parametrize("model", ["value_recipient", "isr"])
 def test_float32_data_stays_float32(model):
     params, _, _, sim = parity_data(model, None, 0)
     single = sim.replace(
@@ -414,16 +424,16 @@ def test_every_model_is_registered_with_sound_parameters():
             x = float(constrain_value(p, p.prior_loc))  # the prior median lies inside
             assert p.lower < x < p.upper and p.prior_scale > 0 and p.description
         assert {"subject", "block", "trial", "choice"} <= set(spec.columns)
-    assert get_spec("no_isr").parameter_names == ("alpha", "beta")
-    assert get_spec("isr_bayes").parameter_names == ("alpha", "beta", "w")
+    assert get_spec("no_internalization").parameter_names == ("alpha", "beta")
+    assert get_spec("isr").parameter_names == ("alpha", "beta", "w")
 
 
-def test_no_isr_is_isr_bayes_with_zero_weight():
-    _, _, _, sim = parity_data("isr_bayes", None, 3)
+def test_no_internalization_is_isr_with_zero_weight():
+    _, _, _, sim = parity_data("isr", None, 3)
     params = {"alpha": 0.4, "beta": 3.0}
     np.testing.assert_array_equal(
-        np.asarray(get_spec("no_isr").loglik(params, sim)),
-        np.asarray(get_spec("isr_bayes").loglik({**params, "w": 0.0}, sim)),
+        np.asarray(get_spec("no_internalization").loglik(params, sim)),
+        np.asarray(get_spec("isr").loglik({**params, "w": 0.0}, sim)),
     )
 
 
@@ -449,7 +459,7 @@ def test_bad_input_is_named():
     with pytest.raises(ValueError, match="'reward_probs' .* must lie in"):
         resolve_options("rw", {"reward_probs": (0.2, 1.5)})
     with pytest.raises(ValueError, match="'caregiver_theta' has shape"):
-        resolve_options("isr_bayes", {"caregiver_theta": (1.0, 2.0, 3.0)})
+        resolve_options("isr", {"caregiver_theta": (1.0, 2.0, 3.0)})
     with pytest.raises(ValueError, match=r"\[block, trial\]"):
         spec.loglik({"alpha": 0.3, "beta": 1.0}, data.replace(choice=np.zeros(10, np.int32)))
 
@@ -470,16 +480,14 @@ def test_check_trial_arrays_names_the_first_bad_trial():
 def test_delta_rule_loop_equals_the_generic_scan(model):
     """Delta-rule models score trials in a leaner loop; it must give the generic scan's
     numbers, missed trials (with garbage data) included."""
-    from valueint.trials import models as lm
-
-    learner, options = lm.LEARNERS[model], resolve_options(model, None)
-    assert learner.delta_rule is not None
+    rule, options = RULES[model], resolve_options(model, None)
+    assert rule.delta_rule is not None
     for seed in range(3):
         params, _, _, sim = parity_data(model, None, seed)
-        block_data = lm._as_design(with_garbage(sim, seed), jnp.float64)
+        block_data = learning.as_design(with_garbage(sim, seed), jnp.float64)
         params = {k: jnp.asarray(v, jnp.float64) for k, v in params.items()}
-        fast = jax.vmap(lambda b, p=params: lm.block_loglik(learner, p, options, b))(block_data)
-        slow = jax.vmap(lambda b, p=params: lm.block_loglik_scan(learner, p, options, b))(
+        fast = jax.vmap(lambda b, p=params: learning.block_loglik(rule, p, options, b))(block_data)
+        slow = jax.vmap(lambda b, p=params: learning.block_loglik_scan(rule, p, options, b))(
             block_data
         )
         np.testing.assert_allclose(np.asarray(fast), np.asarray(slow), rtol=1e-12, atol=0)

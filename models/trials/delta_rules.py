@@ -1,0 +1,107 @@
+"""The delta-rule family of learning rules, and the choice kernel.
+
+Option values move towards what followed the choice, Q_c <- Q_c + alpha (target - Q_c),
+and choice follows sigmoid(beta (Q_1 - Q_0)):
+
+* ``rw``               target = outcome [alpha, beta];
+* ``rw_recipient``     one learning rate per recipient/context [alpha_self, alpha_other,
+                       alpha_none, beta];
+* ``value_recipient``  target = w_context * outcome, w_self = 1 [alpha, beta, w_other, w_none];
+* ``choice_kernel``    a kernel that moves towards the last choice, no reward learning
+                       [alpha_c, beta_c];
+* ``rw_ck``            ``rw`` plus a choice kernel [alpha, beta, alpha_c, beta_c].
+
+Why Q starts at 0 and what identifies w is said once, in ``valueint.trials.models``.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from valueint.trials.learning import N_OPTIONS, LearningRule
+
+
+def one_hot(choice, dtype):
+    return (jnp.arange(N_OPTIONS) == choice).astype(dtype)
+
+
+def initial_values(options, dtype):
+    """Q at the start of a block: ``q_init`` for both options."""
+    return jnp.full(N_OPTIONS, options["q_init"], dtype)
+
+
+def rw_step(q, choice, target, alpha):
+    """Q_choice <- Q_choice + alpha (target - Q_choice); the other option is untouched."""
+    return q + alpha * one_hot(choice, q.dtype) * (target - q)
+
+
+def _contextual(values, context):
+    """The value for this trial's context from (self, other, none); a select, not a
+    gather, which is cheaper under grad."""
+    self_value, other_value, none_value = values
+    return jnp.where(context == 0, self_value, jnp.where(context == 1, other_value, none_value))
+
+
+def _per_trial(value, block):
+    return jnp.broadcast_to(value, block.outcome.shape)
+
+
+rw = LearningRule(
+    init=lambda p, o, dtype: initial_values(o, dtype),
+    logit=lambda p, o, q, t: p["beta"] * (q[1] - q[0]),
+    update=lambda p, o, q, t: rw_step(q, t.choice, t.outcome, p["alpha"]),
+    delta_rule=lambda p, o, b: (_per_trial(p["alpha"], b), b.outcome),
+)
+
+rw_recipient = LearningRule(
+    init=lambda p, o, dtype: initial_values(o, dtype),
+    logit=lambda p, o, q, t: p["beta"] * (q[1] - q[0]),
+    update=lambda p, o, q, t: rw_step(
+        q,
+        t.choice,
+        t.outcome,
+        _contextual((p["alpha_self"], p["alpha_other"], p["alpha_none"]), t.context),
+    ),
+    delta_rule=lambda p, o, b: (
+        _contextual((p["alpha_self"], p["alpha_other"], p["alpha_none"]), b.context),
+        b.outcome,
+    ),
+)
+
+value_recipient = LearningRule(
+    init=lambda p, o, dtype: initial_values(o, dtype),
+    logit=lambda p, o, q, t: p["beta"] * (q[1] - q[0]),
+    update=lambda p, o, q, t: rw_step(
+        q,
+        t.choice,
+        _contextual((jnp.ones_like(p["w_other"]), p["w_other"], p["w_none"]), t.context)
+        * t.outcome,
+        p["alpha"],
+    ),
+    delta_rule=lambda p, o, b: (
+        _per_trial(p["alpha"], b),
+        _contextual((jnp.ones_like(p["w_other"]), p["w_other"], p["w_none"]), b.context)
+        * b.outcome,
+    ),
+)
+
+
+def _ck_step(ck, choice, alpha_c):
+    """The choice kernel moves towards the one-hot of the last choice."""
+    return ck + alpha_c * (one_hot(choice, ck.dtype) - ck)
+
+
+choice_kernel = LearningRule(
+    init=lambda p, o, dtype: jnp.zeros(N_OPTIONS, dtype),
+    logit=lambda p, o, ck, t: p["beta_c"] * (ck[1] - ck[0]),
+    update=lambda p, o, ck, t: _ck_step(ck, t.choice, p["alpha_c"]),
+)
+
+rw_ck = LearningRule(
+    init=lambda p, o, dtype: (initial_values(o, dtype), jnp.zeros(N_OPTIONS, dtype)),
+    logit=lambda p, o, s, t: p["beta"] * (s[0][1] - s[0][0]) + p["beta_c"] * (s[1][1] - s[1][0]),
+    update=lambda p, o, s, t: (
+        rw_step(s[0], t.choice, t.outcome, p["alpha"]),
+        _ck_step(s[1], t.choice, p["alpha_c"]),
+    ),
+)

@@ -1,0 +1,154 @@
+"""Learning rules and the one ``lax.scan`` that scores and simulates every trial model.
+
+A learning rule is a state that starts afresh at every block, a choice rule
+p(choice = 1) = sigmoid(logit(state, trial)) and an update after the choice.  The same
+scan turns a rule into a per-trial log-likelihood and into a simulator, so the two
+cannot drift apart.  Missed trials (``mask`` False) score 0 and leave the state as it
+was; their data are never read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+
+from valueint.trials.specs import TrialArrays
+
+N_OPTIONS = 2  # every trial is a choice between option 0 and option 1
+
+
+@dataclasses.dataclass(frozen=True)
+class LearningRule:
+    """The parts of a model that differ; ``block_loglik`` / ``block_simulate`` do the rest.
+
+    init(params, options, dtype) -> state;  logit(params, options, state, trial) -> the
+    log-odds of choice 1 (reads only the trial's design: context, present);
+    update(params, options, state, trial) -> state after the trial's choice and feedback.
+    """
+
+    init: Callable
+    logit: Callable
+    update: Callable
+    # Rules that learn from praise draw it when simulating:
+    # draw_praise(options, choice, present, uniform, dtype) -> y; the others keep the design's.
+    draw_praise: Callable | None = None
+    # Delta-rule learners (Q_c <- Q_c + alpha_t (target_t - Q_c), choice by
+    # sigmoid(beta (Q_1 - Q_0))) also give delta_rule(params, options, block) ->
+    # (alpha[T], target[T]), which the log-likelihood uses for a faster loop.
+    delta_rule: Callable | None = None
+
+
+def _observed_only(trial: TrialArrays) -> TrialArrays:
+    """Missed trials' feedback is replaced by 0 so that padding (even nan) is never read."""
+    return trial.replace(
+        choice=jnp.where(trial.mask, trial.choice, 0),
+        outcome=jnp.where(trial.mask, trial.outcome, 0.0),
+        praise=jnp.where(trial.mask, trial.praise, 0.0),
+    )
+
+
+def _keep_if_missed(mask, new_state, old_state):
+    return jax.tree.map(lambda new, old: jnp.where(mask, new, old), new_state, old_state)
+
+
+def computation_dtype(params, data):
+    """The float type a model computes in: the widest of float, the outcomes and the params."""
+    return jnp.result_type(float, data.outcome, *params.values())
+
+
+def as_design(data: TrialArrays, dtype) -> TrialArrays:
+    """Integer indices, a boolean mask and floats of the computation's precision."""
+    return TrialArrays(
+        choice=jnp.asarray(data.choice).astype(jnp.int32),
+        outcome=jnp.asarray(data.outcome).astype(dtype),
+        praise=jnp.asarray(data.praise).astype(dtype),
+        present=jnp.asarray(data.present).astype(dtype),
+        context=jnp.asarray(data.context).astype(jnp.int32),
+        mask=jnp.asarray(data.mask).astype(bool),
+    )
+
+
+def block_loglik(rule: LearningRule, params, options, block: TrialArrays):
+    """[trial] log p(observed choice) for one block (0 where missed)."""
+    if rule.delta_rule is not None:
+        return _block_loglik_delta_rule(rule, params, options, block)
+    return block_loglik_scan(rule, params, options, block)
+
+
+def _block_loglik_delta_rule(rule: LearningRule, params, options, block: TrialArrays):
+    """The same numbers as ``block_loglik_scan`` for a delta-rule learner choosing by
+    sigmoid(beta (Q_1 - Q_0)), in a leaner loop: per-trial learning rates and targets are
+    computed for the whole block first, and each step is a handful of fused array ops
+    (this loop is where a hierarchical fit spends its time)."""
+    block = _observed_only(block)
+    alpha, target = rule.delta_rule(params, options, block)
+    dtype = alpha.dtype
+    chose_1 = (block.choice == 1).astype(dtype)
+    rate = alpha * block.mask.astype(dtype)  # a missed trial changes nothing
+    beta = params["beta"]
+
+    def step(q, trial):
+        q0, q1 = q
+        c1, r, a = trial
+        logp = jax.nn.log_sigmoid((2.0 * c1 - 1.0) * beta * (q1 - q0))
+        q1 = q1 + a * c1 * (r - q1)
+        q0 = q0 + a * (1.0 - c1) * (r - q0)
+        return (q0, q1), logp
+
+    q_init = jnp.asarray(options["q_init"], dtype)
+    _, logp = jax.lax.scan(step, (q_init, q_init), (chose_1, target, rate))
+    return jnp.where(block.mask, logp, 0.0)
+
+
+def block_loglik_scan(rule: LearningRule, params, options, block: TrialArrays):
+    """[trial] log p(observed choice) for one block by stepping through its trials."""
+    dtype = computation_dtype(params, block)
+
+    def step(state, trial):
+        trial = _observed_only(trial)
+        logit = rule.logit(params, options, state, trial)
+        logp = jnp.where(trial.choice == 1, jax.nn.log_sigmoid(logit), jax.nn.log_sigmoid(-logit))
+        state = _keep_if_missed(trial.mask, rule.update(params, options, state, trial), state)
+        return state, jnp.where(trial.mask, logp, 0.0)
+
+    _, loglik = jax.lax.scan(step, rule.init(params, options, dtype), block)
+    return loglik
+
+
+def block_simulate(rule: LearningRule, params, options, block: TrialArrays, uniforms: dict):
+    """One block's trials with simulated choice, outcome (and praise), from given uniforms."""
+    dtype = computation_dtype(params, block)
+    reward_probs = jnp.asarray(options["reward_probs"], dtype)
+
+    def step(state, inputs):
+        trial, u = inputs
+        logit = rule.logit(params, options, state, trial)
+        choice = (u["choice"] < jax.nn.sigmoid(logit)).astype(jnp.int32)
+        outcome = (u["outcome"] < reward_probs[choice]).astype(dtype)
+        praise = trial.praise
+        if rule.draw_praise is not None:
+            praise = rule.draw_praise(options, choice, trial.present, u["praise"], dtype)
+        trial = _observed_only(
+            trial.replace(choice=choice, outcome=outcome, praise=praise.astype(trial.praise.dtype))
+        )
+        state = _keep_if_missed(trial.mask, rule.update(params, options, state, trial), state)
+        return state, trial
+
+    _, trials = jax.lax.scan(step, rule.init(params, options, dtype), (block, uniforms))
+    return trials
+
+
+UNIFORM_NAMES = ("choice", "outcome", "praise")
+
+
+def draw_uniforms(key, shape, dtype=None) -> dict:
+    """The uniform numbers one simulation uses, [block, trial] each: choice, outcome, praise."""
+    dtype = jnp.result_type(float) if dtype is None else dtype
+    keys = jax.random.split(key, 3)
+    return {
+        name: jax.random.uniform(k, shape, dtype)
+        for name, k in zip(UNIFORM_NAMES, keys, strict=True)
+    }

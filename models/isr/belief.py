@@ -25,7 +25,7 @@ from valueint.pytree import pytree_dataclass
 
 # sigmoid(x) ~= sum_k PROBIT_WEIGHTS[k] * Phi(PROBIT_SCALES[k] * x); max error 7.1e-7,
 # fitted by least squares on x in [0, 30] (the logistic and the mixture are both odd
-# around 1/2).  tests/test_posterior.py checks the bound.
+# around 1/2).  tests/isr/test_belief.py checks the bound.
 PROBIT_SCALES = np.array([0.29085247, 0.40938296, 0.57331954, 0.7996658, 1.11757409])
 PROBIT_WEIGHTS = np.array([0.02270993, 0.20361044, 0.42741606, 0.29987239, 0.04639118])
 PROBIT_WEIGHTS = PROBIT_WEIGHTS / PROBIT_WEIGHTS.sum()
@@ -73,7 +73,7 @@ def likelihood_terms(mu, var, y, beta, bias, disapproval):
     scales = jnp.asarray(PROBIT_SCALES, dtype)
     weights = jnp.asarray(PROBIT_WEIGHTS, dtype)
     zeros = jnp.zeros_like(scales)
-    window = (y == 0) & (disapproval > 0)
+    window = jnp.logical_and(y == 0, disapproval > 0)  # an array even for Python scalars
     slope = jnp.where(y > 0, beta, -beta)
     offset = jnp.where(y == 0, -bias, bias)
     tail = ~window & (slope * _probit_plain_mean(mu, var, slope, offset) + offset < 0)

@@ -1,9 +1,11 @@
-"""Batch inference over the caregiver's weights from praise, as a numpyro model.
+"""A test reference for the ISR's belief update: the exact posterior by batch NUTS.
 
-The likelihood is the one the online ISR filters (``caregiver.feedback_log_likelihood``
-of y given u = theta . phi), so NUTS samples from the exact posterior that the
-assumed-density filter in ``posterior.py`` approximates.  ``simulate_praise`` draws
-feedback the way the caregiver does, which makes both ends testable against each other.
+The likelihood is the one the online ISR filters
+(``valueint.isr.feedback.feedback_log_likelihood`` of y given u = theta . phi), so NUTS
+samples from the exact posterior that the assumed-density filter of
+``valueint.isr.belief`` approximates; the tests hold the filter against it.
+``simulate_praise`` draws feedback as the caregiver does
+(``valueint.isr.feedback.draw_feedback``), so both ends see the same data.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ import numpyro
 import numpyro.distributions as dist
 from numpyro.infer import MCMC, NUTS
 
-from valueint.isr.feedback import feedback_log_likelihood, feedback_probabilities
+from valueint.isr.feedback import draw_feedback, feedback_log_likelihood
 
 
 def praise_model(phis, ys, prior_mean, prior_cov, beta, bias, disapproval):
-    """theta ~ N(prior_mean, prior_cov); each y_n scored by log P(y_n | theta . phi_n)."""
+    """The batch model the ADF is tested against (a reference, not used for fitting):
+    theta ~ N(prior_mean, prior_cov); each y_n scored by log P(y_n | theta . phi_n)."""
     prior_mean = jnp.asarray(prior_mean)
     theta = numpyro.sample(
         "theta", dist.MultivariateNormal(prior_mean, covariance_matrix=jnp.asarray(prior_cov))
@@ -66,12 +69,11 @@ def sample_posterior(
 
 
 def simulate_praise(key_or_seed, theta, phis, beta, bias, disapproval):
-    """Feedback y in {-1, 0, +1} for each row of ``phis`` [N, K], by inverse CDF."""
+    """Feedback y in {-1, 0, +1} for each row of ``phis`` [N, K], as the caregiver draws it."""
     key = key_or_seed
     if isinstance(key_or_seed, int | np.integer):
         key = jax.random.key(int(key_or_seed))
     phis = jnp.asarray(phis)
     u = phis @ jnp.asarray(theta, dtype=phis.dtype)
     uniform = jax.random.uniform(key, u.shape, dtype=u.dtype)
-    p_plus, p_minus = feedback_probabilities(u, beta, bias, disapproval)
-    return jnp.where(uniform < p_plus, 1, jnp.where(uniform < p_plus + p_minus, -1, 0))
+    return draw_feedback(u, beta, bias, disapproval, uniform)

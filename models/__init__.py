@@ -36,7 +36,7 @@ _ENTRY_POINTS = {
     # trial data and cognitive models
     "load_trials": "valueint.trials.contract",
     "validate": "valueint.trials.contract",
-    "to_arrays": "valueint.trials.contract",
+    "to_arrays": "valueint.trials.arrays",
     "TrialDataError": "valueint.trials.contract",
     "load_cutler2021": "valueint.trials.datasets",
     "get_spec": "valueint.trials.specs",
@@ -100,8 +100,9 @@ if TYPE_CHECKING:  # for type checkers and editors only
     from valueint.sim.config import Experiment, default_config, load_config, resolve
     from valueint.sim.envs import make
     from valueint.sim.runner import simulate
+    from valueint.trials.arrays import to_arrays
     from valueint.trials.comparison import compare
-    from valueint.trials.contract import TrialDataError, load_trials, to_arrays, validate
+    from valueint.trials.contract import TrialDataError, load_trials, validate
     from valueint.trials.datasets import load_cutler2021
     from valueint.trials.diagnostics import diagnostics
     from valueint.trials.fit_files import load_fit

@@ -1,24 +1,10 @@
-"""Tidy trial data: the declared schema, loaders, validation and dense arrays.
+"""Reading and validating tidy trial data (the columns: ``valueint.trials.schema``).
 
-One row per trial, long format.  Canonical columns:
-
-========================  =====================================================================
-``subject``               participant id (str or int)
-``block``                 learning episode (int); the learner's values reset at each block
-``trial``                 trial number within its block (int, 1-based, increasing in row order)
-``choice``                1 or 0; NaN marks a *missed* trial
-``outcome``               reward received (float); NaN exactly where the trial was missed
-``praise``                social feedback: 1 praise, 0 none, -1 disapproval (optional)
-``context``               recipient/context label, e.g. "self", "other", "none" (optional)
-``caregiver_present``     1 when someone was there to give feedback, else 0 (optional)
-``group``                 group label of the subject, e.g. "young" / "older" (optional)
-``age``                   age of the subject (optional)
-========================  =====================================================================
-
-Missed trials are kept: they stay in the frame and become ``mask=False`` entries of the
-arrays, so they add nothing to a likelihood.  Validation collects every problem at once
-and raises one ``TrialDataError`` that names the file, the rows and the column.  Rows are
-numbered as a user sees them in a file: data row 1 is the first line after the header.
+Validation collects every problem at once and raises one ``TrialDataError`` that names
+the file, the rows and the column.  Rows are numbered as a user sees them in a file:
+data row 1 is the first line after the header.  Missed trials are kept: they stay in
+the frame (and become ``mask=False`` entries of ``valueint.trials.arrays``), so they add
+nothing to a likelihood.
 
 pandera is imported on first validation, not at import, so that importing this module
 stays cheap for command lines that never read data.
@@ -27,36 +13,24 @@ stays cheap for command lines that never read data.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from valueint.trials.specs import ModelSpec, TrialArrays
-
-if TYPE_CHECKING:
-    import pandera.pandas as pa
+from valueint.trials.schema import (
+    CANONICAL_COLUMNS,
+    CORE_COLUMNS,
+    required_columns,
+    trial_schema,
+    usual_trial_count,
+)
+from valueint.trials.specs import ModelSpec
 
 logger = logging.getLogger(__name__)
 
-CANONICAL_COLUMNS = (
-    "subject",
-    "block",
-    "trial",
-    "choice",
-    "outcome",
-    "praise",
-    "context",
-    "caregiver_present",
-    "group",
-    "age",
-)
-CORE_COLUMNS = ("subject", "block", "trial", "choice")  # every model needs these
-DEFAULT_CONTEXTS = ("self", "other", "none")  # codes 0, 1, 2 (see specs.TrialArrays)
 SUFFIXES = (".csv", ".parquet", ".pq")
 MAX_ROWS_SHOWN = 5
 
@@ -86,185 +60,6 @@ class Problem:
     rows: tuple[Hashable, ...] = ()  # index labels, all of them
     found: str = ""
     hint: str = ""  # how to fix it, when there is more to say than what was expected
-
-
-# ----------------------------------------------------------------------------- schema
-
-
-def required_columns(model_columns: Iterable[str] | ModelSpec | None = None) -> tuple[str, ...]:
-    """The canonical columns a model needs: the core four plus the model's own, in order.
-
-    ``model_columns`` is ``ModelSpec.columns`` (or the spec itself).  Unknown names are an
-    error here, so that a spec cannot ask for a column no data set will ever have.
-    """
-    if isinstance(model_columns, ModelSpec):
-        model_columns = model_columns.columns
-    wanted = set(CORE_COLUMNS) | set(model_columns or ())
-    unknown = sorted(wanted - set(CANONICAL_COLUMNS))
-    if unknown:
-        raise ValueError(
-            f"unknown trial column(s) {', '.join(map(repr, unknown))}; "
-            f"canonical columns are: {', '.join(CANONICAL_COLUMNS)}"
-        )
-    return tuple(c for c in CANONICAL_COLUMNS if c in wanted)
-
-
-def _numeric(df: pd.DataFrame, column: str) -> pd.Series:
-    # Checks run even when a column failed to coerce; unreadable values count as NaN here
-    # (they are reported by the column's own check).
-    return pd.to_numeric(df[column], errors="coerce")
-
-
-def _all_ok(df: pd.DataFrame) -> pd.Series:
-    return pd.Series(True, index=df.index)
-
-
-def _outcome_where_chosen(df: pd.DataFrame) -> pd.Series:
-    if "outcome" not in df or "choice" not in df:
-        return _all_ok(df)
-    return ~(_numeric(df, "choice").notna() & _numeric(df, "outcome").isna())
-
-
-def _no_outcome_when_missed(df: pd.DataFrame) -> pd.Series:
-    if "outcome" not in df or "choice" not in df:
-        return _all_ok(df)
-    return ~(df["choice"].isna() & df["outcome"].notna())
-
-
-def _trials_increase(df: pd.DataFrame) -> pd.Series:
-    if not {"subject", "block", "trial"} <= set(df):
-        return _all_ok(df)
-    keys = pd.DataFrame({"s": df["subject"], "b": _numeric(df, "block")})
-    step = _numeric(df, "trial").groupby([keys["s"], keys["b"]], sort=False).diff()
-    return ~(step < 0)  # equal numbers are duplicates, reported by the uniqueness check
-
-
-def _praise_given(df: pd.DataFrame) -> pd.Series:
-    # Praise may be absent (NaN) only on missed trials or when no one was there.
-    if "praise" not in df:
-        return _all_ok(df)
-    no_feedback = df["choice"].isna() if "choice" in df else pd.Series(False, index=df.index)
-    if "caregiver_present" in df:
-        no_feedback = no_feedback | (_numeric(df, "caregiver_present") == 0)
-    return ~(df["praise"].isna() & ~no_feedback)
-
-
-def _no_praise_when_absent(df: pd.DataFrame) -> pd.Series:
-    if "praise" not in df or "caregiver_present" not in df:
-        return _all_ok(df)
-    praise = _numeric(df, "praise")
-    return ~((_numeric(df, "caregiver_present") == 0) & praise.notna() & (praise != 0))
-
-
-def _one_value_per_subject(column: str):
-    def check(df: pd.DataFrame) -> pd.Series:
-        if column not in df or "subject" not in df:
-            return _all_ok(df)
-        n_values = df.groupby("subject", sort=False)[column].transform("nunique")
-        return ~(n_values > 1)
-
-    check.__name__ = f"one_{column}_per_subject"
-    return check
-
-
-def usual_trial_count(df: pd.DataFrame) -> int | None:
-    """The most common number of rows per subject (the smallest on a tie); None if < 2."""
-    counts = df.groupby("subject", sort=False).size()
-    if len(counts) < 2:
-        return None
-    frequency = counts.value_counts()
-    return int(min(frequency.index[frequency == frequency.max()]))
-
-
-def _equal_trial_counts(df: pd.DataFrame) -> pd.Series:
-    if "subject" not in df:
-        return _all_ok(df)
-    usual = usual_trial_count(df)
-    if usual is None:
-        return _all_ok(df)
-    counts = df.groupby("subject", sort=False)["subject"].transform("size")
-    return counts.isna() | (counts == usual)
-
-
-@functools.cache
-def _declared_schema() -> pa.DataFrameSchema:
-    """The one schema of tidy trial data; every column optional here (see ``trial_schema``)."""
-    import pandera.pandas as pa
-
-    def numeric_check(test, name):
-        # When a column fails to coerce, pandera still runs its checks on the raw values;
-        # values that are not numbers pass here, as they are reported once as such.
-        def check(series):
-            values = pd.to_numeric(series, errors="coerce")
-            return values.isna() | test(values)
-
-        return pa.Check(check, name=name)
-
-    integer = numeric_check(lambda s: s == np.round(s), "integer")
-    finite = numeric_check(np.isfinite, "finite")
-    binary = numeric_check(lambda s: s.isin([0, 1]), "binary")
-    return pa.DataFrameSchema(
-        {
-            "subject": pa.Column(nullable=False, required=False),
-            "block": pa.Column(float, nullable=False, coerce=True, required=False, checks=integer),
-            "trial": pa.Column(
-                float,
-                nullable=False,
-                coerce=True,
-                required=False,
-                checks=[integer, numeric_check(lambda s: s >= 1, "one_based")],
-            ),
-            "choice": pa.Column(float, nullable=True, coerce=True, required=False, checks=binary),
-            "outcome": pa.Column(float, nullable=True, coerce=True, required=False, checks=finite),
-            "praise": pa.Column(
-                float,
-                nullable=True,
-                coerce=True,
-                required=False,
-                checks=numeric_check(lambda s: s.isin([-1, 0, 1]), "praise_values"),
-            ),
-            "context": pa.Column(nullable=False, required=False),
-            "caregiver_present": pa.Column(
-                float, nullable=False, coerce=True, required=False, checks=binary
-            ),
-            "group": pa.Column(nullable=False, required=False),
-            "age": pa.Column(
-                float,
-                nullable=True,
-                coerce=True,
-                required=False,
-                checks=[finite, numeric_check(lambda s: s >= 0, "non_negative")],
-            ),
-        },
-        checks=[
-            pa.Check(_outcome_where_chosen, name="outcome_where_chosen"),
-            pa.Check(_no_outcome_when_missed, name="no_outcome_when_missed"),
-            pa.Check(_trials_increase, name="trials_increase"),
-            pa.Check(_praise_given, name="praise_given"),
-            pa.Check(_no_praise_when_absent, name="no_praise_when_absent"),
-            pa.Check(_one_value_per_subject("group"), name="one_group_per_subject"),
-            pa.Check(_one_value_per_subject("age"), name="one_age_per_subject"),
-            pa.Check(_equal_trial_counts, name="equal_trial_counts"),
-        ],
-        unique=["subject", "block", "trial"],
-        name="trials",
-    )
-
-
-@functools.cache
-def trial_schema(
-    columns: tuple[str, ...] = CORE_COLUMNS, check_counts: bool = True
-) -> pa.DataFrameSchema:
-    """The declared schema with ``columns`` required (and the per-subject count check or not)."""
-    import pandera.pandas as pa
-
-    schema = _declared_schema().update_columns(
-        {c: {"required": True} for c in required_columns(columns)}
-    )
-    if check_counts:
-        return schema
-    checks = [c for c in schema.checks if c.name != "equal_trial_counts"]
-    return pa.DataFrameSchema(schema.columns, checks=checks, unique=schema.unique, name="trials")
 
 
 # ----------------------------------------------------------------------------- messages
@@ -594,48 +389,7 @@ def rename_columns(df: pd.DataFrame, rename: Mapping[str, str], source: str = ""
     return df.rename(columns=dict(rename))
 
 
-# ----------------------------------------------------------------------------- arrays
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class TrialMeta:
-    """What the dense arrays need to be read back: ids, labels and where each row went.
-
-    Per subject (in order of first appearance): ``subjects``, ``groups`` (label or None),
-    ``group_codes`` (index into ``group_labels``; 0 for all when there is no group column),
-    ``ages`` (NaN when unknown) and ``blocks`` (the block labels in array order).
-    ``contexts[k]`` is the label of context code k.  ``rows`` has the input frame's index
-    and subject, block, trial and missed of each row; ``row_position`` is the row's
-    [subject, block, trial] cell in the arrays.
-    """
-
-    subjects: tuple
-    groups: tuple
-    group_labels: tuple
-    group_codes: np.ndarray
-    ages: np.ndarray
-    contexts: tuple
-    blocks: tuple[tuple[int, ...], ...]
-    n_missed: int
-    rows: pd.DataFrame
-    row_position: np.ndarray  # int [n_rows, 3]
-    source: str = ""
-
-    @property
-    def shape(self) -> tuple[int, int, int]:
-        """(subjects, blocks, trials) of the dense arrays."""
-        return (
-            len(self.subjects),
-            max(map(len, self.blocks)),
-            int(self.row_position[:, 2].max()) + 1,
-        )
-
-    @property
-    def n_observed(self) -> int:
-        return len(self.rows) - self.n_missed
-
-
-def _label_codes(labels: pd.Series, order: Sequence, what: str, df, source: str) -> np.ndarray:
+def label_codes(labels: pd.Series, order: Sequence, what: str, df, source: str) -> np.ndarray:
     """Integer code of each label (its position in ``order``); unknown labels are an error."""
     codes = labels.map({label: code for code, label in enumerate(order)})
     unknown = codes.isna()
@@ -650,122 +404,3 @@ def _label_codes(labels: pd.Series, order: Sequence, what: str, df, source: str)
         message = _error_message(source, [problem], _by_file_row(df, source))
         raise TrialDataError(message, [problem], source)
     return codes.to_numpy(dtype=np.int32)
-
-
-def to_arrays(
-    df: pd.DataFrame,
-    contexts: Sequence | None = None,
-    *,
-    groups: Sequence | None = None,
-) -> tuple[TrialArrays, TrialMeta]:
-    """Dense [subject, block, trial] arrays for the likelihood, and the meta to read them.
-
-    ``df`` is validated first (without the equal-count check: padding handles unequal
-    counts).  Subjects keep their order of first appearance, blocks are sorted by label
-    within each subject, and a block's trials fill positions 0, 1, ... in increasing
-    trial-number order; everything is padded to the longest block.  ``mask`` is False on
-    missed and padded trials, where choice, outcome and praise are 0.  ``contexts`` gives
-    the label of each context code (default self=0, other=1, none=2); ``groups`` the order
-    of group codes (default: order of first appearance).  Absent optional columns give
-    praise 0, present 0 and context 0.
-    """
-    df = validate(df, check_counts=False)
-    source = str(df.attrs.get("source") or "trial data")
-    if df.empty:
-        raise TrialDataError(f"{source}: no trials to put in arrays (the frame is empty)")
-    subjects = tuple(pd.unique(df["subject"]))
-    s_idx = pd.Categorical(df["subject"], categories=list(subjects)).codes.astype(np.int64)
-    by_subject = df.groupby("subject", sort=False)
-    b_idx = by_subject["block"].rank(method="dense").to_numpy(np.int64) - 1
-    by_block = df.groupby(["subject", "block"], sort=False)
-    t_idx = by_block["trial"].rank(method="first").to_numpy(np.int64) - 1
-    blocks = tuple(
-        tuple(int(b) for b in np.unique(df["block"].to_numpy()[s_idx == i]))
-        for i in range(len(subjects))
-    )
-    shape = (len(subjects), max(map(len, blocks)), int(t_idx.max()) + 1)
-    observed = ~missed(df).to_numpy()
-    first_row = np.unique(s_idx, return_index=True)[1]  # each subject's first row
-
-    def dense(values, dtype):
-        out = np.zeros(shape, dtype=dtype)
-        out[s_idx, b_idx, t_idx] = values
-        return out
-
-    def column(name):
-        if name not in df:
-            return np.zeros(len(df))
-        return df[name].fillna(0).to_numpy(np.float64)
-
-    context_labels = tuple(contexts) if contexts is not None else DEFAULT_CONTEXTS
-    if "context" in df:
-        context = _label_codes(df["context"], context_labels, "contexts", df, source)
-    else:
-        context = np.zeros(len(df), dtype=np.int32)
-    if "group" in df:
-        group_labels = tuple(groups) if groups is not None else tuple(pd.unique(df["group"]))
-        group_codes = _label_codes(df["group"], group_labels, "groups", df, source)[first_row]
-        subject_groups = tuple(df["group"].to_numpy()[first_row])
-    else:
-        group_labels, subject_groups = (), (None,) * len(subjects)
-        group_codes = np.zeros(len(subjects), dtype=np.int32)
-    ages = (
-        df["age"].to_numpy(np.float64)[first_row] if "age" in df else np.full(len(subjects), np.nan)
-    )
-
-    import jax.numpy as jnp  # after validation, so that bad data fails before JAX starts
-
-    arrays = TrialArrays(
-        choice=jnp.asarray(dense(np.where(observed, column("choice"), 0), np.int32)),
-        outcome=jnp.asarray(dense(np.where(observed, column("outcome"), 0.0), np.float64)),
-        praise=jnp.asarray(dense(np.where(observed, column("praise"), 0.0), np.float64)),
-        present=jnp.asarray(dense(column("caregiver_present"), np.float64)),
-        context=jnp.asarray(dense(context, np.int32)),
-        mask=jnp.asarray(dense(observed, bool)),
-    )
-    rows = df[["subject", "block", "trial"]].assign(missed=~observed)
-    meta = TrialMeta(
-        subjects=subjects,
-        groups=subject_groups,
-        group_labels=group_labels,
-        group_codes=np.asarray(group_codes, dtype=np.int32),
-        ages=ages,
-        contexts=context_labels,
-        blocks=blocks,
-        n_missed=int((~observed).sum()),
-        rows=rows,
-        row_position=np.stack([s_idx, b_idx, t_idx], axis=1),
-        source=str(df.attrs.get("source") or ""),
-    )
-    return arrays, meta
-
-
-def gather_rows(values, meta: TrialMeta) -> np.ndarray:
-    """Pick each input row's entry out of per-trial arrays: [..., S, B, T] -> [..., n_rows].
-
-    Leading axes (e.g. chain and draw of a pointwise log-likelihood) are kept; entry i
-    belongs to row i of ``meta.rows`` (the input frame's row order).
-    """
-    values = np.asarray(values)
-    if values.shape[-3:] != meta.shape:
-        raise ValueError(
-            f"per-trial values have trailing shape {values.shape[-3:]}; "
-            f"expected [subject, block, trial] = {meta.shape}"
-        )
-    s, b, t = meta.row_position.T
-    return values[..., s, b, t]
-
-
-def to_long(values, meta: TrialMeta, name: str = "value") -> pd.DataFrame:
-    """Per-trial [subject, block, trial] values as a long frame aligned with the input rows.
-
-    The frame has the input's index, the subject, block, trial and missed of each row and
-    the values under ``name`` (e.g. a pointwise log-likelihood, 0 on missed trials).
-    """
-    values = np.asarray(values)
-    if values.ndim != 3:
-        raise ValueError(
-            f"to_long needs one value per trial, shape [subject, block, trial]; got shape "
-            f"{values.shape} (gather_rows keeps leading axes)"
-        )
-    return meta.rows.assign(**{name: gather_rows(values, meta)})

@@ -1,4 +1,4 @@
-"""Real data sets mapped onto the canonical trial schema (``valueint.trials.contract``).
+"""Real data sets mapped onto the canonical trial schema (``valueint.trials.schema``).
 
 Data files stay outside the repository; they are found through an explicit path or an
 environment variable.  Each adapter maps the source's columns to canonical ones, handles
@@ -18,7 +18,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from valueint.trials import contract as trials
+from valueint.trials import contract
+from valueint.trials.contract import TrialDataError
+from valueint.trials.schema import usual_trial_count
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +121,7 @@ def split_shared_ids(
     new frame (same rows, same order) and a map from each split ID to its new IDs.
     """
     counts = df.groupby(subject, sort=False).size()
-    usual = rows_per_subject or trials.usual_trial_count(df.rename(columns={subject: "subject"}))
+    usual = rows_per_subject or usual_trial_count(df.rename(columns={subject: "subject"}))
     if usual is None:
         return df, {}
     shared = counts[(counts > usual) & (counts % usual == 0)]
@@ -132,7 +134,7 @@ def split_shared_ids(
         n_sessions = n_rows // usual
         new_ids = tuple(f"{old}{letter}" for letter in string.ascii_lowercase[:n_sessions])
         if n_sessions > len(string.ascii_lowercase) or taken & set(new_ids):
-            raise trials.TrialDataError(
+            raise TrialDataError(
                 f"cannot split subject {old!r} into {n_sessions} sessions: "
                 f"the new IDs {', '.join(new_ids)} are taken or too many"
             )
@@ -141,7 +143,7 @@ def split_shared_ids(
         for i in range(n_sessions):
             part = df.loc[rows[session == i], list(key)]
             if part.duplicated().any():
-                raise trials.TrialDataError(
+                raise TrialDataError(
                     f"subject {old!r} has {n_rows} rows ({n_sessions} x {usual}), but rows "
                     f"{i * usual + 1}-{(i + 1) * usual} of that subject repeat a "
                     f"({', '.join(key)}) and so are not one complete session; "
@@ -161,7 +163,7 @@ def _read_cutler2021_source(file: Path) -> pd.DataFrame:
     raw = pd.read_csv(file, encoding="utf-8-sig")  # the original file starts with a BOM
     absent = [c for c in CUTLER2021_SOURCE_COLUMNS if c not in raw.columns]
     if absent:
-        raise trials.TrialDataError(
+        raise TrialDataError(
             f"{file}: not the Cutler et al. (2021) trial file: missing column(s) "
             f"{', '.join(absent)}; expected {', '.join(CUTLER2021_SOURCE_COLUMNS)}",
             source=str(file),
@@ -171,7 +173,7 @@ def _read_cutler2021_source(file: Path) -> pd.DataFrame:
         if bad.any():
             rows = ", ".join(str(i + 1) for i in raw.index[bad][:5])
             found = ", ".join(map(str, raw[column][bad].unique()[:5]))
-            raise trials.TrialDataError(
+            raise TrialDataError(
                 f"{file}: column '{column}', rows {rows}: expected one of "
                 f"{', '.join(map(str, codes))}; found {found}",
                 source=str(file),
@@ -268,7 +270,7 @@ def load_cutler2021(
 
     df.attrs["source"] = str(file)
     if validate:
-        df = trials.validate(df, ("context", "outcome", "group"), source=file)
+        df = contract.validate(df, ("context", "outcome", "group"), source=file)
     report = DatasetReport(
         name="Cutler et al. (2021) prosocial learning",
         source=str(file),

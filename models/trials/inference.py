@@ -56,9 +56,8 @@ from numpyro.infer.autoguide import AutoMultivariateNormal, AutoNormal
 
 from valueint.records import atomic_path, check_output_paths, package_versions
 from valueint.trials import models as learning_models  # noqa: F401  (registers the models by name)
-from valueint.trials.contract import DEFAULT_CONTEXTS
 from valueint.trials.models import check_trial_arrays
-from valueint.trials.specs import ModelSpec, TrialArrays, get_spec
+from valueint.trials.specs import CONTEXTS, ModelSpec, TrialArrays, get_spec
 from valueint.trials.transforms import constrain
 
 METHODS = ("nuts", "svi")
@@ -88,7 +87,7 @@ class FitData:
     arrays: TrialArrays
     subject_ids: tuple[str, ...]
     covariates: tuple[Covariate, ...] = ()
-    context_labels: tuple[str, ...] = DEFAULT_CONTEXTS
+    context_labels: tuple[str, ...] = CONTEXTS
 
     @property
     def n_subjects(self) -> int:
@@ -138,7 +137,8 @@ def as_fit_data(data, spec: ModelSpec | str | None = None) -> FitData:
     elif isinstance(data, tuple) and len(data) == 2 and isinstance(data[0], TrialArrays):
         fit_data = _with_meta(*data)
     elif isinstance(data, pd.DataFrame):
-        from valueint.trials.contract import to_arrays, validate
+        from valueint.trials.arrays import to_arrays
+        from valueint.trials.contract import validate
 
         fit_data = _with_meta(*to_arrays(validate(data, spec)))
     else:
@@ -189,7 +189,7 @@ def _with_meta(arrays: TrialArrays, meta) -> FitData:
         covariates.append(_covariate("group", codes, labels, n_subjects))
     for name, (codes, levels) in dict(_meta_get(meta, ("covariates",), {})).items():
         covariates.append(_covariate(name, codes, tuple(str(x) for x in levels), n_subjects))
-    contexts = _meta_get(meta, ("contexts", "context_labels"), DEFAULT_CONTEXTS)
+    contexts = _meta_get(meta, ("contexts", "context_labels"), CONTEXTS)
     return FitData(arrays, subject_ids, tuple(covariates), tuple(str(c) for c in contexts))
 
 

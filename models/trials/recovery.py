@@ -24,9 +24,8 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from valueint.trials.contract import DEFAULT_CONTEXTS
 from valueint.trials.inference import FitData, _resolve_spec, fit
-from valueint.trials.specs import ModelSpec, TrialArrays
+from valueint.trials.specs import CONTEXTS, ModelSpec, TrialArrays
 from valueint.trials.transforms import constrain
 
 BLOCK_SIZE = 16
@@ -88,7 +87,7 @@ def make_design(
         )
     n_blocks = n_trials // block_size
     rng = np.random.default_rng(seed)
-    balanced = np.arange(n_blocks) % len(DEFAULT_CONTEXTS)
+    balanced = np.arange(n_blocks) % len(CONTEXTS)
     block_context = np.stack([rng.permutation(balanced) for _ in range(n_subjects)])
     shape = (n_subjects, n_blocks, block_size)
     present = np.zeros(shape)
@@ -149,7 +148,7 @@ def synthetic_data(
     design = make_design(n_subjects, n_trials, seed)
     arrays = simulate_data(spec, truth, design, seed + 1, options)
     subject_ids = tuple(f"sim{s:03d}" for s in range(n_subjects))
-    return FitData(arrays, subject_ids, (), DEFAULT_CONTEXTS), truth
+    return FitData(arrays, subject_ids, (), CONTEXTS), truth
 
 
 # --------------------------------------------------------------------------- parameters

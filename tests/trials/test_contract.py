@@ -14,9 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from valueint.trials import contract as trials
-from valueint.trials.contract import TrialDataError
-from valueint.trials.specs import ModelSpec
+from valueint.trials.arrays import gather_rows, to_arrays, to_long
+from valueint.trials.contract import TrialDataError, load_trials, missed, validate
+from valueint.trials.schema import CORE_COLUMNS, required_columns
+from valueint.trials.specs import CONTEXTS, ModelSpec
 
 
 def make_trials(n_subjects=3, n_blocks=2, n_trials=4, seed=0) -> pd.DataFrame:
@@ -35,7 +36,7 @@ def make_trials(n_subjects=3, n_blocks=2, n_trials=4, seed=0) -> pd.DataFrame:
                         "choice": float(rng.integers(2)),
                         "outcome": float(rng.integers(2)),
                         "praise": float(rng.integers(-1, 2)) if present else 0.0,
-                        "context": trials.DEFAULT_CONTEXTS[b % 3],
+                        "context": CONTEXTS[b % 3],
                         "caregiver_present": present,
                         "group": "young" if s % 2 == 0 else "older",
                         "age": 20.0 + s,
@@ -53,7 +54,7 @@ def write_csv(df: pd.DataFrame, tmp_path, name="trials.csv"):
 def load_error(df, tmp_path, columns=None, **kwargs) -> TrialDataError:
     path = write_csv(df, tmp_path)
     with pytest.raises(TrialDataError) as info:
-        trials.load_trials(path, columns, **kwargs)
+        load_trials(path, columns, **kwargs)
     assert str(path) in str(info.value)
     return info.value
 
@@ -76,7 +77,7 @@ def fake_spec(name, columns):
 def test_valid_frame_passes_with_canonical_dtypes():
     df = make_trials().assign(rt=np.linspace(300, 900, 24))
     df["block"] = df["block"].astype(float)  # e.g. read from a file with blanks elsewhere
-    out = trials.validate(df, ("outcome", "praise", "context", "caregiver_present"))
+    out = validate(df, ("outcome", "praise", "context", "caregiver_present"))
     assert out["block"].dtype == np.int64 and out["trial"].dtype == np.int64
     assert out["choice"].dtype == np.float64
     assert list(out.columns) == list(df.columns)  # extra columns are kept
@@ -85,22 +86,22 @@ def test_valid_frame_passes_with_canonical_dtypes():
 
 def test_required_columns_per_model():
     rw = ("subject", "block", "trial", "choice", "outcome")
-    assert trials.required_columns(rw) == rw
-    assert trials.required_columns(None) == trials.CORE_COLUMNS
-    assert trials.required_columns(fake_spec("rw_recipient", (*rw, "context")))[-1] == "context"
-    isr = trials.required_columns((*rw, "praise", "caregiver_present"))
+    assert required_columns(rw) == rw
+    assert required_columns(None) == CORE_COLUMNS
+    assert required_columns(fake_spec("rw_recipient", (*rw, "context")))[-1] == "context"
+    isr = required_columns((*rw, "praise", "caregiver_present"))
     assert isr == (*rw, "praise", "caregiver_present")
     with pytest.raises(ValueError, match=r"unknown trial column\(s\) 'present'"):
-        trials.required_columns((*rw, "present"))
+        required_columns((*rw, "present"))
 
 
 def test_missed_trials_are_kept_and_counted(tmp_path):
     df = make_trials()
     df.loc[[2, 9], ["choice", "outcome", "praise"]] = np.nan
-    out = trials.load_trials(write_csv(df, tmp_path))
+    out = load_trials(write_csv(df, tmp_path))
     assert len(out) == len(df)
     assert out.attrs["n_missed"] == 2
-    assert trials.missed(out).sum() == 2
+    assert missed(out).sum() == 2
 
 
 # ----------------------------------------------------------------------------- bad data
@@ -108,16 +109,16 @@ def test_missed_trials_are_kept_and_counted(tmp_path):
 
 def test_missing_columns_name_the_model(tmp_path):
     df = make_trials().drop(columns=["context", "praise"])
-    spec = fake_spec("isr_bayes", trials.CORE_COLUMNS + ("outcome", "praise", "context"))
+    spec = fake_spec("isr", CORE_COLUMNS + ("outcome", "praise", "context"))
     error = load_error(df, tmp_path, spec)
     message = str(error)
-    assert "missing column(s) 'praise', 'context' needed by model 'isr_bayes'" in message
+    assert "missing column(s) 'praise', 'context' needed by model 'isr'" in message
     assert "the data has columns: subject, block, trial, choice, outcome" in message
 
 
 def test_missing_core_columns_are_needed_by_every_model():
     df = make_trials().drop(columns=["trial", "choice"])
-    error = pytest.raises(TrialDataError, trials.validate, df).value
+    error = pytest.raises(TrialDataError, validate, df).value
     # Only the missing columns: no uniqueness test on the key columns that are left.
     assert [p.check for p in error.problems] == ["column_in_dataframe"]
     assert "missing column(s) 'trial', 'choice' needed by every model" in str(error)
@@ -182,7 +183,7 @@ def test_unsorted_trials(tmp_path):
 def test_interleaved_blocks_are_in_order():
     df = make_trials(n_subjects=1, n_blocks=2, n_trials=3)
     interleaved = df.iloc[[0, 3, 1, 4, 2, 5]].reset_index(drop=True)
-    trials.validate(interleaved)
+    validate(interleaved)
 
 
 def test_duplicate_trial_rows(tmp_path):
@@ -202,13 +203,13 @@ def test_subject_whose_count_differs_names_it_and_says_how_to_fix(tmp_path):
     assert "expected 8 rows per subject, the usual count (3 of 4 subjects)" in message
     assert "found subject 'p2' has 16 rows" in message
     assert "split_shared_ids" in message and "check_counts=False" in message
-    trials.load_trials(tmp_path / "trials.csv", check_counts=False)
+    load_trials(tmp_path / "trials.csv", check_counts=False)
 
 
 def test_messages_list_at_most_five_rows():
     df = make_trials()
     df.loc[:7, "choice"] = 3.0
-    error = pytest.raises(TrialDataError, trials.validate, df).value
+    error = pytest.raises(TrialDataError, validate, df).value
     # Built in memory, not read from a file: rows are named by index label.
     assert "trial data: 1 problem(s)" in str(error)
     assert "column 'choice', index 0, 1, 2, 3, 4 and 3 more: expected 0 or 1" in str(error)
@@ -232,7 +233,7 @@ def test_optional_columns_are_checked_when_present(change, column, expected):
     df.loc[row, "praise"] = 1.0
     for name, value in change.items():
         df.loc[row, name] = value
-    error = pytest.raises(TrialDataError, trials.validate, df).value
+    error = pytest.raises(TrialDataError, validate, df).value
     assert columns_named(error) >= {column}
     assert expected in str(error)
 
@@ -246,8 +247,8 @@ def test_load_csv_with_rename_and_parquet_alike(tmp_path):
     parquet = tmp_path / "trials.parquet"
     df.to_parquet(parquet)
     rename = {"ID": "subject", "trialno": "trial"}
-    from_csv = trials.load_trials(csv, ("outcome", "context"), rename=rename)
-    from_parquet = trials.load_trials(parquet, ("outcome", "context"), rename=rename)
+    from_csv = load_trials(csv, ("outcome", "context"), rename=rename)
+    from_parquet = load_trials(parquet, ("outcome", "context"), rename=rename)
     pd.testing.assert_frame_equal(from_csv, from_parquet, check_dtype=False)
     assert from_csv.attrs["source"] == str(csv)
 
@@ -255,19 +256,19 @@ def test_load_csv_with_rename_and_parquet_alike(tmp_path):
 def test_load_tolerates_a_byte_order_mark(tmp_path):
     path = tmp_path / "bom.csv"
     path.write_bytes(b"\xef\xbb\xbf" + make_trials().to_csv(index=False).encode())
-    assert "subject" in trials.load_trials(path).columns
+    assert "subject" in load_trials(path).columns
 
 
 def test_loader_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="trial data file not found: .*absent.csv"):
-        trials.load_trials(tmp_path / "absent.csv")
+        load_trials(tmp_path / "absent.csv")
     with pytest.raises(TrialDataError, match=r"'\.xlsx' file; expected one of: \.csv, \.parquet"):
-        trials.load_trials(tmp_path / "trials.xlsx")
+        load_trials(tmp_path / "trials.xlsx")
     path = write_csv(make_trials(), tmp_path)
     with pytest.raises(TrialDataError, match="cannot rename column\\(s\\) 'ID': not in the data"):
-        trials.load_trials(path, rename={"ID": "subject"})
+        load_trials(path, rename={"ID": "subject"})
     with pytest.raises(TrialDataError, match="second column named 'subject'"):
-        trials.load_trials(path, rename={"group": "subject"})
+        load_trials(path, rename={"group": "subject"})
 
 
 # ----------------------------------------------------------------------------- arrays
@@ -279,7 +280,7 @@ def test_to_arrays_on_a_small_design():
     )  # p2 block 2: 1 trial
     df.loc[1, ["choice", "outcome", "praise"]] = np.nan  # p1 block 1 trial 2 missed
     df.loc[df["subject"] == "p1", "block"] += 10  # labels 11, 12: positions 0, 1
-    arrays, meta = trials.to_arrays(df)
+    arrays, meta = to_arrays(df)
 
     assert arrays.choice.shape == (2, 2, 3) and meta.shape == (2, 2, 3)
     expected_mask = np.array([[[1, 0, 1], [1, 1, 1]], [[1, 1, 1], [1, 0, 0]]], dtype=bool)
@@ -298,37 +299,37 @@ def test_to_arrays_on_a_small_design():
 
 def test_to_arrays_defaults_for_absent_columns_and_custom_contexts():
     df = make_trials(n_subjects=1).drop(columns=["praise", "caregiver_present", "group", "age"])
-    arrays, meta = trials.to_arrays(df.drop(columns="context"))
+    arrays, meta = to_arrays(df.drop(columns="context"))
     assert not np.any(arrays.praise) and not np.any(arrays.present) and not np.any(arrays.context)
     assert meta.groups == (None,) and meta.group_labels == () and np.isnan(meta.ages[0])
 
     labelled = df.assign(context=df["context"].map({"other": "friend", "none": "charity"}))
     with pytest.raises(TrialDataError, match="column 'context', index 0.*'friend'"):
-        trials.to_arrays(labelled)
-    arrays, meta = trials.to_arrays(labelled, contexts=("charity", "friend"))
+        to_arrays(labelled)
+    arrays, meta = to_arrays(labelled, contexts=("charity", "friend"))
     assert meta.contexts == ("charity", "friend")
     np.testing.assert_array_equal(arrays.context[0, :, 0], [1, 0])
     with pytest.raises(TrialDataError, match="no trials to put in arrays"):
-        trials.to_arrays(df.iloc[:0])
+        to_arrays(df.iloc[:0])
 
 
 def test_to_long_and_gather_rows_invert_to_arrays():
     df = make_trials().sample(frac=1.0, random_state=1).sort_values(["subject", "block", "trial"])
     df.index = df.index * 10  # any index survives the round trip
-    arrays, meta = trials.to_arrays(df)
-    long = trials.to_long(arrays.outcome, meta, name="outcome")
+    arrays, meta = to_arrays(df)
+    long = to_long(arrays.outcome, meta, name="outcome")
     assert long.index.equals(df.index)
     np.testing.assert_array_equal(long["outcome"], df["outcome"])
     stacked = np.stack([np.asarray(arrays.outcome), 2 * np.asarray(arrays.outcome)])
-    np.testing.assert_array_equal(trials.gather_rows(stacked, meta)[1], 2 * df["outcome"])
+    np.testing.assert_array_equal(gather_rows(stacked, meta)[1], 2 * df["outcome"])
     with pytest.raises(ValueError, match="expected \\[subject, block, trial\\] = \\(3, 2, 4\\)"):
-        trials.gather_rows(np.zeros((3, 2, 5)), meta)
+        gather_rows(np.zeros((3, 2, 5)), meta)
     with pytest.raises(ValueError, match="gather_rows keeps leading axes"):
-        trials.to_long(stacked, meta)
+        to_long(stacked, meta)
 
 
 def test_meta_is_frozen():
-    _, meta = trials.to_arrays(make_trials(n_subjects=1))
+    _, meta = to_arrays(make_trials(n_subjects=1))
     with pytest.raises(dataclasses.FrozenInstanceError):
         meta.n_missed = 3
 
@@ -356,7 +357,7 @@ def tidy_frames(draw):
         queues = []
         for block, n in zip(block_labels, lengths, strict=True):
             trial_numbers = np.cumsum([1] + [rnd.randint(1, 2) for _ in range(n - 1)])
-            context = rnd.choice(trials.DEFAULT_CONTEXTS)
+            context = rnd.choice(CONTEXTS)
             queue = []
             for t in trial_numbers:
                 is_missed = rnd.random() < 0.2
@@ -387,8 +388,8 @@ PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 @PROPERTY
 @given(tidy_frames())
 def test_valid_frames_round_trip_through_arrays(df):
-    trials.validate(df, ("outcome", "praise", "context", "caregiver_present", "group", "age"))
-    jax_arrays, meta = trials.to_arrays(df)
+    validate(df, ("outcome", "praise", "context", "caregiver_present", "group", "age"))
+    jax_arrays, meta = to_arrays(df)
     arrays = jax.tree.map(np.asarray, jax_arrays)  # plain NumPy for fast element access
 
     observed = df["choice"].notna().to_numpy()
@@ -403,20 +404,20 @@ def test_valid_frames_round_trip_through_arrays(df):
         t = sorted(same_block["trial"]).index(row.trial)
         assert tuple(position) == (s, b, t)
         assert bool(arrays.mask[s, b, t]) == observed[i]
-        assert arrays.context[s, b, t] == trials.DEFAULT_CONTEXTS.index(row.context)
+        assert arrays.context[s, b, t] == CONTEXTS.index(row.context)
         assert arrays.present[s, b, t] == row.caregiver_present
         if observed[i]:
             assert arrays.choice[s, b, t] == row.choice
             assert arrays.outcome[s, b, t] == row.outcome
             assert arrays.praise[s, b, t] == row.praise
     assert list(meta.subjects) == subjects
-    long = trials.to_long(arrays.outcome, meta)
+    long = to_long(arrays.outcome, meta)
     np.testing.assert_array_equal(long["value"][observed], df["outcome"][observed])
 
 
 def assert_caught(df, column, row=None):
     with pytest.raises(TrialDataError) as info:
-        trials.validate(df)
+        validate(df)
     named = {p.column: p for p in info.value.problems}
     assert column in named, str(info.value)
     if row is not None:

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from valueint.trials import contract as trials
 from valueint.trials import datasets
-from valueint.trials.contract import TrialDataError
+from valueint.trials.arrays import to_arrays
+from valueint.trials.contract import TrialDataError, validate
 
 SOURCE_COLUMNS = list(datasets.CUTLER2021_SOURCE_COLUMNS)
 
@@ -134,7 +134,7 @@ def test_unsplit_shared_id_fails_validation_with_a_fix(small_source):
     df = datasets.load_cutler2021(small_source, split_shared=False, validate=False)
     assert "201" in set(df["subject"]) and datasets.dataset_report(df).split_ids == ()
     with pytest.raises(TrialDataError) as info:
-        trials.validate(df)
+        validate(df)
     message = str(info.value)
     assert "expected 144 rows per subject, the usual count (3 of 4 subjects)" in message
     assert "found subject '201' has 288 rows" in message
@@ -159,7 +159,7 @@ def test_split_shared_ids_on_canonical_frames():
     out, split = datasets.split_shared_ids(df)
     assert split == {"7": ("7a", "7b")}
     assert list(out["subject"]) == ["7a", "7a", "7b", "7b", "8", "8"]
-    trials.validate(out)
+    validate(out)
     unchanged, none = datasets.split_shared_ids(df.iloc[:2])
     assert none == {} and unchanged.equals(df.iloc[:2])
 
@@ -221,12 +221,12 @@ def test_real_data_shared_id_is_split_in_row_order(cutler):
 
     unsplit = datasets.load_cutler2021(path, split_shared=False, validate=False)
     with pytest.raises(TrialDataError, match="found subject '201' has 288 rows"):
-        trials.validate(unsplit)
+        validate(unsplit)
 
 
 def test_real_data_arrays(cutler):
     _, df = cutler
-    arrays, meta = trials.to_arrays(df)
+    arrays, meta = to_arrays(df)
     assert arrays.choice.shape == (152, 9, 16)
     assert int(arrays.mask.sum()) == 21_888 - 257 and meta.n_missed == 257
     assert meta.group_labels == ("young", "older")

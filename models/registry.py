@@ -48,6 +48,9 @@ class Registry(Generic[T]):
         """Registered names, sorted."""
         return tuple(sorted(self._entries))
 
+    def __getitem__(self, name: str) -> T:
+        return self.get(name)
+
     def __contains__(self, name: object) -> bool:
         return name in self._entries
 

@@ -43,13 +43,12 @@ from numpyro.infer import MCMC, NUTS
 from scipy import stats
 
 from valueint.paradigm.models import (
-    Counts,
-    Paradigm,
     ParadigmDesign,
     ParadigmModel,
     design_arrays,
     get_paradigm_model,
 )
+from valueint.paradigm.study import Counts, Paradigm
 from valueint.records import package_versions
 from valueint.trials.comparison import compare
 

@@ -24,16 +24,8 @@ from valueint.paradigm.inference import (
     log_joint,
     log_marginal_likelihood,
 )
-from valueint.paradigm.models import (
-    FEEDBACK_CODES,
-    PARADIGM_MODELS,
-    Condition,
-    Counts,
-    FeedbackEvent,
-    Paradigm,
-    design_arrays,
-    social_value,
-)
+from valueint.paradigm.models import PARADIGM_MODELS, design_arrays, social_value
+from valueint.paradigm.study import FEEDBACK_CODES, Condition, Counts, FeedbackEvent, Paradigm
 
 # --------------------------------------------------------------------------- 2. evidence
 

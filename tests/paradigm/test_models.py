@@ -15,16 +15,13 @@ from tests.paradigm.cases import (
 )
 from valueint.isr.feedback import feedback_log_likelihood
 from valueint.paradigm.models import (
-    FEEDBACK_CODES,
     PARADIGM_MODELS,
-    Condition,
-    FeedbackEvent,
-    Paradigm,
     ParadigmDesign,
     condition_beliefs,
     design_arrays,
     social_value,
 )
+from valueint.paradigm.study import FEEDBACK_CODES, Condition, FeedbackEvent, Paradigm
 
 # --------------------------------------------------------------------------- 1. belief
 

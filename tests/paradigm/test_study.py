@@ -12,7 +12,7 @@ from tests.paradigm.cases import (
     ZHAO_CSV,
     ZHAO_PARADIGM,
 )
-from valueint.paradigm.models import (
+from valueint.paradigm.study import (
     ParadigmError,
     counts_from_frame,
     load_counts,

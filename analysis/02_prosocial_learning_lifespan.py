@@ -48,29 +48,18 @@ numpyro.set_host_device_count(4)  # before JAX starts: the 4 NUTS chains run in 
 
 import pandas as pd  # noqa: E402
 from IPython.display import Image, display  # noqa: E402
-from rich.text import Text  # noqa: E402
 
-from valueint.analyze.prosocial import (  # noqa: E402
-    CONTEXT_NAMES,
-    MODELS,
-    ProsocialSettings,
-    observed_curves,
-    run_prosocial_analysis,
-)
+from valueint.analyze.prosocial import run_prosocial_analysis  # noqa: E402
+from valueint.analyze.prosocial_curves import observed_curves  # noqa: E402
+from valueint.analyze.prosocial_settings import CONTEXT_NAMES, MODELS, ProsocialSettings  # noqa: E402
 from valueint.notebook import notebook_mode, notebook_out  # noqa: E402
 from valueint.trials.datasets import DatasetNotice, resolve_cutler2021  # noqa: E402
+from valueint.trials.diagnostics import ESS_MIN, RHAT_MAX  # noqa: E402
 from valueint.trials.specs import get_spec  # noqa: E402
 
 MODE = notebook_mode()  # VALUEINT_NOTEBOOK_MODE: full (default) or small
 OUT = notebook_out("02_prosocial_learning")  # under VALUEINT_NOTEBOOK_OUT
 pd.set_option("display.width", 120)
-
-
-def print_plain(message: str) -> None:
-    """Progress messages of the analysis, without their console markup."""
-    print(Text.from_markup(message).plain)
-
-
 pd.set_option("display.max_columns", 20)
 
 try:
@@ -176,15 +165,16 @@ if DATA is not None:
             predictive_draws=20,
         )
     print(SETTINGS)
-    result = run_prosocial_analysis(DATA, OUT, SETTINGS, overwrite=True, report=print_plain)
+    result = run_prosocial_analysis(DATA, OUT, SETTINGS, overwrite=True, report=print)
     print(f"outputs in {OUT}")
 
 # %% [markdown]
 # ## Diagnostics first
 #
 # A model's numbers mean something only if its chains agree (R-hat ≤ 1.01), the sampler
-# never diverged, and the effective sample sizes are in the hundreds. A model that fails
-# is kept in the tables below, marked, and not interpreted.
+# never diverged, and the bulk and tail effective sample sizes are at least 400 (the
+# thresholds of `valueint.trials.diagnostics`, the one criterion for every fit). A model
+# that fails is kept in the tables below, marked, and not interpreted.
 
 # %%
 if DATA is not None:
@@ -300,12 +290,14 @@ if DATA is not None:
     )
     if failed:
         lines.append(
-            "Did not converge (R-hat > 1.01 or divergences), not to be interpreted: "
-            + ", ".join(failed)
-            + "."
+            f"Did not converge (R-hat > {RHAT_MAX}, bulk or tail ESS < {ESS_MIN}, or "
+            "divergences), not to be interpreted: " + ", ".join(failed) + "."
         )
     else:
-        lines.append("Every model converged (R-hat <= 1.01, no divergent transitions).")
+        lines.append(
+            f"Every model converged (R-hat <= {RHAT_MAX}, bulk and tail ESS >= {ESS_MIN}, "
+            "no divergent transitions)."
+        )
     best = result.parameters[
         (result.parameters["model"] == result.best_model)
         & (result.parameters["quantity"] == "difference")

@@ -1,6 +1,6 @@
-"""``valueint analyze paradigm`` and ``valueint analyze praise-cheating``.
+"""The paradigm analysis behind ``valueint analyze paradigm`` and ``praise-cheating``.
 
-A paradigm file (TOML, see ``valueint.paradigm.models``) and a count table go in; every
+A paradigm file (TOML, see ``valueint.paradigm.study``) and a count table go in; every
 paradigm model is fitted with NUTS and compared by PSIS-LOO and Bayes factors; a folder
 of tables and figures comes out:
 
@@ -10,6 +10,9 @@ of tables and figures comes out:
   each model's predicted probability and replicate proportion per condition;
 - ``parameters.csv``, ``diagnostics.csv``, ``summary.md`` and ``run.json`` (settings,
   seed, paradigm, data hash and package versions).
+
+``run_paradigm_analysis`` is the Python entry point; the commands
+(``valueint.cli.analyze``) add argument checks and console messages.
 """
 
 from __future__ import annotations
@@ -17,15 +20,8 @@ from __future__ import annotations
 import dataclasses
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
-
-import typer
-from rich.console import Console
-
-from valueint.cli.common import fail as _fail
-
-console = Console(stderr=True, soft_wrap=True)
 
 ZHAO2017 = "zhao2017_praise_cheating"
 OUTPUT_FILES = (
@@ -43,6 +39,9 @@ OUTPUT_FILES = (
 
 @dataclasses.dataclass(frozen=True)
 class ParadigmSettings:
+    """The models compared and how each is fitted (NUTS, then the evidence by importance
+    sampling); ``quick()`` gives short chains for a first look."""
+
     models: tuple[str, ...] = ("isr", "no_internalization", "reinforcement", "null_rate")
     chains: int = 4
     draws: int = 2000
@@ -60,6 +59,8 @@ class ParadigmSettings:
 
 @dataclasses.dataclass(frozen=True)
 class ParadigmAnalysis:
+    """The fits (in memory) and the tables written to ``out``."""
+
     fits: dict
     comparison: object  # pandas DataFrame
     predictions: object
@@ -79,9 +80,12 @@ def run_paradigm_analysis(
     out: str | Path,
     settings: ParadigmSettings = ParadigmSettings(),
     overwrite: bool = False,
-    progress: bool = False,
+    *,
+    report: Callable[[str], None] | None = None,
 ) -> ParadigmAnalysis:
-    """Fit every model of ``settings`` to the counts and write the outputs to ``out``."""
+    """Fit every model of ``settings`` to the counts and write the outputs to ``out``.
+
+    ``report`` receives a plain-text line as each model is fitted."""
     import pandas as pd
 
     from valueint.paradigm.inference import (
@@ -123,8 +127,8 @@ def run_paradigm_analysis(
                 evidence_samples=settings.evidence_samples,
                 progress=False,  # numpyro's bars interleave across chains
             )
-        if progress:
-            console.print(f"[dim]fitted {name}[/]")
+        if report is not None:
+            report(f"fitted {name}")
     comparison = compare_paradigm(fits)
     order = list(comparison.index)
     predictions = predictive_table({name: fits[name] for name in order})
@@ -185,7 +189,8 @@ def run_paradigm_analysis(
     return ParadigmAnalysis(fits, comparison, predictions, parameters, diagnostics, out)
 
 
-def _fmt(value, digits: int = 2) -> str:
+def format_number(value, digits: int = 2) -> str:
+    """``value`` to ``digits`` decimals; NaN as n/a."""
     return "n/a" if value != value else f"{value:.{digits}f}"
 
 
@@ -209,9 +214,9 @@ def summary_markdown(
     ]
     for name, row in comparison.iterrows():
         lines.append(
-            f"| {name} | {_fmt(row['elpd'])} | {_fmt(row['se'])} | {_fmt(row['elpd_diff'])} | "
-            f"{_fmt(row['dse'])} | {_fmt(row['weight'])} | {_fmt(row['log_ml'])} | "
-            f"{_fmt(row['log10_bf'])} | {_fmt(row['posterior_probability'], 3)} |"
+            f"| {name} | {format_number(row['elpd'])} | {format_number(row['se'])} | {format_number(row['elpd_diff'])} | "
+            f"{format_number(row['dse'])} | {format_number(row['weight'])} | {format_number(row['log_ml'])} | "
+            f"{format_number(row['log10_bf'])} | {format_number(row['posterior_probability'], 3)} |"
         )
     best_loo = comparison.index[0]
     best_ml = comparison["log_ml"].idxmax()
@@ -228,10 +233,10 @@ def summary_markdown(
     for _, row in predictions.iterrows():
         lines.append(
             f"| {row['model']} | {row['condition']} | {row['k']}/{row['n']} = "
-            f"{_fmt(row['observed'])} [{_fmt(row['observed_lower'])}, "
-            f"{_fmt(row['observed_upper'])}] | {_fmt(row['p_mean'])} [{_fmt(row['p_lower'])}, "
-            f"{_fmt(row['p_upper'])}] | [{_fmt(row['replicate_lower'])}, "
-            f"{_fmt(row['replicate_upper'])}] |"
+            f"{format_number(row['observed'])} [{format_number(row['observed_lower'])}, "
+            f"{format_number(row['observed_upper'])}] | {format_number(row['p_mean'])} [{format_number(row['p_lower'])}, "
+            f"{format_number(row['p_upper'])}] | [{format_number(row['replicate_lower'])}, "
+            f"{format_number(row['replicate_upper'])}] |"
         )
     misses = predictions[~predictions["observed_in_replicate_interval"]]
     if len(misses):
@@ -243,119 +248,15 @@ def summary_markdown(
     lines += ["| model | parameter | mean | 94% HDI | R-hat |", "| --- | --- | ---: | --- | ---: |"]
     for _, row in parameters.iterrows():
         lines.append(
-            f"| {row['model']} | {row['parameter']} | {_fmt(row['mean'])} | "
-            f"[{_fmt(row['hdi_3%'])}, {_fmt(row['hdi_97%'])}] | {_fmt(row['r_hat'], 3)} |"
+            f"| {row['model']} | {row['parameter']} | {format_number(row['mean'])} | "
+            f"[{format_number(row['hdi_3%'])}, {format_number(row['hdi_97%'])}] | {format_number(row['r_hat'], 3)} |"
         )
     problems = [m for m in diagnostics["messages"] if m]
     lines += ["", "## Diagnostics", ""]
     worst = diagnostics["max_rhat"].max()
     lines.append(
-        f"Max R-hat {_fmt(worst, 3)}, min bulk ESS {diagnostics['min_ess_bulk'].min():.0f}, "
+        f"Max R-hat {format_number(worst, 3)}, min bulk ESS {diagnostics['min_ess_bulk'].min():.0f}, "
         f"{int(diagnostics['divergences'].sum())} divergences over all models."
     )
     lines += [f"- {m}" for m in problems] or ["- no problems flagged"]
     return "\n".join(lines) + "\n"
-
-
-# --------------------------------------------------------------------------- CLI
-
-
-def _settings(quick, models, chains, draws, warmup, seed) -> ParadigmSettings:
-    base = ParadigmSettings.quick() if quick else ParadigmSettings()
-    changes = {"seed": seed}
-    if models:
-        changes["models"] = tuple(m.strip() for m in models.split(",") if m.strip())
-    for name, value in (("chains", chains), ("draws", draws), ("warmup", warmup)):
-        if value is not None:
-            changes[name] = value
-    return dataclasses.replace(base, **changes)
-
-
-def _run_and_report(paradigm_path, counts_path, out, settings, overwrite) -> None:
-    from rich.table import Table
-
-    from valueint.paradigm.study import ParadigmError
-
-    try:
-        result = run_paradigm_analysis(
-            paradigm_path, counts_path, out, settings, overwrite=overwrite, progress=True
-        )
-    except (FileNotFoundError, FileExistsError, ParadigmError, KeyError, ValueError) as err:
-        _fail(str(err.args[0]) if isinstance(err, KeyError) else str(err))
-    table = Table(title="paradigm models (best first)")
-    for column in ("model", "elpd", "se", "dse", "weight", "log10 BF", "P(model)"):
-        table.add_column(column, justify="left" if column == "model" else "right")
-    for name, row in result.comparison.iterrows():
-        table.add_row(
-            str(name),
-            _fmt(row["elpd"]),
-            _fmt(row["se"]),
-            _fmt(row["dse"]),
-            _fmt(row["weight"]),
-            _fmt(row["log10_bf"]),
-            _fmt(row["posterior_probability"], 3),
-        )
-    Console().print(table)
-    for message in (m for m in result.diagnostics["messages"] if m):
-        console.print(f"[yellow]warning:[/] {message}")
-    console.print(f"wrote {', '.join(OUTPUT_FILES)} to {out}")
-
-
-QuickOption = Annotated[bool, typer.Option(help="short chains, for a first look")]
-ModelsOption = Annotated[
-    str | None,
-    typer.Option(
-        help="comma-separated models (default: isr, no_internalization, reinforcement, null_rate)"
-    ),
-]
-ChainsOption = Annotated[int | None, typer.Option(min=1, help="NUTS chains")]
-DrawsOption = Annotated[int | None, typer.Option(min=1, help="draws per chain")]
-WarmupOption = Annotated[int | None, typer.Option(min=1, help="warmup steps per chain")]
-SeedOption = Annotated[int, typer.Option(min=0, help="random seed")]
-OverwriteOption = Annotated[bool, typer.Option(help="replace existing output files")]
-
-
-def paradigm_command(
-    paradigm: Annotated[Path, typer.Argument(help="paradigm TOML file")],
-    counts: Annotated[Path, typer.Option(help="CSV of counts per condition")],
-    out: Annotated[Path, typer.Option(help="output folder")],
-    quick: QuickOption = False,
-    models: ModelsOption = None,
-    chains: ChainsOption = None,
-    draws: DrawsOption = None,
-    warmup: WarmupOption = None,
-    seed: SeedOption = 0,
-    overwrite: OverwriteOption = False,
-) -> None:
-    """Fit and compare paradigm models (ISR, no internalization, reinforcement, null_rate) on a
-    table of counts per condition."""
-    settings = _settings(quick, models, chains, draws, warmup, seed)
-    _run_and_report(paradigm, counts, out, settings, overwrite)
-
-
-def praise_cheating_command(
-    out: Annotated[Path, typer.Option(help="output folder")] = Path("runs/praise_cheating"),
-    data: Annotated[
-        Path | None,
-        typer.Option(help=f"folder with paradigm.toml and counts.csv (default: data/{ZHAO2017})"),
-    ] = None,
-    quick: QuickOption = False,
-    models: ModelsOption = None,
-    chains: ChainsOption = None,
-    draws: DrawsOption = None,
-    warmup: WarmupOption = None,
-    seed: SeedOption = 0,
-    overwrite: OverwriteOption = False,
-) -> None:
-    """Zhao et al. (2017): does ability praise raise cheating through an internalized value?"""
-    folder = data if data is not None else shipped_dataset_dir()
-    if not folder.is_dir():
-        _fail(f"no data folder at {folder}; pass --data with paradigm.toml and counts.csv")
-    settings = _settings(quick, models, chains, draws, warmup, seed)
-    _run_and_report(folder / "paradigm.toml", folder / "counts.csv", out, settings, overwrite)
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``paradigm`` and ``praise-cheating`` to the ``valueint analyze`` app."""
-    app.command("paradigm")(paradigm_command)
-    app.command("praise-cheating")(praise_cheating_command)

@@ -1,7 +1,7 @@
 """The learning-model specs: parity with the NumPy reference, learning, likelihood sanity.
 
 Parity: each model's JAX ``loglik`` (and its simulator, replaying the same uniforms)
-against the plain loops of ``learning_reference``, on random designs with missed
+against the plain loops of ``valueint.testing.trial_models``, on random designs with missed
 trials, padding and several blocks; missed trials hold garbage that must never be
 read.  Two deliberately broken references must fail the same check.
 

@@ -13,12 +13,9 @@ line says what would have worked.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
-
-T = TypeVar("T")
 
 
-class Registry(Generic[T]):
+class Registry[T]:
     """Named entries of one kind, in the order they were registered."""
 
     def __init__(self, kind: str, error: Callable[[str], Exception] = KeyError) -> None:

@@ -8,12 +8,16 @@ Presence schedule, per episode e:  P during socialization (e < T); over the F
 ``fade_episodes`` a linear fade strictly between the two levels,
 P + (e - T + 1) / (F + 1) * (autonomous_presence - P); then ``autonomous_presence``.
 Presence is drawn once per episode or once per step (``presence_unit``).
+
+The phases of an episode e: socialization (e < T), fade (T <= e < T + F), autonomous
+(e >= T + F).  :func:`phase_starts` is the one place that boundary is computed.
 """
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from valueint.isr.feedback import draw_feedback
 from valueint.pytree import pytree_dataclass
@@ -46,11 +50,34 @@ def presence_probability(params: CaregiverParams, episode):
     return params.presence + frac * (params.autonomous_presence - params.presence)
 
 
+def phase_starts(params: CaregiverParams):
+    """First episode of the fade and of the autonomous phase: (T, T + F).
+
+    Works on traced, JAX or NumPy params alike, one condition or stacked conditions.
+    """
+    fade = params.socialization_episodes
+    return fade, fade + params.fade_episodes
+
+
+def autonomy_start(params: CaregiverParams):
+    """The first autonomous episode (the caregiver has gone; a new task may start)."""
+    return phase_starts(params)[1]
+
+
 def phase_index(params: CaregiverParams, episode):
-    """0 socialization, 1 fade, 2 autonomous."""
-    start = params.socialization_episodes
-    end = start + params.fade_episodes
-    return jnp.where(episode < start, 0, jnp.where(episode < end, 1, 2))
+    """0 socialization, 1 fade, 2 autonomous; JAX in, JAX out, NumPy in, NumPy out."""
+    fade, autonomous = phase_starts(params)
+    xp = jnp if any(isinstance(x, jax.Array) for x in (fade, autonomous, episode)) else np
+    return xp.where(episode < fade, 0, xp.where(episode < autonomous, 1, 2))
+
+
+def phase_span(params: CaregiverParams, phase: str, n_episodes: int) -> tuple[int, int]:
+    """(first episode, last episode + 1) of ``phase`` for one condition's params; the
+    autonomous phase lasts to the end of the run."""
+    fade, autonomous = (int(np.asarray(x)) for x in phase_starts(params))
+    bounds = (0, fade, autonomous, n_episodes)
+    i = PHASES.index(phase)
+    return bounds[i], bounds[i + 1]
 
 
 def sample_feedback(params: CaregiverParams, phi, uniform):

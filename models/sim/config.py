@@ -36,7 +36,8 @@ from valueint.sim.agents import (
     PRESENCE_WEIGHTINGS,
     LearnerParams,
 )
-from valueint.sim.caregiver import PRESENCE_UNITS, CaregiverParams
+from valueint.sim.caregiver import PRESENCE_UNITS, CaregiverParams, phase_span
+from valueint.sim.envs.base import Env
 
 Q_REPRESENTATIONS = ("linear", "tabular")
 TABLES = ("experiment", "env", "env_autonomous", "caregiver", "learner", "conditions")
@@ -91,7 +92,7 @@ class Experiment:
     """A resolved config: the static world plus stacked per-condition params."""
 
     name: str
-    env: object
+    env: Env
     n_episodes: int
     chunk_episodes: int
     q_representation: str
@@ -103,6 +104,17 @@ class Experiment:
     @property
     def n_conditions(self) -> int:
         return len(self.labels)
+
+    def phase_span(self, phase: str, condition: int = 0) -> tuple[int, int]:
+        """(first episode, last episode + 1) of ``phase`` in one condition."""
+        care = jax.tree.map(lambda x: np.asarray(x)[condition], self.params.caregiver)
+        return phase_span(care, phase, self.n_episodes)
+
+    @property
+    def autonomy_start(self) -> int:
+        """The first autonomous episode the socialized conditions share: the first
+        condition's (a never-socialized baseline comes after them)."""
+        return self.phase_span("autonomous")[0]
 
 
 def load_config(path: str | Path) -> dict:
@@ -294,7 +306,9 @@ def resolve(config: dict) -> Experiment:
         "experiment.chunk_episodes", exp["chunk_episodes"], 1, MAX_EPISODES, integer=True
     )
     if "env" not in config:
-        raise ConfigError(f"env is required: a table with env.name, one of {sorted(envs.REGISTRY)}")
+        raise ConfigError(
+            f"env is required: a table with env.name, one of {list(envs.WORLDS.names())}"
+        )
 
     conditions = config.get("conditions", [])
     if not isinstance(conditions, list):
@@ -339,7 +353,7 @@ def resolve(config: dict) -> Experiment:
                 f"{prefix}.learner.q = {q!r}; all conditions must share one Q representation"
             )
         q_repr = q
-        if q == "tabular" and not getattr(env, "supports_tabular", True):
+        if q == "tabular" and not env.supports_tabular:
             raise ConfigError(
                 f"{where['learner']}.q = 'tabular' needs a world whose state_index is its whole "
                 "state: for the gridworld, a fixed layout (env.fixed_cells, one agent cell, one "

@@ -12,7 +12,6 @@ import seaborn as sns  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from valueint.sim.claims import errorbar  # noqa: E402
-from valueint.sim.reproduce import autonomy_start  # noqa: E402
 
 PALETTE = {
     "no ISR": "#d55e00",
@@ -85,7 +84,7 @@ def _finish(fig, legend_ax, n_seeds: int) -> None:
 
 def plot_unlearning(experiment, summary):
     _theme()
-    start = autonomy_start(experiment)
+    start = experiment.autonomy_start
     fig, (ax, ax_theta) = plt.subplots(
         1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [1.4, 1]}
     )
@@ -128,7 +127,7 @@ def plot_unlearning(experiment, summary):
 
 def plot_generalization(experiment, summary):
     _theme()
-    start = autonomy_start(experiment)
+    start = experiment.autonomy_start
     kept = summary["condition"].str.endswith("_policy_kept")
     baseline = summary["condition"] == "never_socialized"
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
@@ -150,7 +149,7 @@ def plot_generalization(experiment, summary):
 
 def plot_prosocial(experiment, summary):
     _theme()
-    start = autonomy_start(experiment)
+    start = experiment.autonomy_start
     horizon = experiment.env.horizon
     summary = summary.assign(extrinsic_per_step=summary["extrinsic_return"] / horizon)
     fig, (ax, ax_welfare) = plt.subplots(1, 2, figsize=(11, 4.2))

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from valueint.records import atomic_write, check_output_paths, run_record, save_figure, write_json
+from valueint.registry import Registry
 from valueint.sim import claims as cl
 from valueint.sim.config import Experiment, default_config, resolve
 from valueint.sim.runner import simulate
@@ -137,13 +138,6 @@ def timecourse(experiment: Experiment, frame: pd.DataFrame) -> pd.DataFrame:
     return out.drop(columns="window")
 
 
-def autonomy_start(experiment: Experiment) -> int:
-    """The first autonomous episode, which the socialized conditions share (the first
-    condition's socialization plus fade)."""
-    care = experiment.params.caregiver
-    return int(np.asarray(care.socialization_episodes)[0] + np.asarray(care.fade_episodes)[0])
-
-
 def _display_name(label: str) -> str:
     base = label.removesuffix("_policy_kept")
     return DISPLAY.get(base, base)
@@ -155,15 +149,12 @@ def late_rate(
     """Per seed (rows) and condition (columns): ``metric`` over the phase's last LATE episodes.
 
     Rates are means over the episodes that had a choice (an episode that timed out
-    has no rate); the autonomous phase is taken relative to the socialization length
-    of the first condition, which all socialized conditions share.
+    has no rate); the phases are those of the first condition, which all socialized
+    conditions share.
     """
     episodes = per_episode(frame)
-    soc = int(np.asarray(experiment.params.caregiver.socialization_episodes)[0])
-    if phase == "socialization":
-        lo, hi = soc - LATE, soc
-    else:
-        lo, hi = experiment.n_episodes - LATE, experiment.n_episodes
+    _, hi = experiment.phase_span(phase)
+    lo = hi - LATE
     window = episodes[(episodes["episode"] >= lo) & (episodes["episode"] < hi)]
     table = window.groupby(["seed", "condition"], observed=True)[metric].mean().unstack()
     table.columns = table.columns.astype(str)
@@ -174,7 +165,7 @@ def sweep_summary(experiment: Experiment, frame: pd.DataFrame) -> pd.DataFrame:
     """Reward hacking: one row per seed and condition (learner x budget), averaged over
     the autonomous phase's episodes and agents."""
     episodes = per_episode(frame)
-    auto = episodes[episodes["episode"] >= autonomy_start(experiment)]
+    auto = episodes[episodes["episode"] >= experiment.autonomy_start]
     cols = ["isr_reward", "caregiver_reward", "socialized_rate", "extrinsic_return"]
     out = auto.groupby(["condition", "seed"], observed=True)[cols].mean().reset_index()
     out["condition"] = out["condition"].astype(str)
@@ -299,59 +290,71 @@ def hacking_claims(experiment, frame) -> list[cl.Claim]:
 # --- the four reproductions ---------------------------------------------------------
 
 
-REPRODUCTIONS: dict[str, Reproduction] = {
-    r.name: r
-    for r in (
-        Reproduction(
-            name="unlearning",
-            title="An ISR prevents unlearning after the caregiver leaves",
-            claim="An ISR prevents unlearning of socialized behaviour once social reward stops.",
-            config="default",
-            build=with_extrinsic_baseline,
-            summarize=timecourse,
-            claims=unlearning_claims,
-            plot="plot_unlearning",
-        ),
-        Reproduction(
-            name="generalization",
-            title="An ISR over features carries socialized values to new layouts",
-            claim="An ISR enables generalization to out-of-distribution tasks.",
-            config="generalization",
-            build=with_extrinsic_baseline,
-            summarize=timecourse,
-            claims=generalization_claims,
-            plot="plot_generalization",
-        ),
-        Reproduction(
-            name="reward-hacking",
-            title="An undertrained ISR is hacked",
-            claim="Incomplete internalization leads to reward hacking of the ISR.",
-            config="reward_hacking",
-            build=with_budget_sweep,
-            summarize=sweep_summary,
-            claims=hacking_claims,
-            plot="plot_reward_hacking",
-        ),
-        Reproduction(
-            name="prosocial",
-            title="An ISR keeps prosocial sharing alive among several agents",
-            claim="An ISR internalizes prosocial behaviour in a multi-agent environment.",
-            config="prosocial",
-            build=with_extrinsic_baseline,
-            summarize=timecourse,
-            claims=prosocial_claims,
-            plot="plot_prosocial",
-        ),
+REPRODUCTIONS: Registry[Reproduction] = Registry("reproduction")
+
+
+def register(reproduction: Reproduction) -> Reproduction:
+    """Add a reproduction under its name (the command line's ``valueint reproduce NAME``)."""
+    return REPRODUCTIONS.register(reproduction.name, reproduction)
+
+
+register(
+    Reproduction(
+        name="unlearning",
+        title="An ISR prevents unlearning after the caregiver leaves",
+        claim="An ISR prevents unlearning of socialized behaviour once social reward stops.",
+        config="default",
+        build=with_extrinsic_baseline,
+        summarize=timecourse,
+        claims=unlearning_claims,
+        plot="plot_unlearning",
     )
-}
-NAMES = tuple(REPRODUCTIONS)
+)
+
+register(
+    Reproduction(
+        name="generalization",
+        title="An ISR over features carries socialized values to new layouts",
+        claim="An ISR enables generalization to out-of-distribution tasks.",
+        config="generalization",
+        build=with_extrinsic_baseline,
+        summarize=timecourse,
+        claims=generalization_claims,
+        plot="plot_generalization",
+    )
+)
+
+register(
+    Reproduction(
+        name="reward-hacking",
+        title="An undertrained ISR is hacked",
+        claim="Incomplete internalization leads to reward hacking of the ISR.",
+        config="reward_hacking",
+        build=with_budget_sweep,
+        summarize=sweep_summary,
+        claims=hacking_claims,
+        plot="plot_reward_hacking",
+    )
+)
+
+register(
+    Reproduction(
+        name="prosocial",
+        title="An ISR keeps prosocial sharing alive among several agents",
+        claim="An ISR internalizes prosocial behaviour in a multi-agent environment.",
+        config="prosocial",
+        build=with_extrinsic_baseline,
+        summarize=timecourse,
+        claims=prosocial_claims,
+        plot="plot_prosocial",
+    )
+)
+NAMES = tuple(REPRODUCTIONS)  # in the order above, the order ``reproduce all`` runs them
 
 
 def get(name: str) -> Reproduction:
-    try:
-        return REPRODUCTIONS[name]
-    except KeyError:
-        raise KeyError(f"unknown reproduction {name!r}; choose from {', '.join(NAMES)}") from None
+    """The reproduction called ``name``; a KeyError lists the known ones."""
+    return REPRODUCTIONS.get(name)
 
 
 def build_config(name: str) -> dict:

@@ -30,6 +30,7 @@ from valueint.pytree import pytree_dataclass
 from valueint.sim import agents as ln
 from valueint.sim import caregiver as cg
 from valueint.sim.config import ConditionParams, Experiment, resolve
+from valueint.sim.envs.base import Env
 
 
 @pytree_dataclass
@@ -58,7 +59,7 @@ METRICS = tuple(
 )
 
 
-def episode_noise(env, key, n_features: int):
+def episode_noise(env: Env, key, n_features: int):
     """Every random number one episode uses, keyed only by ``key``.
 
     Drawn in a few bulk calls (per-step key splitting costs more than the draws).
@@ -81,7 +82,7 @@ def episode_noise(env, key, n_features: int):
     }
 
 
-def q_feature_map(env, q_representation: str) -> Callable:
+def q_feature_map(env: Env, q_representation: str) -> Callable:
     """psi(s, a) for every agent and action, linear or one-hot (tabular)."""
     if q_representation == "linear":
         return lambda obs: obs.q_features
@@ -94,11 +95,11 @@ def q_feature_map(env, q_representation: str) -> Callable:
     return tabular
 
 
-def n_q_features(env, q_representation: str) -> int:
+def n_q_features(env: Env, q_representation: str) -> int:
     return env.n_q_features if q_representation == "linear" else env.n_states * env.n_actions
 
 
-def make_episode_runner(env, q_representation: str = "linear", record: bool = False):
+def make_episode_runner(env: Env, q_representation: str = "linear", record: bool = False):
     """Return ``play(cond, learners, episode, noise) -> (learners, metrics[, trace])``.
 
     ``learners`` is a LearnerState with a leading [n_agents] axis.  With
@@ -123,7 +124,7 @@ def make_episode_runner(env, q_representation: str = "linear", record: bool = Fa
         )
         p_present = cg.presence_probability(care, episode)
         present_episode = noise["present"] < p_present
-        new_task = episode == care.socialization_episodes + care.fade_episodes
+        new_task = episode == cg.autonomy_start(care)
         learners = v_new_task(lp, learners, new_task)
         learners = v_start(lp, learners, noise["thompson"])
         obs, state = env.reset_from_noise(noise["reset"], env_params)
@@ -224,7 +225,7 @@ def make_episode_runner(env, q_representation: str = "linear", record: bool = Fa
     return play
 
 
-def init_learners(env, q_representation: str, learner_params: ln.LearnerParams):
+def init_learners(env: Env, q_representation: str, learner_params: ln.LearnerParams):
     """One LearnerState per agent, stacked on a leading axis."""
     n_q = n_q_features(env, q_representation)
     one = ln.init_learner(learner_params, n_q, env.n_features)
@@ -232,7 +233,7 @@ def init_learners(env, q_representation: str, learner_params: ln.LearnerParams):
 
 
 @functools.lru_cache(maxsize=32)
-def make_chunk_runner(env, q_representation: str, chunk_episodes: int):
+def make_chunk_runner(env: Env, q_representation: str, chunk_episodes: int):
     """Compiled ``run(params[C], learners[C,S], keys[S], first_episode)``.
 
     Plays ``chunk_episodes`` episodes for every condition C and seed S at once and
@@ -319,10 +320,9 @@ def metrics_frame(
         "agent": a.ravel(),
     }
     care = experiment.params.caregiver
-    start = np.asarray(care.socialization_episodes)[c.ravel()]
-    fade = np.asarray(care.fade_episodes)[c.ravel()]
     ep = e.ravel()
-    frame["phase"] = PHASE_NAMES[np.where(ep < start, 0, np.where(ep < start + fade, 1, 2))]
+    phase = jax.vmap(lambda p: cg.phase_index(p, jnp.arange(n_e)))(care)  # [C, E]
+    frame["phase"] = PHASE_NAMES[np.asarray(phase)[c.ravel(), ep]]
     frame["presence_prob"] = np.asarray(
         jax.vmap(lambda p: jax.vmap(lambda ep: cg.presence_probability(p, ep))(jnp.arange(n_e)))(
             care

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 import valueint
 from valueint.cli.app import app
+from valueint.sim import caregiver as cg
 from valueint.sim.runner import METRICS, run_experiment
 
 
@@ -121,6 +122,24 @@ def test_fade_schedule_and_per_step_presence():
     social = df[df.phase == "socialization"]
     observed = np.average(social.presence, weights=social.steps)
     assert abs(observed - 0.8) < 0.05, observed
+
+
+def test_one_phase_schedule_for_jax_numpy_and_the_experiment():
+    """phase_index agrees on JAX and NumPy input and with the spans and the autonomy
+    start the reproductions and figures read off an experiment."""
+    config = short_config(n_episodes=40, socialization=10, fade_episodes=5)
+    experiment = valueint.resolve(config)
+    care = jax.tree.map(lambda x: x[0], experiment.params.caregiver)
+    episodes = np.arange(experiment.n_episodes)
+    from_jax = cg.phase_index(care, jax.numpy.asarray(episodes))
+    from_numpy = cg.phase_index(jax.tree.map(np.asarray, care), episodes)
+    assert isinstance(from_jax, jax.Array) and isinstance(from_numpy, np.ndarray)
+    expected = np.repeat([0, 1, 2], [10, 5, 25])
+    np.testing.assert_array_equal(np.asarray(from_jax), expected)
+    np.testing.assert_array_equal(from_numpy, expected)
+    spans = {phase: experiment.phase_span(phase) for phase in cg.PHASES}
+    assert spans == {"socialization": (0, 10), "fade": (10, 15), "autonomous": (15, 40)}
+    assert experiment.autonomy_start == int(cg.autonomy_start(care)) == 15
 
 
 def test_isr_budget_controls_internalization():

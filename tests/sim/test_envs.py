@@ -1,5 +1,6 @@
 """Property tests for the environments, built through the registry as configs build them."""
 
+import dataclasses
 import functools
 
 import jax
@@ -10,7 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import valueint
-from valueint.sim.envs import build, make
+from valueint.errors import ConfigError
+from valueint.pytree import pytree_dataclass
+from valueint.registry import Registry
+from valueint.sim import envs
+from valueint.sim.envs import WORLDS, Env, Observation, build, make
 
 TYPE_NAMES = ["candy", "book", "crayons"]
 # (row, col) offsets of up, down, left, right, written out independently of the env
@@ -391,3 +396,120 @@ def test_prosocial_horizon_is_never_terminal():
     _, state = env.reset(jax.random.key(0), params)
     _, _, _, done, info = env.step(jax.random.key(1), state, jnp.array([0, 1]), params)
     assert bool(done) and not bool(info["terminated"])
+
+
+# --- the Env protocol and the registry ---------------------------------------------
+
+
+@pytest.mark.parametrize("name", WORLDS.names())
+def test_every_registered_world_satisfies_the_env_protocol(name):
+    env, params = make(name)
+    assert isinstance(env, Env), f"{name} lacks part of the Env protocol"
+    assert env.name == name
+    assert hash(env) == hash(make(name)[0]) and env == make(name)[0]  # static, hashable
+    assert len(env.feature_names) == env.n_features
+    assert isinstance(env.supports_tabular, bool)
+    n, n_actions = env.n_agents, env.n_actions
+    obs, state = env.reset(jax.random.key(0), params)
+    assert isinstance(obs, Observation)
+    assert obs.q_features.shape == (n, n_actions, env.n_q_features)
+    assert obs.social_features.shape == (n, n_actions, env.n_features)
+    assert obs.state_index.shape == (n,)
+    assert bool(jnp.all((0 <= obs.state_index) & (obs.state_index < env.n_states)))
+    action = jnp.zeros(n, dtype=jnp.int32)
+    obs, state, reward, done, info = env.step(jax.random.key(1), state, action, params)
+    assert isinstance(obs, Observation) and reward.shape == (n,)
+    assert jnp.shape(done) == () and jnp.shape(info["terminated"]) == ()
+    # the *_from_noise pair is the deterministic core the runner and the reference use
+    again = env.reset_from_noise(env.reset_noise(jax.random.key(0)), params)
+    assert_trees_equal(again, env.reset(jax.random.key(0), params))
+
+
+@pytree_dataclass
+class CoinParams:
+    take_reward: jax.Array
+
+
+@dataclasses.dataclass(frozen=True)
+class Coin:
+    """One choice per episode: take a coin (extrinsic reward) or give it away."""
+
+    name = "coin"
+    n_agents = 1
+    n_actions = 2  # take, give
+    horizon = 1
+    feature_names = ("taken", "given")
+    n_features = 2
+    n_q_features = 2  # one-hot action
+    n_states = 1
+    supports_tabular = True
+
+    def reset_noise(self, key):
+        return {}
+
+    def step_noise(self, key):
+        return {}
+
+    def observe(self):
+        eye = jnp.eye(self.n_actions)[None]
+        return Observation(q_features=eye, social_features=eye, state_index=jnp.zeros(1, jnp.int32))
+
+    def reset_from_noise(self, noise, params):
+        return self.observe(), jnp.zeros((), jnp.int32)
+
+    def step_from_noise(self, noise, state, action, params):
+        reward = jnp.where(action == 0, params.take_reward, 0.0)
+        t = state + 1
+        done = t >= self.horizon
+        return self.observe(), t, reward, done, {"terminated": done}
+
+    def reset(self, key, params):
+        return self.reset_from_noise(self.reset_noise(key), params)
+
+    def step(self, key, state, action, params):
+        return self.step_from_noise(self.step_noise(key), state, action, params)
+
+
+def build_coin(options, prefix="env"):
+    unknown = sorted(set(options) - {"name", "take_reward"})
+    if unknown:
+        raise ConfigError(f"{prefix}.{unknown[0]} is not a coin option")
+    return Coin(), CoinParams(take_reward=jnp.asarray(float(options.get("take_reward", 1.0))))
+
+
+@pytest.fixture
+def with_coin(monkeypatch):
+    """The registry with the coin world added, for this test only."""
+    worlds = Registry("environment", error=ConfigError)
+    for name, entry in WORLDS.items():
+        worlds.register(name, entry)
+    worlds.register("coin", build_coin)
+    monkeypatch.setattr(envs, "WORLDS", worlds)
+
+
+def test_a_registered_world_runs_through_a_config_and_simulate(with_coin):
+    assert isinstance(make("coin")[0], Env)
+    config = {
+        "experiment": {"n_episodes": 20, "chunk_episodes": 20},
+        "env": {"name": "coin", "take_reward": 0.5},
+        "env_autonomous": {"take_reward": 1.0},
+        "caregiver": {"theta": [-1.0, 1.0], "socialization_episodes": 10},
+    }
+    with pytest.raises(ConfigError, match=r"^env\.colour is not a coin option"):
+        valueint.resolve({**config, "env": {"name": "coin", "colour": "red"}})
+    frame = valueint.simulate(config, seeds=2)
+    assert len(frame) == 2 * 20
+    assert (frame["salient_actions"] == 1).all() and (frame["steps"] == 1).all()
+    assert list(frame.groupby("episode").phase.first().iloc[[9, 10]]) == [
+        "socialization",
+        "autonomous",
+    ]
+    # taking pays the env's (then env_autonomous's) reward; giving pays nothing
+    took = frame["socialized_rate"] == 0
+    social = frame["phase"] == "socialization"
+    np.testing.assert_allclose(frame.loc[took & social, "extrinsic_return"], 0.5)
+    np.testing.assert_allclose(frame.loc[took & ~social, "extrinsic_return"], 1.0)
+    np.testing.assert_allclose(frame.loc[~took, "extrinsic_return"], 0.0)
+    # the caregiver praises giving, so the ISR learns that giving is valued
+    last = frame[frame["episode"] == 19]
+    assert (last["theta_mean_given"] > last["theta_mean_taken"]).all()

@@ -51,6 +51,7 @@ class Prosocial:
     feature_names = ("benefit_to_other", "cost_to_self", "kept_for_self")
     n_features = 3
     n_states = 2  # the partner's need, seen by the actor
+    supports_tabular = True  # the partner's need is all of the state an actor acts on
 
     @property
     def n_q_features(self) -> int:

@@ -32,10 +32,10 @@ def _float64() -> None:
 
 
 def _spec(model: str):
-    from valueint.trials.inference import _resolve_spec
+    from valueint.trials.fit_data import resolve_spec
 
     try:
-        return _resolve_spec(model)
+        return resolve_spec(model)
     except KeyError as err:
         _fail(str(err.args[0]))
 
@@ -69,10 +69,10 @@ def _print_warnings(caught) -> None:
         console.print(f"[yellow]warning:[/] {item.message}")
 
 
-def _summary_table(idata, title: str, max_rows: int = 40) -> None:
-    from valueint.trials.inference import summarize
+def _summary_table(fit, title: str, max_rows: int = 40) -> None:
+    from valueint.trials.fit_files import summarize
 
-    frame = summarize(idata)
+    frame = summarize(fit)
     table = Table(title=title)
     table.add_column("parameter")
     for column in frame.columns:
@@ -81,7 +81,9 @@ def _summary_table(idata, title: str, max_rows: int = 40) -> None:
         table.add_row(str(name), *(_cell(value) for value in row))
     Console().print(table)
     if len(frame) > max_rows:
-        console.print(f"[dim]... {len(frame) - max_rows} more rows (see az.summary)[/]")
+        console.print(
+            f"[dim]... {len(frame) - max_rows} more rows (see valueint.trials.fit_files.summarize)[/]"
+        )
 
 
 def _cell(value) -> str:
@@ -106,7 +108,7 @@ def fit_command(
         typer.Argument(help="CSV/Parquet file of trials, or a named data set: cutler2021"),
     ],
     model: Annotated[str, typer.Option(help="registered model, e.g. rw_recipient")],
-    out: Annotated[Path, typer.Option(help="netCDF file for the fit (InferenceData)")],
+    out: Annotated[Path, typer.Option(help="netCDF file for the fit (arviz DataTree)")],
     method: Annotated[str, typer.Option(help="nuts (MCMC) or svi (fast approximation)")] = "nuts",
     chains: Annotated[int, typer.Option(min=1, help="NUTS chains")] = 4,
     draws: Annotated[int, typer.Option(min=1, help="draws per chain (SVI: guide draws)")] = 1000,
@@ -149,7 +151,9 @@ def fit_command(
         _fail(str(err))
     frame = _load_data(data, spec, data_dir)
 
-    from valueint.trials.inference import FitWarning, as_fit_data, fit, save_fit
+    from valueint.trials.fit_data import as_fit_data
+    from valueint.trials.fit_files import save_fit
+    from valueint.trials.inference import FitWarning, fit
 
     try:
         fit_data = as_fit_data(frame, spec)
@@ -190,7 +194,7 @@ def fit_command(
 
 
 def _first_subjects(fit_data, n: int):
-    from valueint.trials.inference import Covariate, FitData
+    from valueint.trials.fit_data import Covariate, FitData
     from valueint.trials.specs import TrialArrays
 
     arrays = TrialArrays(
@@ -204,7 +208,7 @@ def _first_subjects(fit_data, n: int):
 
 
 def _load_fits(paths: list[Path]) -> dict:
-    from valueint.trials.inference import load_fit
+    from valueint.trials.fit_files import load_fit
 
     fits = {}
     for path in paths:
@@ -229,7 +233,8 @@ def compare_command(
 ) -> None:
     """Rank fits by PSIS-LOO (stacking weights, Pareto k counts, WAIC alongside)."""
     from valueint.records import atomic_write, check_output_paths
-    from valueint.trials.comparison import ComparisonWarning, compare, plot_comparison
+    from valueint.trials.comparison import ComparisonWarning, compare
+    from valueint.trials.figures import plot_comparison
 
     if len(fits) < 2:
         _fail("compare needs at least two fit files")
@@ -275,7 +280,8 @@ def recover_command(
 ) -> None:
     """Parameter recovery: simulate known subjects, refit, score truth against estimates."""
     from valueint.records import atomic_write, check_output_paths, run_record, write_json
-    from valueint.trials.recovery import plot_recovery, recover
+    from valueint.trials.figures import plot_recovery
+    from valueint.trials.recovery import recover
 
     _float64()
     spec = _spec(model)
@@ -346,7 +352,8 @@ def ppc_command(
 ) -> None:
     """Posterior predictive check: observed vs simulated P(choice = 1) per trial in block."""
     from valueint.records import check_output_paths
-    from valueint.trials.comparison import plot_predictive_check, predictive_check
+    from valueint.trials.figures import plot_predictive_check
+    from valueint.trials.predictive_check import predictive_check
 
     if out is not None:
         try:

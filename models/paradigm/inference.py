@@ -1,7 +1,7 @@
 """Fitting and comparing paradigm-level models (``valueint.paradigm.models``) on count tables.
 
 ``fit_paradigm`` samples a model's parameters with NUTS (float64; chains in parallel
-where JAX has a CPU device per chain) and returns an ``arviz.InferenceData``:
+where JAX has a CPU device per chain) and returns an ``xarray.DataTree``:
 
 - ``posterior``: the natural-scale parameters and ``p`` (dim ``condition``), the
   predicted probability of the counted option;
@@ -17,7 +17,7 @@ The marginal likelihood p(counts | model) is estimated by importance sampling on
 unconstrained scale, where every prior is Normal: the proposal is a multivariate
 Student-t (4 degrees of freedom) matched to the NUTS draws' mean and covariance.  With
 at most a handful of parameters this is accurate to a few hundredths on the log scale
-(``tests/test_paradigm.py`` checks it against quadrature); the Pareto k of the
+(``tests/paradigm/test_inference.py`` checks it against quadrature); the Pareto k of the
 importance weights says when it is not (k > 0.7), and the Bayes factor is then
 reported as not computable rather than given a number.
 """
@@ -31,7 +31,6 @@ import warnings
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
-import arviz as az
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -39,6 +38,7 @@ import numpyro
 import numpyro.distributions as dist
 import pandas as pd
 import xarray as xr
+from arviz_stats.base import array_stats
 from numpyro.infer import MCMC, NUTS
 from scipy import stats
 
@@ -51,6 +51,7 @@ from valueint.paradigm.models import (
 from valueint.paradigm.study import Counts, Paradigm
 from valueint.records import package_versions
 from valueint.trials.comparison import compare
+from valueint.trials.diagnostics import diagnostics, posterior_summary
 
 EVIDENCE_SAMPLES = 40_000
 EVIDENCE_DF = 4.0
@@ -126,7 +127,8 @@ def log_marginal_likelihood(
     ess = float(w.sum() ** 2 / np.sum(w**2))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        _, k_hat = az.psislw(log_w.copy())
+        # psislw smooths the ratios exp(-input): its k is that of the weights p/q
+        _, k_hat = array_stats.psislw(-log_w, r_eff=1.0)
     return {"log_ml": log_ml, "se": se, "pareto_k": float(k_hat), "ess": ess}
 
 
@@ -146,7 +148,7 @@ def fit_paradigm(
     target_accept_prob: float = 0.95,
     evidence_samples: int = EVIDENCE_SAMPLES,
     progress: bool = False,
-) -> az.InferenceData:
+) -> xr.DataTree:
     """NUTS fit of ``model`` to ``counts``; see the module docstring for what it holds."""
     numpyro.enable_x64()
     model = get_paradigm_model(model)
@@ -178,7 +180,7 @@ def fit_paradigm(
 
     z = grouped["z"].reshape(-1, len(model.parameters))
     evidence = log_marginal_likelihood(model, design, counts, z, evidence_samples, seed)
-    idata = _inference_data(model, paradigm, counts, grouped, fields, key_predict)
+    idata = _fit_tree(model, paradigm, counts, grouped, fields, key_predict)
     settings = {
         "chains": chains,
         "draws": draws,
@@ -209,7 +211,7 @@ def fit_paradigm(
     return idata
 
 
-def _inference_data(model, paradigm, counts, grouped, fields, key) -> az.InferenceData:
+def _fit_tree(model, paradigm, counts, grouped, fields, key) -> xr.DataTree:
     n_chains, n_draws = grouped["z"].shape[:2]
     conditions = np.asarray(paradigm.condition_names)
     coords = {"chain": np.arange(n_chains), "draw": np.arange(n_draws), "condition": conditions}
@@ -250,49 +252,34 @@ def _inference_data(model, paradigm, counts, grouped, fields, key) -> az.Inferen
         },
         coords={"chain": coords["chain"], "draw": coords["draw"]},
     )
-    return az.InferenceData(
-        posterior=posterior,
-        log_likelihood=log_likelihood,
-        posterior_predictive=posterior_predictive,
-        observed_data=observed,
-        sample_stats=sample_stats,
+    return xr.DataTree.from_dict(
+        {
+            "posterior": posterior,
+            "log_likelihood": log_likelihood,
+            "posterior_predictive": posterior_predictive,
+            "observed_data": observed,
+            "sample_stats": sample_stats,
+        }
     )
 
 
-def fit_diagnostics(idata: az.InferenceData) -> dict:
+def fit_diagnostics(fit: xr.DataTree) -> dict:
     """Max R-hat, min bulk/tail ESS (over parameters and p) and the number of divergences."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        rhat = az.rhat(idata.posterior)
-        bulk = az.ess(idata.posterior, method="bulk")
-        tail = az.ess(idata.posterior, method="tail")
-
-    def reduce(dataset, fn):
-        values = np.concatenate([np.ravel(v) for v in dataset.data_vars.values()])
-        return float(fn(values))
-
+    report = diagnostics(fit)
     return {
-        "max_rhat": reduce(rhat, np.nanmax),
-        "min_ess_bulk": reduce(bulk, np.nanmin),
-        "min_ess_tail": reduce(tail, np.nanmin),
-        "divergences": int(idata.sample_stats["diverging"].sum()),
+        "max_rhat": report.max_rhat,
+        "min_ess_bulk": report.min_ess_bulk,
+        "min_ess_tail": report.min_ess_tail,
+        "divergences": report.n_divergent,
     }
 
 
-def fit_messages(idata: az.InferenceData) -> list[str]:
-    """Plain-language problems with a fit: R-hat, ESS, divergences, evidence reliability."""
-    model = idata.attrs.get("model", "?")
-    d = fit_diagnostics(idata)
-    messages = []
-    if idata.posterior.sizes["chain"] > 1 and not d["max_rhat"] <= 1.01:
-        messages.append(f"{model}: R-hat up to {d['max_rhat']:.3f} (> 1.01); run longer chains")
-    if not d["min_ess_bulk"] >= 400:
-        messages.append(f"{model}: bulk ESS as low as {d['min_ess_bulk']:.0f} (< 400)")
-    if d["divergences"]:
-        messages.append(
-            f"{model}: {d['divergences']} divergent transition(s); raise target_accept_prob"
-        )
-    k_hat = float(idata.attrs.get("evidence_pareto_k", math.nan))
+def fit_messages(fit: xr.DataTree) -> list[str]:
+    """Plain-language problems with a fit: the sampler's (``valueint.trials.diagnostics``)
+    and the reliability of its marginal-likelihood estimate, each naming the model."""
+    model = fit.attrs.get("model", "?")
+    messages = [f"{model}: {message}" for message in diagnostics(fit).messages]
+    k_hat = float(fit.attrs.get("evidence_pareto_k", math.nan))
     if not k_hat <= PARETO_K_OK:
         messages.append(
             f"{model}: the marginal-likelihood estimate is unreliable (importance-sampling "
@@ -304,7 +291,7 @@ def fit_messages(idata: az.InferenceData) -> list[str]:
 # --------------------------------------------------------------------------- comparison
 
 
-def compare_paradigm(fits: Mapping[str, az.InferenceData]) -> pd.DataFrame:
+def compare_paradigm(fits: Mapping[str, xr.DataTree]) -> pd.DataFrame:
     """PSIS-LOO (one child left out) with stacking weights, plus marginal likelihoods.
 
     Added columns: ``log_ml`` and ``log_ml_se``, ``log10_bf`` (Bayes factor of the model
@@ -342,7 +329,7 @@ def jeffreys_interval(k, n, level: float = 0.95) -> tuple[np.ndarray, np.ndarray
     return lower, upper
 
 
-def predictive_table(fits: Mapping[str, az.InferenceData], level: float = 0.95) -> pd.DataFrame:
+def predictive_table(fits: Mapping[str, xr.DataTree], level: float = 0.95) -> pd.DataFrame:
     """Per model and condition: observed proportion (Jeffreys interval), predicted p and
     the replicate proportion of a new sample of the same n (central ``level`` intervals)."""
     tail = (1 - level) / 2
@@ -378,14 +365,12 @@ def predictive_table(fits: Mapping[str, az.InferenceData], level: float = 0.95) 
     return pd.DataFrame(rows)
 
 
-def parameter_table(fits: Mapping[str, az.InferenceData]) -> pd.DataFrame:
+def parameter_table(fits: Mapping[str, xr.DataTree]) -> pd.DataFrame:
     """Posterior mean, sd, 94% HDI, R-hat and ESS of every parameter, one row per model x parameter."""
     rows = []
     for name, idata in fits.items():
         names = json.loads(idata.attrs["parameter_names"])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            summary = az.summary(idata, var_names=names, hdi_prob=0.94)
+        summary = posterior_summary(idata, names)
         for parameter, row in summary.iterrows():
             rows.append({"model": name, "parameter": parameter, **row.to_dict()})
     return pd.DataFrame(rows)

@@ -8,51 +8,61 @@ each subject's pointwise log-likelihood first: it asks which model predicts a ne
 person's choice sequence, at the price of noisier importance sampling (more large
 Pareto k).  Pareto k above 0.7 marks points whose PSIS estimate is unreliable; trials
 whose log-likelihood is the same in every draw (e.g. a block's first choice at equal
-values) are exact, so they are not counted there.
+values) are exact: their importance weights are uniform, and they are not counted there.
+
+LOO and the stacking weights come from arviz-stats.  arviz 1.x no longer computes WAIC;
+``waic`` here is the textbook estimate (Watanabe 2010; Vehtari et al. 2017) from the
+pointwise log-likelihood, as arviz 0.x computed it.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Mapping
-from pathlib import Path
 
-import arviz as az
+import arviz_stats as azs
 import numpy as np
 import pandas as pd
 import xarray as xr
-
-from valueint.records import check_output_paths
+from arviz_stats.utils import ELPDData
+from scipy.special import logsumexp
 
 PARETO_K_BAD = 0.7
 ICS = ("loo", "waic")
 UNITS = ("trial", "subject")
+SAMPLE_DIMS = ("chain", "draw")
+# pointwise log-likelihoods whose variance over draws exceeds this make WAIC unreliable
+WAIC_VARIANCE_MAX = 0.4
 
 
 class ComparisonWarning(UserWarning):
     """A comparison whose LOO estimates rest on unreliable importance sampling."""
 
 
-def by_subject(idata: az.InferenceData) -> az.InferenceData:
+def by_subject(fit: xr.DataTree) -> xr.DataTree:
     """A copy whose log-likelihood is summed over each subject's trials: dims (chain, draw, subject)."""
-    loglik = idata.log_likelihood["choice"]
+    loglik = fit["log_likelihood"]["choice"]
     order = list(dict.fromkeys(loglik["subject"].values.tolist()))
     summed = loglik.groupby("subject").sum().sel(subject=order)
-    groups = {
-        "posterior": idata.posterior,
-        "log_likelihood": xr.Dataset({"choice": summed}),
-    }
-    return az.InferenceData(attrs=dict(idata.attrs), **groups)
+    tree = xr.DataTree.from_dict(
+        {
+            "posterior": fit["posterior"].to_dataset(),
+            "log_likelihood": xr.Dataset({"choice": summed}),
+        }
+    )
+    tree.attrs = dict(fit.attrs)
+    return tree
 
 
-def _check_fits(fits: Mapping[str, az.InferenceData]) -> None:
+def _check_fits(fits: Mapping[str, xr.DataTree]) -> None:
     if len(fits) < 2:
         raise ValueError(f"compare needs at least two fits; got {len(fits)}")
-    missing = [name for name, idata in fits.items() if "log_likelihood" not in idata.groups()]
+    missing = [name for name, fit in fits.items() if "log_likelihood" not in fit.children]
     if missing:
         raise ValueError(f"fit(s) {', '.join(missing)} have no log_likelihood group")
-    sizes = {name: idata.log_likelihood["choice"].sizes["obs"] for name, idata in fits.items()}
-    hashes = {name: idata.attrs.get("data_sha256") for name, idata in fits.items()}
+    sizes = {name: fit["log_likelihood"]["choice"].sizes["obs"] for name, fit in fits.items()}
+    hashes = {name: fit.attrs.get("data_sha256") for name, fit in fits.items()}
     if len(set(sizes.values())) > 1 or len(set(hashes.values())) > 1:
         listed = ", ".join(
             f"{name} ({sizes[name]} trials, data {str(hashes[name])[:12]})" for name in fits
@@ -60,17 +70,78 @@ def _check_fits(fits: Mapping[str, az.InferenceData]) -> None:
         raise ValueError(f"fits were made on different data and cannot be compared: {listed}")
 
 
+def _constant(loglik: xr.DataArray, unit_dim: str) -> np.ndarray:
+    """Points whose log-likelihood is the same in every draw (their LOO term is exact)."""
+    values = loglik.stack(sample=SAMPLE_DIMS).transpose(unit_dim, "sample").values
+    return np.ptp(values, axis=1) < 1e-12
+
+
+def _relative_efficiency(fit: xr.DataTree, n_samples: int) -> float:
+    """Mean ESS of the posterior variables over the number of draws (1 for one chain)."""
+    posterior = fit["posterior"].to_dataset()
+    if posterior.sizes["chain"] == 1:
+        return 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ess = azs.ess(posterior, method="mean")
+    return float(np.hstack([ess[v].values.ravel() for v in ess.data_vars]).mean() / n_samples)
+
+
+def loo(fit: xr.DataTree, unit_dim: str = "obs"):
+    """PSIS-LOO of the ``choice`` log-likelihood, pointwise; exact (uniform weights, k = 0)
+    at points whose log-likelihood never varies, where Pareto smoothing is undefined."""
+    loglik = fit["log_likelihood"]["choice"]
+    n_samples = loglik.sizes["chain"] * loglik.sizes["draw"]
+    constant = _constant(loglik, unit_dim)
+    log_weights = xr.full_like(loglik, -math.log(n_samples), dtype=float)
+    pareto_k = xr.zeros_like(loglik.isel(chain=0, draw=0, drop=True), dtype=float)
+    if (~constant).any():
+        varying = loglik.isel({unit_dim: np.flatnonzero(~constant)})
+        weights, k = varying.azstats.psislw(
+            r_eff=_relative_efficiency(fit, n_samples), dim=list(SAMPLE_DIMS)
+        )
+        log_weights[{unit_dim: np.flatnonzero(~constant)}] = weights.transpose(*loglik.dims)
+        pareto_k[{unit_dim: np.flatnonzero(~constant)}] = k
+    result = azs.loo(
+        fit, pointwise=True, var_name="choice", log_weights=log_weights, pareto_k=pareto_k
+    )
+    # se as these tables always gave it (and as for WAIC): sqrt(n) x the sd (ddof 0) of
+    # the pointwise elpd; arviz-stats divides by n - 1
+    pointwise = np.asarray(result.elpd_i).ravel()
+    result.se = float(math.sqrt(pointwise.size * np.var(pointwise)))
+    return result
+
+
+def waic(fit: xr.DataTree, unit_dim: str = "obs") -> ELPDData:
+    """WAIC of the ``choice`` log-likelihood, pointwise: elpd_i = lppd_i - var_draws(loglik_i)."""
+    loglik = fit["log_likelihood"]["choice"]
+    values = loglik.stack(sample=SAMPLE_DIMS).transpose(unit_dim, "sample").values
+    n_points, n_samples = values.shape
+    lppd = logsumexp(values, axis=1) - math.log(n_samples)
+    variance = values.var(axis=1)
+    pointwise = lppd - variance
+    elpd_i = xr.DataArray(pointwise, dims=(unit_dim,), coords=loglik[unit_dim].coords)
+    return ELPDData(
+        elpd=float(pointwise.sum()),
+        se=float(math.sqrt(n_points * np.var(pointwise))),
+        p=float(variance.sum()),
+        n_samples=n_samples,
+        n_data_points=n_points,
+        scale="log",
+        warning=bool(np.any(variance > WAIC_VARIANCE_MAX)),
+        good_k=math.nan,
+        elpd_i=elpd_i,
+    )
+
+
 def _n_bad_k(elpd, loglik: xr.DataArray, unit_dim: str) -> tuple[int, int]:
     """(points with Pareto k > 0.7, points with a constant log-likelihood) among varying ones."""
-    values = loglik.stack(sample=("chain", "draw")).transpose(unit_dim, "sample").values
-    constant = np.ptp(values, axis=1) < 1e-12
+    constant = _constant(loglik, unit_dim)
     k = np.asarray(elpd.pareto_k)
     return int(np.sum((k > PARETO_K_BAD) & ~constant)), int(constant.sum())
 
 
-def compare(
-    fits: Mapping[str, az.InferenceData], ic: str = "loo", by: str = "trial"
-) -> pd.DataFrame:
+def compare(fits: Mapping[str, xr.DataTree], ic: str = "loo", by: str = "trial") -> pd.DataFrame:
     """Rank fits by PSIS-LOO (``ic="loo"``) or WAIC; stacking weights; both ICs shown.
 
     Columns: rank, elpd (of ``ic``), p (effective parameters), elpd_diff and dse (to the
@@ -85,33 +156,39 @@ def compare(
     fits = dict(fits)
     _check_fits(fits)
     if by == "subject":
-        fits = {name: by_subject(idata) for name, idata in fits.items()}
+        fits = {name: by_subject(fit) for name, fit in fits.items()}
     unit_dim = "obs" if by == "trial" else "subject"
-    loo, waic, extra = {}, {}, {}
-    for name, idata in fits.items():
+    loos, waics, extra = {}, {}, {}
+    for name, fit in fits.items():
+        loglik = fit["log_likelihood"]["choice"]
         with warnings.catch_warnings():
-            # Pareto k and WAIC variance warnings are replaced by the counts below.
+            # Pareto k warnings are replaced by the counts below.
             warnings.simplefilter("ignore", UserWarning)
             warnings.simplefilter("ignore", RuntimeWarning)
-            loo[name] = az.loo(idata, pointwise=True, var_name="choice")
-            waic[name] = az.waic(idata, pointwise=True, var_name="choice")
-        n_bad, n_constant = _n_bad_k(loo[name], idata.log_likelihood["choice"], unit_dim)
+            loos[name] = loo(fit, unit_dim)
+        waics[name] = waic(fit, unit_dim)
+        n_bad, n_constant = _n_bad_k(loos[name], loglik, unit_dim)
         extra[name] = {
-            "elpd_loo": float(loo[name].elpd_loo),
-            "p_loo": float(loo[name].p_loo),
-            "elpd_waic": float(waic[name].elpd_waic),
-            "p_waic": float(waic[name].p_waic),
+            "elpd_loo": float(loos[name].elpd),
+            "p_loo": float(loos[name].p),
+            "elpd_waic": waics[name].elpd,
+            "p_waic": waics[name].p,
             "n_pareto_k_bad": n_bad,
             "n_constant": n_constant,
-            "n_points": int(idata.log_likelihood["choice"].sizes[unit_dim]),
-            "model": str(idata.attrs.get("model", name)),
+            "n_points": int(loglik.sizes[unit_dim]),
+            "model": str(fit.attrs.get("model", name)),
         }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        table = az.compare(loo if ic == "loo" else waic, ic=ic, method="stacking")
-    table = table.rename(columns={f"elpd_{ic}": "elpd", f"p_{ic}": "p"})
-    table = table.drop(columns=[c for c in ("warning", "scale") if c in table])
-    table = table.join(pd.DataFrame.from_dict(extra, orient="index"))
+        ranked = azs.compare(loos if ic == "loo" else waics, method="stacking", round_to="none")
+    # elpd_diff as a positive distance to the best model, as these tables always gave it
+    table = ranked[["rank", "elpd", "p"]].assign(
+        elpd_diff=0.0 - ranked["elpd_diff"],
+        weight=ranked["weight"],
+        se=ranked["se"],
+        dse=ranked["dse"],
+    )
+    table = table.astype({"rank": int}).join(pd.DataFrame.from_dict(extra, orient="index"))
     table["ic"] = ic
     table["unit"] = by
     table.index.name = "fit"
@@ -125,135 +202,3 @@ def compare(
             stacklevel=2,
         )
     return table
-
-
-def save_figure(fig, path: str | Path, overwrite: bool = False) -> Path:
-    """Save (tightly cropped) and close a figure; refuses to overwrite unless asked."""
-    from valueint.records import save_figure as save
-
-    check_output_paths([path], overwrite)
-    return save(fig, path, bbox_inches="tight")
-
-
-def plot_comparison(table: pd.DataFrame, path: str | Path, overwrite: bool = False) -> Path:
-    """elpd with its standard error per model (best on top), stacking weights as labels."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    ordered = table.sort_values("rank")
-    names = [str(name) for name in ordered.index]
-    fig, ax = plt.subplots(figsize=(6.0, 1.0 + 0.5 * len(names)))
-    colours = sns.color_palette("colorblind", 2)
-    y = np.arange(len(names))
-    ax.errorbar(ordered["elpd"], y, xerr=ordered["se"], fmt="o", color=colours[0], label="elpd")
-    best = float(ordered["elpd"].iloc[0])
-    diff_y = y[1:] - 0.2
-    # as in arviz's plot_compare: each model's elpd again, with the se of its difference
-    ax.errorbar(
-        ordered["elpd"].iloc[1:],
-        diff_y,
-        xerr=ordered["dse"].iloc[1:],
-        fmt="^",
-        color=colours[1],
-        label="difference to best (se)",
-    )
-    ax.axvline(best, color="grey", lw=0.8, ls="--")
-    for yi, weight in enumerate(ordered["weight"]):
-        ax.annotate(
-            f"w = {weight:.2f}", (1.01, yi), xycoords=("axes fraction", "data"), va="center"
-        )
-    ax.set_yticks(y, names)
-    ax.invert_yaxis()
-    unit = str(ordered["unit"].iloc[0])
-    ic = str(ordered["ic"].iloc[0]).upper()
-    ax.set_xlabel(f"elpd ({ic}, leave one {unit} out; higher is better)")
-    ax.legend(loc="lower left", fontsize=8, frameon=False)
-    sns.despine(fig)
-    fig.tight_layout()
-    return save_figure(fig, path, overwrite)
-
-
-def predictive_check(idata: az.InferenceData, interval: float = 0.9) -> pd.DataFrame:
-    """Observed and posterior-predictive P(choice = 1) per trial in block, context and group.
-
-    One row per (group, context, trial): ``observed`` (share of observed choices = 1),
-    ``predicted`` (mean over predictive draws of the simulated share), ``lower``/``upper``
-    (central ``interval`` of the simulated share) and ``n`` (observed trials pooled).
-    """
-    if "posterior_predictive" not in idata.groups():
-        raise ValueError("the fit has no posterior_predictive group")
-    observed = idata.observed_data["choice"]
-    simulated = idata.posterior_predictive["choice"].stack(sample=("chain", "draw"))
-    group = (
-        observed["group"].values
-        if "group" in observed.coords
-        else np.full(observed.sizes["obs"], "all")
-    )
-    keys = pd.DataFrame(
-        {
-            "group": group,
-            "context": observed["context"].values,
-            "trial": observed["trial"].values + 1,
-        }
-    )
-    sims = pd.DataFrame(simulated.transpose("obs", "sample").values)
-    tail = (1 - interval) / 2
-    rows = []
-    for (g, c, t), index in keys.groupby(["group", "context", "trial"], sort=True).groups.items():
-        shares = sims.loc[index].mean(axis=0).to_numpy()
-        rows.append(
-            {
-                "group": g,
-                "context": c,
-                "trial": int(t),
-                "observed": float(observed.values[index].mean()),
-                "predicted": float(shares.mean()),
-                "lower": float(np.quantile(shares, tail)),
-                "upper": float(np.quantile(shares, 1 - tail)),
-                "n": len(index),
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def plot_predictive_check(
-    check: pd.DataFrame, path: str | Path, title: str = "", overwrite: bool = False
-) -> Path:
-    """Learning curves: observed share (points) over the predictive band, per context and group."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    groups = list(dict.fromkeys(check["group"]))
-    contexts = list(dict.fromkeys(check["context"]))
-    fig, axes = plt.subplots(
-        len(groups),
-        len(contexts),
-        figsize=(3.2 * len(contexts), 2.6 * len(groups)),
-        sharex=True,
-        sharey=True,
-        squeeze=False,
-    )
-    colour = sns.color_palette("colorblind", 1)[0]
-    for i, g in enumerate(groups):
-        for j, c in enumerate(contexts):
-            ax = axes[i, j]
-            sub = check[(check["group"] == g) & (check["context"] == c)]
-            ax.fill_between(sub["trial"], sub["lower"], sub["upper"], color=colour, alpha=0.25)
-            ax.plot(sub["trial"], sub["predicted"], color=colour, label="predicted")
-            ax.plot(sub["trial"], sub["observed"], "ko", ms=3, label="observed")
-            ax.set_ylim(0, 1)
-            ax.set_title(f"{g} / {c}", fontsize=9)
-            if i == len(groups) - 1:
-                ax.set_xlabel("trial in block")
-            if j == 0:
-                ax.set_ylabel("P(choice = 1)")
-    axes[0, 0].legend(fontsize=7, frameon=False, loc="lower right")
-    fig.suptitle(f"posterior predictive check {title}".strip(), fontsize=10)
-    fig.tight_layout()
-    return save_figure(fig, path, overwrite)

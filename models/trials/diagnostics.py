@@ -3,7 +3,8 @@
 ``diagnostics(fit)`` reads R-hat, bulk and tail effective sample sizes (over every
 posterior variable) and divergent transitions of any fit with a ``posterior`` group
 (trial fits, paradigm fits), and says in plain words what is wrong and what to try.
-``parameter_convergence`` gives R-hat and bulk ESS of one [chain, draw] array.
+``parameter_convergence`` gives R-hat and bulk ESS of one [chain, draw] array, and
+``posterior_summary`` the table of means, intervals and diagnostics per variable.
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
+from collections.abc import Sequence
 
 import arviz_stats as azs
 import numpy as np
+import pandas as pd
 import xarray as xr
+from arviz_base import rc_context
 
 # Vehtari et al. (2021): R-hat at most 1.01 over at least 2 chains, bulk and tail
 # ESS at least 400 (100 per chain for 4 chains).
@@ -171,3 +175,34 @@ def _worst(dataset: xr.Dataset, arg) -> str:
                 )
             best_name, best_value = f"{name}{where}", candidate
     return best_name or "?"
+
+
+SUMMARY_COLUMNS = (
+    "mean",
+    "sd",
+    "hdi_3%",
+    "hdi_97%",
+    "mcse_mean",
+    "mcse_sd",
+    "ess_bulk",
+    "ess_tail",
+    "r_hat",
+)
+
+
+def posterior_summary(fit: xr.DataTree, var_names: Sequence[str]) -> pd.DataFrame:
+    """Mean, sd, 94% HDI, Monte Carlo errors, bulk and tail ESS and R-hat per variable.
+
+    Rounded as fit reports always were: three decimals, R-hat two, ESS whole numbers.
+    """
+    # The summary's tail ESS takes its quantiles from ``stats.ci_prob``; 0.95 gives the
+    # 5% and 95% quantiles that ``diagnostics`` checks.
+    with warnings.catch_warnings(), rc_context({"stats.ci_prob": 1 - TAIL_PROB}):
+        warnings.simplefilter("ignore")  # one chain (SVI): R-hat is undefined
+        table = azs.summary(
+            fit, var_names=list(var_names), ci_prob=0.94, ci_kind="hdi", round_to="none"
+        )
+    table = table.rename(columns={"hdi94_lb": "hdi_3%", "hdi94_ub": "hdi_97%"})
+    table = table[list(SUMMARY_COLUMNS)].astype(float)
+    decimals = {name: 3 for name in SUMMARY_COLUMNS} | {"r_hat": 2, "ess_bulk": 0, "ess_tail": 0}
+    return table.round(decimals)

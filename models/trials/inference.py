@@ -1,9 +1,9 @@
 """Hierarchical Bayesian fits of trial-by-trial cognitive models, on numpyro.
 
 ``fit(data, model)`` samples a non-centred hierarchical model with NUTS (or fits a
-mean-field SVI approximation) and returns an ``arviz.InferenceData`` with the
-posterior (group- and subject-level parameters on the natural scale), the pointwise
-log-likelihood of every observed trial (for ``az.loo``), posterior-predictive choices,
+mean-field SVI approximation) and returns an ``xarray.DataTree`` with the groups arviz
+reads: the posterior (group- and subject-level parameters on the natural scale), the
+pointwise log-likelihood of every observed trial (for PSIS-LOO), posterior-predictive choices,
 the observed data and the design, sampler statistics and a record of how it was made.
 
 Population model, per parameter p on its unconstrained scale (``Parameter.prior_loc``
@@ -33,212 +33,36 @@ model's ``simulate`` on the observed design for an evenly thinned subset of draw
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import json
 import math
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 
-import arviz as az
 import jax
 import jax.numpy as jnp
 import numpy as np
 import numpyro
 import numpyro.distributions as dist
-import pandas as pd
 import xarray as xr
 from numpyro.infer import MCMC, NUTS, SVI, Predictive, Trace_ELBO, init_to_median
 from numpyro.infer.autoguide import AutoMultivariateNormal, AutoNormal
 
-from valueint.records import atomic_path, check_output_paths, package_versions
-from valueint.trials import models as learning_models  # noqa: F401  (registers the models by name)
-from valueint.trials.models import check_trial_arrays
-from valueint.trials.specs import CONTEXTS, ModelSpec, TrialArrays, get_spec
+from valueint.records import package_versions
+from valueint.trials.diagnostics import diagnostics
+from valueint.trials.fit_data import ARRAY_FIELDS, as_fit_data, data_hash, resolve_spec
+from valueint.trials.specs import ModelSpec, TrialArrays
 from valueint.trials.transforms import constrain
 
 METHODS = ("nuts", "svi")
-ARRAY_FIELDS = ("choice", "outcome", "praise", "present", "context", "mask")
-# Thresholds behind the plain-language warnings (Vehtari et al. 2021 recommendations).
-RHAT_MAX = 1.01
-ESS_MIN = 400
 
 
 class FitWarning(UserWarning):
     """A fit whose diagnostics say its numbers should not be trusted yet."""
 
 
-@dataclasses.dataclass(frozen=True)
-class Covariate:
-    """A per-subject categorical covariate: integer codes into ``labels``."""
-
-    name: str
-    codes: np.ndarray  # int [subject], 0 = reference level
-    labels: tuple[str, ...]
-
-
-@dataclasses.dataclass(frozen=True)
-class FitData:
-    """Dense trial arrays [subject, block, trial] plus what names their rows."""
-
-    arrays: TrialArrays
-    subject_ids: tuple[str, ...]
-    covariates: tuple[Covariate, ...] = ()
-    context_labels: tuple[str, ...] = CONTEXTS
-
-    @property
-    def n_subjects(self) -> int:
-        return len(self.subject_ids)
-
-    def covariate(self, name: str) -> Covariate:
-        for covariate in self.covariates:
-            if covariate.name == name:
-                return covariate
-        known = ", ".join(c.name for c in self.covariates) or "none"
-        raise ValueError(f"no subject covariate named {name!r} in the data (available: {known})")
-
-
-@dataclasses.dataclass(frozen=True)
-class Diagnostics:
-    """Convergence summary of a fit; ``messages`` say what is wrong and what to try."""
-
-    method: str
-    max_rhat: float
-    min_ess_bulk: float
-    min_ess_tail: float
-    n_divergent: int
-    n_draws: int
-    messages: tuple[str, ...]
-
-    @property
-    def ok(self) -> bool:
-        return not self.messages
-
-
 # --------------------------------------------------------------------------- data
-
-
-def as_fit_data(data, spec: ModelSpec | str | None = None) -> FitData:
-    """``FitData`` from a FitData, a (TrialArrays, meta) pair, a TrialArrays or a DataFrame.
-
-    A DataFrame is validated (against the columns ``spec`` needs) and converted by
-    ``valueint.trials.contract``.  ``meta`` is a ``trials.TrialMeta`` or a mapping with the same
-    names (``subjects``, ``group_labels``, ``group_codes``, ``contexts``); extra per-subject
-    categorical covariates may come as ``covariates={name: (codes, labels)}``.
-    """
-    spec = None if spec is None else _resolve_spec(spec)
-    if isinstance(data, FitData):
-        fit_data = data
-    elif isinstance(data, TrialArrays):
-        fit_data = _with_meta(data, None)
-    elif isinstance(data, tuple) and len(data) == 2 and isinstance(data[0], TrialArrays):
-        fit_data = _with_meta(*data)
-    elif isinstance(data, pd.DataFrame):
-        from valueint.trials.arrays import to_arrays
-        from valueint.trials.contract import validate
-
-        fit_data = _with_meta(*to_arrays(validate(data, spec)))
-    else:
-        raise TypeError(
-            "data must be a DataFrame of trials, a TrialArrays, a (TrialArrays, meta) pair or "
-            f"FitData; got {type(data).__name__}"
-        )
-    if spec is not None:
-        _check_for_model(fit_data, spec)
-    return fit_data
-
-
-def _check_for_model(fit_data: FitData, spec: ModelSpec) -> None:
-    """Name the first subject, block and trial whose values the model cannot use."""
-    arrays = fit_data.arrays
-    for s, subject in enumerate(fit_data.subject_ids):
-        one = TrialArrays(**{name: getattr(arrays, name)[s] for name in ARRAY_FIELDS})
-        try:
-            check_trial_arrays(one, spec.name)
-        except ValueError as err:
-            raise ValueError(f"subject {subject!r}: {err}") from None
-
-
-def _meta_get(meta, names, default=None):
-    for name in names:
-        value = meta.get(name) if isinstance(meta, Mapping) else getattr(meta, name, None)
-        if value is not None:
-            return value
-    return default
-
-
-def _with_meta(arrays: TrialArrays, meta) -> FitData:
-    arrays = _check_arrays(arrays)
-    meta = {} if meta is None else meta
-    n_subjects = arrays.choice.shape[0]
-    subject_ids = _meta_get(meta, ("subjects", "subject_ids"))
-    if subject_ids is None:
-        subject_ids = [str(s) for s in range(n_subjects)]
-    subject_ids = tuple(str(s) for s in subject_ids)
-    if len(subject_ids) != n_subjects:
-        raise ValueError(f"meta names {len(subject_ids)} subjects but the arrays hold {n_subjects}")
-    if len(set(subject_ids)) != n_subjects:
-        raise ValueError("subject ids must be unique (as text)")
-    covariates = []
-    labels = tuple(str(label) for label in _meta_get(meta, ("group_labels",), ()))
-    if labels:
-        codes = _meta_get(meta, ("group_codes",))
-        covariates.append(_covariate("group", codes, labels, n_subjects))
-    for name, (codes, levels) in dict(_meta_get(meta, ("covariates",), {})).items():
-        covariates.append(_covariate(name, codes, tuple(str(x) for x in levels), n_subjects))
-    contexts = _meta_get(meta, ("contexts", "context_labels"), CONTEXTS)
-    return FitData(arrays, subject_ids, tuple(covariates), tuple(str(c) for c in contexts))
-
-
-def _covariate(name, codes, labels, n_subjects) -> Covariate:
-    codes = np.asarray(codes, dtype=np.int64)
-    if codes.shape != (n_subjects,):
-        raise ValueError(f"covariate {name!r}: expected {n_subjects} codes, got {codes.shape}")
-    if codes.size and (codes.min() < 0 or codes.max() >= len(labels)):
-        raise ValueError(f"covariate {name!r}: codes must lie in 0..{len(labels) - 1}")
-    return Covariate(name, codes, labels)
-
-
-def _check_arrays(arrays: TrialArrays) -> TrialArrays:
-    dtypes = {
-        "choice": np.int32,
-        "outcome": np.float64,
-        "praise": np.float64,
-        "present": np.float64,
-        "context": np.int32,
-        "mask": np.bool_,
-    }
-    values = {name: np.asarray(getattr(arrays, name)) for name in ARRAY_FIELDS}
-    shape = values["choice"].shape
-    if len(shape) != 3:
-        raise ValueError(f"trial arrays must be [subject, block, trial]; choice has shape {shape}")
-    for name, value in values.items():
-        if value.shape != shape:
-            raise ValueError(f"trial array {name!r} has shape {value.shape}, expected {shape}")
-    choice, mask = values["choice"], values["mask"].astype(bool)
-    bad = mask & ~np.isin(choice, (0, 1))
-    if bad.any():
-        s, b, t = np.argwhere(bad)[0]
-        raise ValueError(
-            f"choice must be 0 or 1 on observed trials; subject {s}, block {b}, trial {t} "
-            f"has {choice[s, b, t]}"
-        )
-    if not mask.any():
-        raise ValueError("the data hold no observed trial (mask is all False)")
-    return TrialArrays(**{name: np.asarray(values[name], dtype=dtypes[name]) for name in values})
-
-
-def data_hash(arrays: TrialArrays) -> str:
-    """sha256 of the trial arrays (names, dtypes, shapes and bytes, in a fixed order)."""
-    digest = hashlib.sha256()
-    for name in ARRAY_FIELDS:
-        value = np.ascontiguousarray(getattr(arrays, name))
-        digest.update(f"{name}:{value.dtype.str}:{value.shape};".encode())
-        digest.update(value.tobytes())
-    return digest.hexdigest()
 
 
 def _device_arrays(arrays: TrialArrays) -> TrialArrays:
@@ -246,14 +70,6 @@ def _device_arrays(arrays: TrialArrays) -> TrialArrays:
 
 
 # --------------------------------------------------------------------------- model
-
-
-def _resolve_spec(model) -> ModelSpec:
-    if isinstance(model, ModelSpec):
-        return model
-    if isinstance(model, str):
-        return get_spec(model)
-    raise TypeError(f"model must be a registered name or a ModelSpec; got {type(model).__name__}")
 
 
 def _prior_arrays(spec: ModelSpec):
@@ -369,8 +185,8 @@ def fit(
     svi_guide: str = "normal",
     predictive_draws: int = 100,
     likelihood_precision: str = "auto",
-) -> az.InferenceData:
-    """Fit ``model`` to ``data``; an ``arviz.InferenceData`` with every group filled.
+) -> xr.DataTree:
+    """Fit ``model`` to ``data``; an ``xarray.DataTree`` with every group filled.
 
     ``method="nuts"`` runs ``chains`` chains of ``warmup`` + ``draws`` NUTS steps, in
     parallel when JAX has a CPU device per chain (``numpyro.set_host_device_count``
@@ -386,7 +202,7 @@ def fit(
     Diagnostics that fail raise a ``FitWarning``.
     """
     numpyro.enable_x64()
-    spec = _resolve_spec(model)
+    spec = resolve_spec(model)
     fit_data = as_fit_data(data, spec)
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
@@ -466,7 +282,7 @@ def fit(
         "options": repr(options),
         **extra,
     }
-    idata = _build_inference_data(
+    tree = _build_fit_tree(
         spec,
         fit_data,
         samples,
@@ -477,7 +293,7 @@ def fit(
         predictive_draws=predictive_draws,
         group_sites=group_sites,
     )
-    idata.attrs.update(
+    tree.attrs.update(
         {
             "model": spec.name,
             "method": method,
@@ -492,9 +308,9 @@ def fit(
             "inference_library": "numpyro",
         }
     )
-    for message in diagnostics(idata).messages:
+    for message in diagnostics(tree).messages:
         warnings.warn(message, FitWarning, stacklevel=2)
-    return idata
+    return tree
 
 
 def _group_sites(spec: ModelSpec, covariates) -> tuple[str, ...]:
@@ -642,7 +458,7 @@ def simulate_choices(spec: ModelSpec, options, arrays: TrialArrays, params: dict
     return np.asarray(jax.lax.map(lambda a: one_draw(*a), (stacked, keys), batch_size=16))
 
 
-def _build_inference_data(
+def _build_fit_tree(
     spec, fit_data, samples, stats, covariates, options, key, *, predictive_draws, group_sites
 ):
     arrays = fit_data.arrays
@@ -734,163 +550,4 @@ def _build_inference_data(
             {name: (("chain", "draw"), value) for name, value in stats.items()},
             coords={"chain": chain, "draw": draw},
         )
-    return az.InferenceData(**groups)
-
-
-# --------------------------------------------------------------------------- diagnostics
-
-
-def diagnostics(idata: az.InferenceData) -> Diagnostics:
-    """R-hat, effective sample sizes and divergences of a fit, with advice where they fail."""
-    method = str(idata.attrs.get("method", "nuts"))
-    posterior = idata.posterior
-    n_chains, n_draws = posterior.sizes["chain"], posterior.sizes["draw"]
-    messages = []
-    if method == "svi":
-        return Diagnostics(method, math.nan, math.nan, math.nan, 0, n_chains * n_draws, ())
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # constant draws give nan R-hat
-        rhat = az.rhat(posterior)
-        ess_bulk = az.ess(posterior, method="bulk")
-        ess_tail = az.ess(posterior, method="tail")
-    # R-hat is nan where a chain never moved (every draw the same): as bad as it gets
-    stuck = [name for name, value in rhat.data_vars.items() if np.isnan(value.values).any()]
-    max_rhat = math.inf if stuck else _extreme(rhat, np.nanmax)
-    min_bulk = _extreme(ess_bulk, np.nanmin)
-    min_tail = _extreme(ess_tail, np.nanmin)
-    n_divergent = 0
-    if "sample_stats" in idata.groups() and "diverging" in idata.sample_stats:
-        n_divergent = int(idata.sample_stats["diverging"].sum())
-    if n_chains < 2:
-        messages.append(
-            "only one chain: R-hat cannot detect chains that disagree; run at least 4 chains"
-        )
-    elif stuck:
-        messages.append(
-            f"some chains never moved ({', '.join(stuck[:5])}: every draw the same, R-hat "
-            "undefined): the sampler was not adapted. Run more warmup (hundreds of steps), "
-            "and check that the model's log-likelihood is finite at the prior's values."
-        )
-    elif not max_rhat <= RHAT_MAX:
-        worst = _worst(rhat, np.nanargmax)
-        messages.append(
-            f"R-hat up to {max_rhat:.3f} (worst: {worst}) exceeds {RHAT_MAX}: the chains have "
-            "not mixed. Run more warmup and draws; if it persists, check the priors and "
-            "whether the parameter is identified by the data."
-        )
-    if not min_bulk >= ESS_MIN:
-        messages.append(
-            f"bulk effective sample size as low as {min_bulk:.0f} (worst: "
-            f"{_worst(ess_bulk, np.nanargmin)}), below {ESS_MIN}: posterior means and sds "
-            "are noisy. Run more draws or chains."
-        )
-    if not min_tail >= ESS_MIN:
-        messages.append(
-            f"tail effective sample size as low as {min_tail:.0f} (worst: "
-            f"{_worst(ess_tail, np.nanargmin)}), below {ESS_MIN}: credible intervals are "
-            "unreliable. Run more draws or chains."
-        )
-    if n_divergent:
-        messages.append(
-            f"{n_divergent} divergent transition(s) after warmup: the sampler missed part of "
-            "the posterior. Raise target_accept_prob (e.g. 0.95 or 0.99) and warmup; the "
-            "population model is already non-centred, so persistent divergences point to "
-            "priors that are too wide or a parameter the data cannot pin down."
-        )
-    return Diagnostics(
-        method, max_rhat, min_bulk, min_tail, n_divergent, n_chains * n_draws, tuple(messages)
-    )
-
-
-def _extreme(dataset: xr.Dataset, reduce) -> float:
-    values = [np.asarray(v).ravel() for v in dataset.data_vars.values()]
-    values = np.concatenate(values) if values else np.asarray([math.nan])
-    if np.all(np.isnan(values)):
-        return math.nan
-    return float(reduce(values))
-
-
-def _worst(dataset: xr.Dataset, arg) -> str:
-    best_name, best_value = "", None
-    for name, value in dataset.data_vars.items():
-        flat = np.asarray(value).ravel()
-        if np.all(np.isnan(flat)):
-            continue
-        i = int(arg(flat))
-        candidate = flat[i]
-        better = best_value is None or (
-            candidate > best_value if arg is np.nanargmax else candidate < best_value
-        )
-        if better:
-            where = ""
-            if value.ndim:
-                labels = np.unravel_index(i, value.shape)
-                where = (
-                    "["
-                    + ", ".join(
-                        str(value[dim].values[j]) if dim in value.coords else str(j)
-                        for dim, j in zip(value.dims, labels, strict=True)
-                    )
-                    + "]"
-                )
-            best_name, best_value = f"{name}{where}", candidate
-    return best_name or "?"
-
-
-# --------------------------------------------------------------------------- files
-
-
-def save_fit(idata: az.InferenceData, path: str | Path, overwrite: bool = False) -> Path:
-    """Write ``idata`` as netCDF: to a temporary file beside ``path``, then renamed."""
-    path = Path(path)
-    check_output_paths([path], overwrite)
-    with atomic_path(path) as tmp:
-        idata.to_netcdf(tmp)
-    return path
-
-
-def load_fit(path: str | Path) -> az.InferenceData:
-    """Read a fit written by ``save_fit`` (all groups loaded into memory)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no fit file at {path}")
-    try:
-        idata = az.from_netcdf(path)
-    except (OSError, ValueError) as err:
-        raise ValueError(f"{path}: not a netCDF fit file ({err})") from None
-    for group in idata.groups():
-        getattr(idata, group).load()
-    if "posterior" not in idata.groups() or "model" not in idata.attrs:
-        raise ValueError(f"{path}: not a valueint fit (no posterior or no model name)")
-    return idata
-
-
-def fit_data_from(idata: az.InferenceData) -> FitData:
-    """The data a fit was made on, rebuilt from its ``constant_data`` group."""
-    design = idata.constant_data
-    arrays = TrialArrays(**{name: np.asarray(design[name].values) for name in ARRAY_FIELDS})
-    covariates = []
-    for name in design.data_vars:
-        if name.endswith("_code"):
-            cov = name[: -len("_code")]
-            labels = tuple(str(x) for x in design[f"{cov}_level"].values)
-            covariates.append(Covariate(cov, np.asarray(design[name].values), labels))
-    context_labels = tuple(json.loads(idata.attrs.get("context_labels", "[]")))
-    subject_ids = tuple(str(s) for s in design["subject"].values)
-    return FitData(_check_arrays(arrays), subject_ids, tuple(covariates), context_labels)
-
-
-def summarize(idata: az.InferenceData, var_names: Sequence[str] | None = None) -> pd.DataFrame:
-    """``az.summary`` columns mean, sd, hdi_3%, hdi_97%, r_hat, ess_bulk.
-
-    By default the population-level variables (those without a subject dimension), or
-    the subject-level ones for a fit without pooling.
-    """
-    posterior = idata.posterior
-    if var_names is None:
-        var_names = [n for n, v in posterior.data_vars.items() if "subject" not in v.dims]
-        var_names = var_names or list(posterior.data_vars)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # one SVI chain: R-hat is undefined
-        table = az.summary(idata, var_names=list(var_names), hdi_prob=0.94)
-    return table[["mean", "sd", "hdi_3%", "hdi_97%", "r_hat", "ess_bulk"]]
+    return xr.DataTree.from_dict(groups)

@@ -17,14 +17,15 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from valueint.trials.inference import FitData, _resolve_spec, fit
+from valueint.trials.comparison import compare
+from valueint.trials.fit_data import FitData, resolve_spec
+from valueint.trials.inference import fit
 from valueint.trials.specs import CONTEXTS, ModelSpec, TrialArrays
 from valueint.trials.transforms import constrain
 
@@ -143,7 +144,7 @@ def synthetic_data(
     model, n_subjects: int, n_trials: int, seed: int, population=None, options=None
 ) -> tuple[FitData, dict]:
     """Simulated ``FitData`` and the true parameters {name: [subject]} behind it."""
-    spec = _resolve_spec(model)
+    spec = resolve_spec(model)
     truth = draw_parameters(spec, n_subjects, seed, population)
     design = make_design(n_subjects, n_trials, seed)
     arrays = simulate_data(spec, truth, design, seed + 1, options)
@@ -171,7 +172,7 @@ def recover(
     **fit_kwargs,
 ) -> RecoveryResult:
     """Simulate ``model`` for each seed, refit it hierarchically and score the estimates."""
-    spec = _resolve_spec(model)
+    spec = resolve_spec(model)
     if not 0 < interval < 1:
         raise ValueError(f"interval must lie in (0, 1); got {interval}")
     rows = []
@@ -235,40 +236,6 @@ def summarize_recovery(estimates: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame
     return pd.DataFrame(out).set_index("parameter")
 
 
-def plot_recovery(result: RecoveryResult, path: str | Path, overwrite: bool = False) -> Path:
-    """Truth against posterior mean with interval bars, one panel per parameter."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from valueint.trials.comparison import save_figure
-
-    names = list(result.summary.index)
-    fig, axes = plt.subplots(1, len(names), figsize=(3.4 * len(names), 3.4), squeeze=False)
-    for ax, name in zip(axes[0], names, strict=True):
-        sub = result.estimates[result.estimates["parameter"] == name]
-        ax.errorbar(
-            sub["true"],
-            sub["mean"],
-            yerr=[sub["mean"] - sub["lower"], sub["upper"] - sub["mean"]],
-            fmt="o",
-            ms=3,
-            alpha=0.6,
-            elinewidth=0.6,
-        )
-        low = min(sub["true"].min(), sub["lower"].min())
-        high = max(sub["true"].max(), sub["upper"].max())
-        ax.plot([low, high], [low, high], "k--", lw=1, label="identity")
-        row = result.summary.loc[name]
-        ax.set_title(f"{name}\nr = {row.pearson_r:.2f}, coverage {row.coverage:.0%}", fontsize=9)
-        ax.set_xlabel("true")
-        ax.set_ylabel(f"posterior mean ({result.interval:.0%} interval)")
-    fig.suptitle(f"parameter recovery: {result.model}", fontsize=10)
-    fig.tight_layout()
-    return save_figure(fig, path, overwrite)
-
-
 # --------------------------------------------------------------------------- models
 
 
@@ -293,9 +260,7 @@ def model_recovery(
     ``populations`` and ``options`` are keyed by model name.  ``by`` is ``"trial"``
     (leave one trial out) or ``"subject"`` (leave one subject out), as in ``compare``.
     """
-    from valueint.trials.comparison import compare
-
-    specs = [_resolve_spec(m) for m in models]
+    specs = [resolve_spec(m) for m in models]
     names = [s.name for s in specs]
     if len(set(names)) != len(names) or len(names) < 2:
         raise ValueError(f"model recovery needs at least two distinct models; got {names}")
@@ -345,25 +310,3 @@ def model_recovery(
                     }
                 )
     return ModelRecoveryResult(confusion, pd.DataFrame(records), by)
-
-
-def plot_confusion(result: ModelRecoveryResult, path: str | Path, overwrite: bool = False) -> Path:
-    """Heatmap of the share of data sets from each model (rows) won by each model."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    from valueint.trials.comparison import save_figure
-
-    counts = result.confusion
-    share = counts.div(counts.sum(axis=1).replace(0, 1), axis=0)
-    size = 1.2 + 1.1 * len(counts)
-    fig, ax = plt.subplots(figsize=(size + 1, size))
-    sns.heatmap(share, annot=counts, fmt="d", vmin=0, vmax=1, cmap="Blues", ax=ax, cbar=True)
-    ax.set_xlabel("selected by PSIS-LOO")
-    ax.set_ylabel("generating model")
-    ax.set_title(f"model recovery (leave one {result.by} out)", fontsize=10)
-    fig.tight_layout()
-    return save_figure(fig, path, overwrite)

@@ -1,0 +1,50 @@
+"""Posterior predictive check of a trial fit: observed against simulated choice shares."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+
+def predictive_check(fit: xr.DataTree, interval: float = 0.9) -> pd.DataFrame:
+    """Observed and posterior-predictive P(choice = 1) per trial in block, context and group.
+
+    One row per (group, context, trial): ``observed`` (share of observed choices = 1),
+    ``predicted`` (mean over predictive draws of the simulated share), ``lower``/``upper``
+    (central ``interval`` of the simulated share) and ``n`` (observed trials pooled).
+    """
+    if "posterior_predictive" not in fit.children:
+        raise ValueError("the fit has no posterior_predictive group")
+    observed = fit["observed_data"]["choice"]
+    simulated = fit["posterior_predictive"]["choice"].stack(sample=("chain", "draw"))
+    group = (
+        observed["group"].values
+        if "group" in observed.coords
+        else np.full(observed.sizes["obs"], "all")
+    )
+    keys = pd.DataFrame(
+        {
+            "group": group,
+            "context": observed["context"].values,
+            "trial": observed["trial"].values + 1,
+        }
+    )
+    sims = pd.DataFrame(simulated.transpose("obs", "sample").values)
+    tail = (1 - interval) / 2
+    rows = []
+    for (g, c, t), index in keys.groupby(["group", "context", "trial"], sort=True).groups.items():
+        shares = sims.loc[index].mean(axis=0).to_numpy()
+        rows.append(
+            {
+                "group": g,
+                "context": c,
+                "trial": int(t),
+                "observed": float(observed.values[index].mean()),
+                "predicted": float(shares.mean()),
+                "lower": float(np.quantile(shares, tail)),
+                "upper": float(np.quantile(shares, 1 - tail)),
+                "n": len(index),
+            }
+        )
+    return pd.DataFrame(rows)

@@ -15,13 +15,12 @@ import typer
 from typer.testing import CliRunner
 
 from valueint.cli import fit as fit_cli
+from valueint.trials.figures import plot_confusion, plot_recovery
 from valueint.trials.inference import FitWarning
 from valueint.trials.recovery import (
     draw_parameters,
     make_design,
     model_recovery,
-    plot_confusion,
-    plot_recovery,
     population_of,
     recover,
     simulate_data,

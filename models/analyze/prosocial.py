@@ -122,7 +122,7 @@ def run_prosocial_analysis(
     anything is fitted).  ``report`` receives progress messages (plain text).
     """
     from valueint.records import atomic_write, check_output_paths, run_record, write_json
-    from valueint.trials import inference
+    from valueint.trials.fit_files import save_fit
 
     settings = settings or ProsocialSettings.full()
     report = report or _quiet
@@ -164,7 +164,7 @@ def run_prosocial_analysis(
     )
     if save_fits:
         for name, idata in fits.items():
-            inference.save_fit(idata, paths[f"fits/{name}.nc"], overwrite=True)
+            save_fit(idata, paths[f"fits/{name}.nc"], overwrite=True)
 
     wall = time.perf_counter() - start
     summary = summary_markdown(

@@ -19,7 +19,7 @@ class PreparedData:
     """The trials analysed (after any subsetting) and the arrays the models see."""
 
     frame: pd.DataFrame
-    fit_data: Any  # inference.FitData
+    fit_data: Any  # valueint.trials.fit_data.FitData
     groups: tuple[str, str]  # (reference, compared)
     source: str
     file_sha256: str | None
@@ -77,7 +77,7 @@ def load_trials_frame(data) -> tuple[pd.DataFrame, str, str | None, Any]:
 def prepare_data(data, subjects_per_group: int | None = None) -> PreparedData:
     """Load (or check) the trials, keep the subjects asked for, build the model arrays."""
     from valueint.trials.arrays import to_arrays
-    from valueint.trials.inference import as_fit_data
+    from valueint.trials.fit_data import as_fit_data
 
     frame, source, sha, report = load_trials_frame(data)
     groups = group_levels(frame)

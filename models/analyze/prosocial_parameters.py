@@ -15,9 +15,9 @@ from valueint.analyze.prosocial_settings import HDI_PROB
 
 def hdi(values: np.ndarray) -> tuple[float, float]:
     """The ``HDI_PROB`` highest-density interval of all ``values`` pooled."""
-    import arviz as az
+    import arviz_stats as azs
 
-    low, high = az.hdi(np.asarray(values, float).ravel(), prob=HDI_PROB)
+    low, high = azs.hdi(np.asarray(values, float).ravel(), prob=HDI_PROB)
     return float(low), float(high)
 
 

@@ -17,6 +17,7 @@ from valueint.cli.app import app
 from valueint.records import save_figure
 from valueint.trials import inference
 from valueint.trials.datasets import resolve_cutler2021
+from valueint.trials.fit_files import load_fit
 from valueint.trials.recovery import draw_parameters, make_design, simulate_data
 from valueint.trials.specs import CONTEXTS, get_spec
 
@@ -135,7 +136,7 @@ def test_quick_run_on_real_data(tmp_path):
     out = tmp_path / "real"
     result = run_prosocial_analysis(None, out, settings, save_fits=True)
     check_outputs(result, out)
-    saved = inference.load_fit(out / "fits" / "rw.nc")
+    saved = load_fit(out / "fits" / "rw.nc")
     assert saved.attrs["model"] == "rw"
     assert saved.attrs["data_sha256"] == result.fits["rw"].attrs["data_sha256"]
     frame = result.prepared.frame

@@ -39,7 +39,8 @@
 # no one) × 3 blocks × 16 trials = 144 trials per subject, blocks in a balanced random
 # order per subject, reward probabilities 0.75 and 0.25 for the two symbols.
 # Fits use short chains to fit the time budget; the package flags every fit whose
-# R-hat exceeds 1.01 or whose effective sample size is below 400, and those flags are
+# R-hat exceeds 1.01 or whose effective sample size is below 400 (the thresholds of
+# `valueint.trials.diagnostics`), and those flags are
 # counted below: they say single fits' summaries are noisy, so read the numbers as an
 # estimate of how recoverable the models are, not to the second decimal.
 # Simulated populations are the package defaults (`recovery.population_of`: each
@@ -69,13 +70,13 @@ from IPython.display import Image, Markdown, display
 
 from valueint.notebook import notebook_mode, notebook_out, write_tables
 from valueint.records import check_output_paths, run_record, write_json
+from valueint.trials.diagnostics import ESS_MIN, RHAT_MAX
+from valueint.trials.figures import plot_confusion, plot_recovery
 from valueint.trials.inference import FitWarning
 from valueint.trials.recovery import (
     INTERVAL,
     make_design,
     model_recovery,
-    plot_confusion,
-    plot_recovery,
     population_of,
     recover,
 )
@@ -117,9 +118,9 @@ def say(text: str) -> None:
 
 WARNING_KINDS = {  # words in a FitWarning's message -> what it flags
     "divergent": "divergent transitions",
-    "R-hat": "R-hat above 1.01",
-    "bulk effective": "bulk ESS below 400",
-    "tail effective": "tail ESS below 400",
+    "R-hat": f"R-hat above {RHAT_MAX}",
+    "bulk effective": f"bulk ESS below {ESS_MIN}",
+    "tail effective": f"tail ESS below {ESS_MIN}",
     "one chain": "a single chain",
 }
 

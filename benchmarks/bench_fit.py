@@ -58,7 +58,7 @@ def setup_jax(devices: int) -> None:
 
 def load_data(simulated: bool):
     """(FitData, description): Cutler et al. (2021) if found, else simulated 152 x 144."""
-    from valueint.trials.inference import as_fit_data
+    from valueint.trials.fit_data import as_fit_data
     from valueint.trials.recovery import synthetic_data
 
     if not simulated:
@@ -76,10 +76,10 @@ def load_data(simulated: bool):
 
 
 def ess_summary(posterior) -> dict:
-    import arviz as az
+    import arviz_stats as azs
     import numpy as np
 
-    ess = az.ess(posterior, method="bulk")
+    ess = azs.ess(posterior, method="bulk")
     values = np.concatenate([np.asarray(v).ravel() for v in ess.data_vars.values()])
     return {"ess_bulk_min": float(np.min(values)), "ess_bulk_median": float(np.median(values))}
 
@@ -148,24 +148,25 @@ def run_valueint(data, chains: int, draws: int, warmup: int) -> dict:
 
 
 def full_fit(data, chains: int) -> dict:
-    from valueint.trials.inference import diagnostics, fit
+    from valueint.trials.diagnostics import diagnostics
+    from valueint.trials.inference import fit
 
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        idata = fit(data, "rw_recipient", chains=chains, draws=1000, warmup=1000, progress=False)
+        tree = fit(data, "rw_recipient", chains=chains, draws=1000, warmup=1000, progress=False)
     wall = time.perf_counter() - start
-    report = diagnostics(idata)
+    report = diagnostics(tree)
     return {
         "chains": chains,
         "draws": 1000,
         "warmup": 1000,
         "wall_s": wall,
-        "sampling_s": float(idata.attrs["sampling_time_s"]),
+        "sampling_s": float(tree.attrs["sampling_time_s"]),
         "max_rhat": report.max_rhat,
         "min_ess_bulk": report.min_ess_bulk,
         "divergent": report.n_divergent,
-        "n_obs": int(idata.log_likelihood.sizes["obs"]),
+        "n_obs": int(tree["log_likelihood"].sizes["obs"]),
     }
 
 
@@ -253,7 +254,10 @@ def run_pymc(data, chains: int, draws: int, warmup: int) -> dict:
 
     _, compile_s = sample(2, 2)
     idata, total_s = sample(warmup, draws)
-    posterior = idata.posterior[["alphas", "beta", "mu", "sigma"]]
+    posterior = idata["posterior"]
+    if hasattr(posterior, "to_dataset"):  # an xarray.DataTree node (arviz 1.x)
+        posterior = posterior.to_dataset()
+    posterior = posterior[["alphas", "beta", "mu", "sigma"]]
     return {
         "tool": f"PyMC {pm.__version__}",
         "compile_s": compile_s,

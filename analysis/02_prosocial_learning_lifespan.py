@@ -49,13 +49,14 @@ numpyro.set_host_device_count(4)  # before JAX starts: the 4 NUTS chains run in 
 import pandas as pd  # noqa: E402
 from IPython.display import Image, display  # noqa: E402
 
+# the entry point registers the trial models before it hands out get_spec
+from valueint import get_spec  # noqa: E402
 from valueint.analyze.prosocial import run_prosocial_analysis  # noqa: E402
 from valueint.analyze.prosocial_curves import observed_curves  # noqa: E402
 from valueint.analyze.prosocial_settings import CONTEXT_NAMES, MODELS, ProsocialSettings  # noqa: E402
 from valueint.notebook import notebook_mode, notebook_out  # noqa: E402
 from valueint.trials.datasets import DatasetNotice, resolve_cutler2021  # noqa: E402
 from valueint.trials.diagnostics import ESS_MIN, RHAT_MAX  # noqa: E402
-from valueint.trials.specs import get_spec  # noqa: E402
 
 MODE = notebook_mode()  # VALUEINT_NOTEBOOK_MODE: full (default) or small
 OUT = notebook_out("02_prosocial_learning")  # under VALUEINT_NOTEBOOK_OUT

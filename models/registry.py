@@ -12,16 +12,33 @@ line says what would have worked.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator
 
 
 class Registry[T]:
     """Named entries of one kind, in the order they were registered."""
 
-    def __init__(self, kind: str, error: Callable[[str], Exception] = KeyError) -> None:
+    def __init__(
+        self,
+        kind: str,
+        error: Callable[[str], Exception] = KeyError,
+        defined_in: str | None = None,
+    ) -> None:
+        """``defined_in`` names the module whose import registers the shipped entries;
+        it is imported on the first lookup, so a lookup never misses them whatever the
+        caller imported first."""
         self.kind = kind
         self._error = error
+        self._defined_in = defined_in
         self._entries: dict[str, T] = {}
+
+    @property
+    def _loaded(self) -> dict[str, T]:
+        if self._defined_in is not None:
+            module, self._defined_in = self._defined_in, None
+            importlib.import_module(module)
+        return self._entries
 
     def register(self, name: str, entry: T) -> T:
         """Add ``entry`` under ``name``; a name may be registered once."""
@@ -34,7 +51,7 @@ class Registry[T]:
 
     def get(self, name: str, where: str | None = None) -> T:
         """The entry called ``name``; ``where`` (a config key, an option) prefixes the error."""
-        if isinstance(name, str) and name in self._entries:
+        if isinstance(name, str) and name in self._loaded:
             return self._entries[name]
         prefix = f"{where} = {name!r}" if where else f"{name!r}"
         raise self._error(
@@ -43,22 +60,22 @@ class Registry[T]:
 
     def names(self) -> tuple[str, ...]:
         """Registered names, sorted."""
-        return tuple(sorted(self._entries))
+        return tuple(sorted(self._loaded))
 
     def __getitem__(self, name: str) -> T:
         return self.get(name)
 
     def __contains__(self, name: object) -> bool:
-        return name in self._entries
+        return name in self._loaded
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._entries)
+        return iter(self._loaded)
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._loaded)
 
     def items(self):
-        return self._entries.items()
+        return self._loaded.items()
 
     def values(self):
-        return self._entries.values()
+        return self._loaded.values()

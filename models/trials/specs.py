@@ -85,7 +85,8 @@ class ModelSpec:
         return tuple(p.name for p in self.parameters)
 
 
-MODEL_SPECS: Registry[ModelSpec] = Registry("model")
+# the shipped models register themselves in valueint.trials.models
+MODEL_SPECS: Registry[ModelSpec] = Registry("model", defined_in="valueint.trials.models")
 
 
 def register(spec: ModelSpec) -> ModelSpec:

@@ -25,6 +25,7 @@ import arviz_stats as azs
 import numpy as np
 import pandas as pd
 import xarray as xr
+from arviz_stats.base import array_stats
 from arviz_stats.utils import ELPDData
 from scipy.special import logsumexp
 
@@ -88,23 +89,36 @@ def _relative_efficiency(fit: xr.DataTree, n_samples: int) -> float:
 
 
 def loo(fit: xr.DataTree, unit_dim: str = "obs"):
-    """PSIS-LOO of the ``choice`` log-likelihood, pointwise; exact (uniform weights, k = 0)
-    at points whose log-likelihood never varies, where Pareto smoothing is undefined."""
+    """PSIS-LOO of the ``choice`` log-likelihood, pointwise.
+
+    Where Pareto smoothing is undefined the importance weights are used as they are, as
+    arviz 0.x did: uniform and exact (k = 0) at points whose log-likelihood never varies;
+    raw, with k = inf (unreliable), where too few draws make up a tail to fit.
+    """
     loglik = fit["log_likelihood"]["choice"]
     n_samples = loglik.sizes["chain"] * loglik.sizes["draw"]
-    constant = _constant(loglik, unit_dim)
-    log_weights = xr.full_like(loglik, -math.log(n_samples), dtype=float)
-    pareto_k = xr.zeros_like(loglik.isel(chain=0, draw=0, drop=True), dtype=float)
-    if (~constant).any():
-        varying = loglik.isel({unit_dim: np.flatnonzero(~constant)})
-        weights, k = varying.azstats.psislw(
-            r_eff=_relative_efficiency(fit, n_samples), dim=list(SAMPLE_DIMS)
+    values = loglik.transpose(unit_dim, *SAMPLE_DIMS).values
+    weights = np.full(values.shape, -math.log(n_samples))
+    pareto_k = np.zeros(values.shape[0])
+    varying = np.flatnonzero(~_constant(loglik, unit_dim))
+    r_eff = _relative_efficiency(fit, n_samples)
+    try:
+        weights[varying], pareto_k[varying] = array_stats.psislw(
+            values[varying], r_eff=r_eff, axis=(-2, -1)
         )
-        log_weights[{unit_dim: np.flatnonzero(~constant)}] = weights.transpose(*loglik.dims)
-        pareto_k[{unit_dim: np.flatnonzero(~constant)}] = k
-    result = azs.loo(
-        fit, pointwise=True, var_name="choice", log_weights=log_weights, pareto_k=pareto_k
-    )
+    except ValueError:  # a tail too short or flat somewhere: smooth point by point
+        for i in varying:
+            try:
+                weights[i], pareto_k[i] = array_stats.psislw(values[i], r_eff=r_eff, axis=(0, 1))
+            except ValueError:
+                weights[i] = -values[i] - logsumexp(-values[i])
+                pareto_k[i] = math.inf
+    point_coords = loglik[unit_dim].coords
+    log_weights = xr.DataArray(
+        weights, dims=(unit_dim, *SAMPLE_DIMS), coords=loglik.coords
+    ).transpose(*loglik.dims)
+    k = xr.DataArray(pareto_k, dims=(unit_dim,), coords=point_coords)
+    result = azs.loo(fit, pointwise=True, var_name="choice", log_weights=log_weights, pareto_k=k)
     # se as these tables always gave it (and as for WAIC): sqrt(n) x the sd (ddof 0) of
     # the pointwise elpd; arviz-stats divides by n - 1
     pointwise = np.asarray(result.elpd_i).ravel()

@@ -19,7 +19,7 @@ import typer
 from typer.testing import CliRunner
 
 from valueint.cli import fit as fit_cli
-from valueint.trials.comparison import compare
+from valueint.trials.comparison import compare, loo
 from valueint.trials.fit_data import as_fit_data, data_hash
 from valueint.trials.fit_files import fit_data_from, load_fit, save_fit, summarize
 from valueint.trials.predictive_check import predictive_check
@@ -84,6 +84,15 @@ def test_it_summarizes_compares_and_checks(legacy):
     assert ranked.loc["a", "n_constant"] == 17 and ranked.loc["a", "n_pareto_k_bad"] == 0
     check = predictive_check(legacy)
     assert check["n"].sum() == 80
+
+
+def test_loo_of_too_few_draws_to_smooth_falls_back_as_before(legacy):
+    """One chain of 20 draws: tails of 4 draws cannot be fitted; the raw weights are used,
+    with k = inf, and the numbers are the earlier version's (arviz 0.23)."""
+    short = loo(legacy.isel(chain=[0], draw=slice(0, 20)))
+    assert short.elpd == pytest.approx(-51.082661, abs=1e-5)
+    assert short.se == pytest.approx(2.732395, abs=1e-5)
+    assert np.isinf(short.pareto_k.values).sum() == 80 - 17  # every varying trial
 
 
 def test_saving_a_loaded_fit_round_trips(legacy, tmp_path):

@@ -62,7 +62,7 @@ class FitWarning(UserWarning):
     """A fit whose diagnostics say its numbers should not be trusted yet."""
 
 
-# --------------------------------------------------------------------------- data
+# --------------------------------------------------------------------------- device arrays
 
 
 def _device_arrays(arrays: TrialArrays) -> TrialArrays:

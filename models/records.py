@@ -58,6 +58,16 @@ def atomic_write(path: str | Path, data: str | bytes) -> Path:
     return Path(path)
 
 
+def pyplot():
+    """matplotlib.pyplot on the file-only Agg backend (figures are written, never shown)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def save_figure(fig, path: str | Path, *, close: bool = True, **savefig_kwargs) -> Path:
     """Save a matplotlib figure atomically, in the format its suffix names (dpi 150 unless
     given).  PDFs carry no creation date, so the same figure gives the same file."""

@@ -12,15 +12,7 @@ import pandas as pd
 
 from valueint.analyze.prosocial_parameters import hdi
 from valueint.analyze.prosocial_settings import CONTEXT_NAMES, CONTEXT_ORDER
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from valueint.records import pyplot
 
 
 def save_png_and_pdf(fig, paths: Mapping[str, Path], stem: str) -> None:
@@ -37,7 +29,7 @@ def plot_comparison_panels(comparison: pd.DataFrame):
     of points with Pareto k > 0.7."""
     import seaborn as sns
 
-    plt = _pyplot()
+    plt = pyplot()
     units = ("trial", "subject")
     n_models = int((comparison["unit"] == "trial").sum())
     fig, axes = plt.subplots(1, 2, figsize=(10.0, 1.2 + 0.6 * n_models), squeeze=False)
@@ -71,7 +63,7 @@ def plot_learning_curves(curves: pd.DataFrame, best: str, runner_up: str | None,
     dashed line."""
     import seaborn as sns
 
-    plt = _pyplot()
+    plt = pyplot()
     contexts = [c for c in CONTEXT_ORDER if c in set(curves["context"])]
     fig, axes = plt.subplots(
         len(groups),
@@ -168,7 +160,7 @@ def plot_parameters_by_group(name: str, idata, table: pd.DataFrame, groups):
     delta, with 94% HDIs and P(difference > 0)."""
     import seaborn as sns
 
-    plt = _pyplot()
+    plt = pyplot()
     reference, compared = groups
     parameters = json.loads(idata.attrs["parameter_names"])
     fig, axes = plt.subplots(

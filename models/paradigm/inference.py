@@ -49,7 +49,7 @@ from valueint.paradigm.models import (
     get_paradigm_model,
 )
 from valueint.paradigm.study import Counts, Paradigm
-from valueint.records import package_versions
+from valueint.records import package_versions, pyplot
 from valueint.trials.comparison import compare
 from valueint.trials.diagnostics import diagnostics, posterior_summary
 
@@ -385,10 +385,7 @@ def plot_proportions(
 ):
     """Observed proportions (black, Jeffreys 95%) and each model's predictions per condition:
     the band of a replicate sample (thin) and of p (thick), best model first."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     import seaborn as sns
 
     from valueint.records import save_figure

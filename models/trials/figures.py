@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from valueint.records import check_output_paths, save_figure
+from valueint.records import check_output_paths, pyplot, save_figure
 
 if TYPE_CHECKING:
     from valueint.trials.recovery import ModelRecoveryResult, RecoveryResult
@@ -24,10 +24,7 @@ def _save_cropped(fig, path: str | Path, overwrite: bool = False) -> Path:
 
 def plot_comparison(table: pd.DataFrame, path: str | Path, overwrite: bool = False) -> Path:
     """elpd with its standard error per model (best on top), stacking weights as labels."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     import seaborn as sns
 
     ordered = table.sort_values("rank")
@@ -67,10 +64,7 @@ def plot_predictive_check(
     check: pd.DataFrame, path: str | Path, title: str = "", overwrite: bool = False
 ) -> Path:
     """Learning curves: observed share (points) over the predictive band, per context and group."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     import seaborn as sns
 
     groups = list(dict.fromkeys(check["group"]))
@@ -105,10 +99,7 @@ def plot_predictive_check(
 
 def plot_recovery(result: RecoveryResult, path: str | Path, overwrite: bool = False) -> Path:
     """Truth against posterior mean with interval bars, one panel per parameter."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     names = list(result.summary.index)
     fig, axes = plt.subplots(1, len(names), figsize=(3.4 * len(names), 3.4), squeeze=False)
@@ -137,10 +128,7 @@ def plot_recovery(result: RecoveryResult, path: str | Path, overwrite: bool = Fa
 
 def plot_confusion(result: ModelRecoveryResult, path: str | Path, overwrite: bool = False) -> Path:
     """Heatmap of the share of data sets from each model (rows) won by each model."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     import seaborn as sns
 
     counts = result.confusion

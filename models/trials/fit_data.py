@@ -17,9 +17,7 @@ import pandas as pd
 
 from valueint.trials import models as learning_models  # noqa: F401  (registers the models by name)
 from valueint.trials.models import check_trial_arrays
-from valueint.trials.specs import CONTEXTS, ModelSpec, TrialArrays, get_spec
-
-ARRAY_FIELDS = ("choice", "outcome", "praise", "present", "context", "mask")
+from valueint.trials.specs import CONTEXTS, TRIAL_FIELDS, ModelSpec, TrialArrays, get_spec
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,7 +93,7 @@ def _check_for_model(fit_data: FitData, spec: ModelSpec) -> None:
     """Name the first subject, block and trial whose values the model cannot use."""
     arrays = fit_data.arrays
     for s, subject in enumerate(fit_data.subject_ids):
-        one = TrialArrays(**{name: getattr(arrays, name)[s] for name in ARRAY_FIELDS})
+        one = TrialArrays(**{name: getattr(arrays, name)[s] for name in TRIAL_FIELDS})
         try:
             check_trial_arrays(one, spec.name)
         except ValueError as err:
@@ -152,7 +150,7 @@ def check_arrays(arrays: TrialArrays) -> TrialArrays:
         "context": np.int32,
         "mask": np.bool_,
     }
-    values = {name: np.asarray(getattr(arrays, name)) for name in ARRAY_FIELDS}
+    values = {name: np.asarray(getattr(arrays, name)) for name in TRIAL_FIELDS}
     shape = values["choice"].shape
     if len(shape) != 3:
         raise ValueError(f"trial arrays must be [subject, block, trial]; choice has shape {shape}")
@@ -175,7 +173,7 @@ def check_arrays(arrays: TrialArrays) -> TrialArrays:
 def data_hash(arrays: TrialArrays) -> str:
     """sha256 of the trial arrays (names, dtypes, shapes and bytes, in a fixed order)."""
     digest = hashlib.sha256()
-    for name in ARRAY_FIELDS:
+    for name in TRIAL_FIELDS:
         value = np.ascontiguousarray(getattr(arrays, name))
         digest.update(f"{name}:{value.dtype.str}:{value.shape};".encode())
         digest.update(value.tobytes())

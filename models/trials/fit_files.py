@@ -17,8 +17,8 @@ import xarray as xr
 
 from valueint.records import atomic_path, check_output_paths
 from valueint.trials.diagnostics import posterior_summary
-from valueint.trials.fit_data import ARRAY_FIELDS, Covariate, FitData, check_arrays
-from valueint.trials.specs import TrialArrays
+from valueint.trials.fit_data import Covariate, FitData, check_arrays
+from valueint.trials.specs import TRIAL_FIELDS, TrialArrays
 
 ENGINE = "h5netcdf"
 
@@ -50,7 +50,7 @@ def load_fit(path: str | Path) -> xr.DataTree:
 def fit_data_from(fit: xr.DataTree) -> FitData:
     """The data a fit was made on, rebuilt from its ``constant_data`` group."""
     design = fit["constant_data"].to_dataset()
-    arrays = TrialArrays(**{name: np.asarray(design[name].values) for name in ARRAY_FIELDS})
+    arrays = TrialArrays(**{name: np.asarray(design[name].values) for name in TRIAL_FIELDS})
     covariates = []
     for name in design.data_vars:
         if name.endswith("_code"):

@@ -51,8 +51,8 @@ from numpyro.infer.autoguide import AutoMultivariateNormal, AutoNormal
 
 from valueint.records import package_versions
 from valueint.trials.diagnostics import diagnostics
-from valueint.trials.fit_data import ARRAY_FIELDS, as_fit_data, data_hash, resolve_spec
-from valueint.trials.specs import ModelSpec, TrialArrays
+from valueint.trials.fit_data import as_fit_data, data_hash, resolve_spec
+from valueint.trials.specs import TRIAL_FIELDS, ModelSpec, TrialArrays
 from valueint.trials.transforms import constrain
 
 METHODS = ("nuts", "svi")
@@ -532,7 +532,7 @@ def _build_fit_tree(
         "block": np.arange(arrays.choice.shape[1]),
         "trial": np.arange(arrays.choice.shape[2]),
     }
-    design = {f"{name}": (design_dims, np.asarray(getattr(arrays, name))) for name in ARRAY_FIELDS}
+    design = {f"{name}": (design_dims, np.asarray(getattr(arrays, name))) for name in TRIAL_FIELDS}
     for covariate in fit_data.covariates:
         design[f"{covariate.name}_code"] = (("subject",), covariate.codes)
         design_coords[f"{covariate.name}_level"] = np.asarray(covariate.labels)

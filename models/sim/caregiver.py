@@ -43,7 +43,7 @@ class CaregiverParams:
 def presence_probability(params: CaregiverParams, episode):
     """P at ``episode`` under the schedule."""
     e = jnp.asarray(episode, dtype=params.presence.dtype)
-    start = params.socialization_episodes.astype(e.dtype)
+    start = phase_starts(params)[0].astype(e.dtype)
     fade = jnp.maximum(params.fade_episodes.astype(e.dtype), 1.0)
     frac = jnp.clip((e - start + 1.0) / (fade + 1.0), 0.0, 1.0)
     frac = jnp.where(params.fade_episodes > 0, frac, (e >= start).astype(e.dtype))
@@ -55,8 +55,8 @@ def phase_starts(params: CaregiverParams):
 
     Works on traced, JAX or NumPy params alike, one condition or stacked conditions.
     """
-    fade = params.socialization_episodes
-    return fade, fade + params.fade_episodes
+    fade_start = params.socialization_episodes
+    return fade_start, fade_start + params.fade_episodes
 
 
 def autonomy_start(params: CaregiverParams):
@@ -66,16 +66,16 @@ def autonomy_start(params: CaregiverParams):
 
 def phase_index(params: CaregiverParams, episode):
     """0 socialization, 1 fade, 2 autonomous; JAX in, JAX out, NumPy in, NumPy out."""
-    fade, autonomous = phase_starts(params)
-    xp = jnp if any(isinstance(x, jax.Array) for x in (fade, autonomous, episode)) else np
-    return xp.where(episode < fade, 0, xp.where(episode < autonomous, 1, 2))
+    fade_start, autonomous = phase_starts(params)
+    xp = jnp if any(isinstance(x, jax.Array) for x in (fade_start, autonomous, episode)) else np
+    return xp.where(episode < fade_start, 0, xp.where(episode < autonomous, 1, 2))
 
 
 def phase_span(params: CaregiverParams, phase: str, n_episodes: int) -> tuple[int, int]:
     """(first episode, last episode + 1) of ``phase`` for one condition's params; the
     autonomous phase lasts to the end of the run."""
-    fade, autonomous = (int(np.asarray(x)) for x in phase_starts(params))
-    bounds = (0, fade, autonomous, n_episodes)
+    fade_start, autonomous = (int(np.asarray(x)) for x in phase_starts(params))
+    bounds = (0, fade_start, autonomous, n_episodes)
     i = PHASES.index(phase)
     return bounds[i], bounds[i + 1]
 

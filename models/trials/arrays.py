@@ -12,7 +12,15 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from valueint.trials.contract import TrialDataError, label_codes, missed, validate
+from valueint.trials.contract import (
+    TrialDataError,
+    covariate_kinds,
+    label_codes,
+    label_text,
+    missed,
+    subject_values,
+    validate,
+)
 from valueint.trials.specs import CONTEXTS, TrialArrays
 
 
@@ -23,6 +31,8 @@ class TrialMeta:
     Per subject (in order of first appearance): ``subjects``, ``groups`` (label or None),
     ``group_codes`` (index into ``group_labels``; 0 for all when there is no group column),
     ``ages`` (NaN when unknown) and ``blocks`` (the block labels in array order).
+    ``covariates`` holds the subject covariates named to ``to_arrays`` (besides group), one
+    row per subject (``contract.subject_values``); it has no columns when none were named.
     ``contexts[k]`` is the label of context code k.  ``rows`` has the input frame's index
     and subject, block, trial and missed of each row; ``row_position`` is the row's
     [subject, block, trial] cell in the arrays.
@@ -39,6 +49,7 @@ class TrialMeta:
     rows: pd.DataFrame
     row_position: np.ndarray  # int [n_rows, 3]
     source: str = ""
+    covariates: pd.DataFrame | None = None
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -59,6 +70,7 @@ def to_arrays(
     contexts: Sequence | None = None,
     *,
     groups: Sequence | None = None,
+    covariates=None,
 ) -> tuple[TrialArrays, TrialMeta]:
     """Dense [subject, block, trial] arrays for the likelihood, and the meta to read them.
 
@@ -69,13 +81,20 @@ def to_arrays(
     missed and padded trials, where choice, outcome and praise are 0.  ``contexts`` gives
     the label of each context code (default self=0, other=1, none=2); ``groups`` the order
     of group codes (default: order of first appearance).  Absent optional columns give
-    praise 0, present 0 and context 0.
+    praise 0, present 0 and context 0.  ``covariates`` names per-subject columns to keep
+    in ``meta.covariates`` (names, or {name: "numeric" | "categorical" | levels}; see
+    ``contract.covariate_kinds``); naming ``group`` there only checks that it is present
+    (its levels, if given, order the group codes as ``groups`` does).
     """
     df = validate(df, check_counts=False)
     source = str(df.attrs.get("source") or "trial data")
     if df.empty:
         raise TrialDataError(f"{source}: no trials to put in arrays (the frame is empty)")
     subjects = tuple(pd.unique(df["subject"]))
+    kinds = covariate_kinds(covariates)
+    if "group" in kinds and "group" in df:  # a missing group column is reported below
+        groups = _group_levels(kinds.pop("group"), groups, df["group"])
+    subject_table = subject_values(df, kinds, subjects=subjects, source=source)
     s_idx = pd.Categorical(df["subject"], categories=list(subjects)).codes.astype(np.int64)
     by_subject = df.groupby("subject", sort=False)
     b_idx = by_subject["block"].rank(method="dense").to_numpy(np.int64) - 1
@@ -138,8 +157,22 @@ def to_arrays(
         rows=rows,
         row_position=np.stack([s_idx, b_idx, t_idx], axis=1),
         source=str(df.attrs.get("source") or ""),
+        covariates=subject_table,
     )
     return arrays, meta
+
+
+def _group_levels(kind, groups, labels: pd.Series):
+    """The group-code order once ``group`` was named as a covariate of kind ``kind``."""
+    if kind is None or kind == "categorical":
+        return groups
+    if kind == "numeric":
+        raise ValueError("covariate 'group' holds labels: it cannot be numeric")
+    if groups is not None and tuple(map(label_text, groups)) != kind:
+        raise ValueError(f"group levels given twice and differently: {tuple(groups)} and {kind}")
+    # The levels are text; the codes are looked up by the column's own values (e.g. 1, 2).
+    by_text = {label_text(value): value for value in pd.unique(labels)}
+    return tuple(by_text.get(level, level) for level in kind)
 
 
 def gather_rows(values, meta: TrialMeta) -> np.ndarray:

@@ -108,8 +108,8 @@ def to_arrays(
     observed = ~missed(df).to_numpy()
     first_row = np.unique(s_idx, return_index=True)[1]  # each subject's first row
 
-    def dense(values, dtype):
-        out = np.zeros(shape, dtype=dtype)
+    def dense(values, dtype, fill=0):
+        out = np.full(shape, fill, dtype=dtype)
         out[s_idx, b_idx, t_idx] = values
         return out
 
@@ -134,6 +134,14 @@ def to_arrays(
         df["age"].to_numpy(np.float64)[first_row] if "age" in df else np.full(len(subjects), np.nan)
     )
 
+    # the other option's outcome (the schedule): NaN where unknown, without the column,
+    # and on missed and padded trials
+    unchosen = (
+        df["outcome_unchosen"].to_numpy(np.float64)
+        if "outcome_unchosen" in df
+        else np.full(len(df), np.nan)
+    )
+
     import jax.numpy as jnp  # after validation, so that bad data fails before JAX starts
 
     arrays = TrialArrays(
@@ -143,6 +151,9 @@ def to_arrays(
         present=jnp.asarray(dense(column("caregiver_present"), np.float64)),
         context=jnp.asarray(dense(context, np.int32)),
         mask=jnp.asarray(dense(observed, bool)),
+        outcome_unchosen=jnp.asarray(
+            dense(np.where(observed, unchosen, np.nan), np.float64, fill=np.nan)
+        ),
     )
     rows = df[["subject", "block", "trial"]].assign(missed=~observed)
     meta = TrialMeta(

@@ -17,7 +17,14 @@ import pandas as pd
 
 from valueint.trials import models as learning_models  # noqa: F401  (registers the models by name)
 from valueint.trials.models import check_trial_arrays
-from valueint.trials.specs import CONTEXTS, TRIAL_FIELDS, ModelSpec, TrialArrays, get_spec
+from valueint.trials.specs import (
+    CONTEXTS,
+    SCHEDULE_FIELDS,
+    TRIAL_FIELDS,
+    ModelSpec,
+    TrialArrays,
+    get_spec,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,6 +156,7 @@ def check_arrays(arrays: TrialArrays) -> TrialArrays:
         "present": np.float64,
         "context": np.int32,
         "mask": np.bool_,
+        "outcome_unchosen": np.float64,
     }
     values = {name: np.asarray(getattr(arrays, name)) for name in TRIAL_FIELDS}
     shape = values["choice"].shape
@@ -171,9 +179,13 @@ def check_arrays(arrays: TrialArrays) -> TrialArrays:
 
 
 def data_hash(arrays: TrialArrays) -> str:
-    """sha256 of the trial arrays (names, dtypes, shapes and bytes, in a fixed order)."""
+    """sha256 of the trial arrays (names, dtypes, shapes and bytes, in a fixed order).
+
+    The schedule fields (``SCHEDULE_FIELDS``) are left out: they steer simulation only,
+    so fits of the same choices, with or without a known schedule, stay comparable.
+    """
     digest = hashlib.sha256()
-    for name in TRIAL_FIELDS:
+    for name in (f for f in TRIAL_FIELDS if f not in SCHEDULE_FIELDS):
         value = np.ascontiguousarray(getattr(arrays, name))
         digest.update(f"{name}:{value.dtype.str}:{value.shape};".encode())
         digest.update(value.tobytes())

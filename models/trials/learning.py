@@ -42,7 +42,8 @@ class LearningRule:
 
 
 def _observed_only(trial: TrialArrays) -> TrialArrays:
-    """Missed trials' feedback is replaced by 0 so that padding (even nan) is never read."""
+    """Missed trials' feedback is replaced by 0 so that padding (even nan) is never read
+    (``outcome_unchosen`` is kept: only simulation reads it, and not on missed trials)."""
     return trial.replace(
         choice=jnp.where(trial.mask, trial.choice, 0),
         outcome=jnp.where(trial.mask, trial.outcome, 0.0),
@@ -68,6 +69,7 @@ def as_design(data: TrialArrays, dtype) -> TrialArrays:
         present=jnp.asarray(data.present).astype(dtype),
         context=jnp.asarray(data.context).astype(jnp.int32),
         mask=jnp.asarray(data.mask).astype(bool),
+        outcome_unchosen=jnp.asarray(data.outcome_unchosen).astype(dtype),
     )
 
 
@@ -119,7 +121,19 @@ def block_loglik_scan(rule: LearningRule, params, options, block: TrialArrays):
 
 
 def block_simulate(rule: LearningRule, params, options, block: TrialArrays, uniforms: dict):
-    """One block's trials with simulated choice, outcome (and praise), from given uniforms."""
+    """One block's trials with simulated choice, outcome (and praise), from given uniforms.
+
+    Outcomes replay the task as it was run wherever the data hold its schedule: on a
+    trial whose ``outcome_unchosen`` is known, the simulated choice gets the outcome the
+    data say that option gave (the observed ``outcome`` if it is the observed choice,
+    ``outcome_unchosen`` if it is the other one), so a simulated learner meets the same
+    sequence of wins and losses a participant did.  Where the schedule is unknown (NaN)
+    the outcome is drawn, Bernoulli(``reward_probs[choice]``) from ``uniforms["outcome"]``;
+    data without a schedule therefore simulate exactly as before it existed.  The
+    returned ``outcome_unchosen`` is the schedule seen from the simulated choice (NaN where
+    unknown), so simulated data can be refitted and replayed in turn.  ``loglik`` never
+    reads the schedule.
+    """
     dtype = computation_dtype(params, block)
     reward_probs = jnp.asarray(options["reward_probs"], dtype)
 
@@ -127,12 +141,23 @@ def block_simulate(rule: LearningRule, params, options, block: TrialArrays, unif
         trial, u = inputs
         logit = rule.logit(params, options, state, trial)
         choice = (u["choice"] < jax.nn.sigmoid(logit)).astype(jnp.int32)
-        outcome = (u["outcome"] < reward_probs[choice]).astype(dtype)
+        known = ~jnp.isnan(trial.outcome_unchosen)
+        same = choice == trial.choice
+        drawn = (u["outcome"] < reward_probs[choice]).astype(dtype)
+        scheduled = jnp.where(same, trial.outcome, trial.outcome_unchosen).astype(dtype)
+        outcome = jnp.where(known, scheduled, drawn)
+        unchosen = jnp.where(same, trial.outcome_unchosen, trial.outcome).astype(dtype)
+        unchosen = jnp.where(known & trial.mask, unchosen, jnp.nan)
         praise = trial.praise
         if rule.draw_praise is not None:
             praise = rule.draw_praise(options, choice, trial.present, u["praise"], dtype)
         trial = _observed_only(
-            trial.replace(choice=choice, outcome=outcome, praise=praise.astype(trial.praise.dtype))
+            trial.replace(
+                choice=choice,
+                outcome=outcome,
+                praise=praise.astype(trial.praise.dtype),
+                outcome_unchosen=unchosen.astype(trial.outcome_unchosen.dtype),
+            )
         )
         state = _keep_if_missed(trial.mask, rule.update(params, options, state, trial), state)
         return state, trial

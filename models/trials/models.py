@@ -31,8 +31,10 @@ Shared choices, documented once:
 * beta is an inverse temperature on (0, inf) with a log transform rather than a hard ceiling:
   the scale of the value difference differs between models (w rescales it, praise adds to it),
   so a ceiling right for one would bind in another; the prior keeps it finite.
-* Simulated outcomes are Bernoulli(reward_probs[choice]); on missed trials choice, outcome
-  and praise are written as 0 and the mask is kept.
+* Simulated outcomes replay the data's outcome schedule where it is known
+  (``TrialArrays.outcome_unchosen``) and are Bernoulli(reward_probs[choice]) where it is
+  not (``learning.block_simulate``); on missed trials choice, outcome and praise are
+  written as 0 and the mask is kept.
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ One row per trial, long format.  Canonical columns:
 ``trial``                 trial number within its block (int, 1-based, increasing in row order)
 ``choice``                1 or 0; NaN marks a *missed* trial
 ``outcome``               reward received (float); NaN exactly where the trial was missed
+``outcome_unchosen``      reward the other option would have given (the task's schedule, when
+                          known); NaN where unknown (optional; read only by simulation)
 ``praise``                social feedback: 1 praise, 0 none, -1 disapproval (optional)
 ``context``               recipient/context label, e.g. "self", "other", "none" (optional)
 ``caregiver_present``     1 when someone was there to give feedback, else 0 (optional)
@@ -43,6 +45,7 @@ CANONICAL_COLUMNS = (
     "trial",
     "choice",
     "outcome",
+    "outcome_unchosen",
     "praise",
     "context",
     "caregiver_present",
@@ -177,6 +180,9 @@ def _declared_schema() -> pa.DataFrameSchema:
             ),
             "choice": pa.Column(float, nullable=True, coerce=True, required=False, checks=binary),
             "outcome": pa.Column(float, nullable=True, coerce=True, required=False, checks=finite),
+            "outcome_unchosen": pa.Column(
+                float, nullable=True, coerce=True, required=False, checks=finite
+            ),
             "praise": pa.Column(
                 float,
                 nullable=True,

@@ -15,6 +15,7 @@ import dataclasses
 from collections.abc import Callable
 
 import jax.numpy as jnp
+import numpy as np
 
 from valueint.pytree import pytree_dataclass
 from valueint.registry import Registry
@@ -30,6 +31,12 @@ class TrialArrays:
     Leading axes are [subject, block, trial] for a data set, [block, trial] for one
     subject.  Where ``mask`` is False the trial was missed or is padding: it adds
     nothing to the likelihood and leaves the learner's state unchanged.
+
+    ``outcome_unchosen`` is the outcome the other option would have given on the trial,
+    when the task's outcome schedule is known (e.g. a data set whose two options always
+    pay complementarily), NaN where it is not; left out, it is NaN everywhere.  Only
+    simulation reads it (``learning.block_simulate`` replays the schedule); the
+    likelihood never does.
     """
 
     choice: jnp.ndarray  # int32; 1 = option 1 (e.g. the high-reward symbol), 0 = option 0
@@ -38,9 +45,16 @@ class TrialArrays:
     present: jnp.ndarray  # float; 1 where the caregiver was there to give feedback
     context: jnp.ndarray  # int32; recipient/context index of the trial (0 self, 1 other, 2 no one)
     mask: jnp.ndarray  # bool; trial observed
+    outcome_unchosen: jnp.ndarray | None = None  # float; the other option's outcome, NaN unknown
+
+    def __post_init__(self):
+        if self.outcome_unchosen is None:  # no schedule known: NaN, of the choices' shape
+            object.__setattr__(self, "outcome_unchosen", np.full(np.shape(self.choice), np.nan))
 
 
 TRIAL_FIELDS = tuple(field.name for field in dataclasses.fields(TrialArrays))
+# Fields that steer simulation only: the likelihood, and so a fit's data hash, ignore them.
+SCHEDULE_FIELDS = ("outcome_unchosen",)
 
 
 @dataclasses.dataclass(frozen=True)

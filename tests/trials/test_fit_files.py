@@ -9,6 +9,7 @@ from ``data/legacy_trials.csv`` (4 subjects x 20 trials, made with a fixed seed)
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -16,12 +17,20 @@ import numpy as np
 import pandas as pd
 import pytest
 import typer
+import xarray as xr
 from typer.testing import CliRunner
 
 from valueint.cli import fit as fit_cli
 from valueint.trials.comparison import compare, loo
 from valueint.trials.fit_data import as_fit_data, data_hash
-from valueint.trials.fit_files import fit_data_from, load_fit, save_fit, summarize
+from valueint.trials.fit_files import (
+    fit_data_from,
+    fit_options,
+    load_fit,
+    loglik_recomputes,
+    save_fit,
+    summarize,
+)
 from valueint.trials.predictive_check import predictive_check
 
 DATA = Path(__file__).parent / "data"
@@ -67,6 +76,9 @@ def test_its_data_are_rebuilt_and_match_the_csv(legacy):
     assert rebuilt.subject_ids == ("s1", "s2", "s3", "s4")
     assert rebuilt.covariate("group").labels == ("young", "older")
     assert data_hash(rebuilt.arrays) == legacy.attrs["data_sha256"]
+    # written before the schedule field existed: no schedule known
+    assert np.isnan(rebuilt.arrays.outcome_unchosen).all()
+    assert rebuilt.arrays.outcome_unchosen.shape == rebuilt.arrays.choice.shape
     again = as_fit_data(pd.read_csv(LEGACY_TRIALS))
     assert data_hash(again.arrays) == legacy.attrs["data_sha256"]
 
@@ -97,12 +109,57 @@ def test_loo_of_too_few_draws_to_smooth_falls_back_as_before(legacy):
 
 def test_saving_a_loaded_fit_round_trips(legacy, tmp_path):
     path = save_fit(legacy, tmp_path / "again.nc")
+    with xr.open_datatree(path, engine="h5netcdf") as raw:  # on disk: compact
+        assert "log_likelihood" not in raw.children
+        assert raw["posterior_predictive"]["choice"].dtype == np.int8
     again = load_fit(path)
     assert dict(again.attrs) == dict(legacy.attrs)
+    assert set(again.children) == set(legacy.children)
     for group in legacy.children:
         xr_old, xr_new = legacy[group].to_dataset(), again[group].to_dataset()
         for name in xr_old.data_vars:
-            np.testing.assert_array_equal(xr_new[name].values, xr_old[name].values)
+            if group == "log_likelihood":  # recomputed: the same to float64 round-off
+                np.testing.assert_allclose(xr_new[name].values, xr_old[name].values, atol=1e-12)
+                assert xr_new[name].dims == xr_old[name].dims
+            else:
+                np.testing.assert_array_equal(xr_new[name].values, xr_old[name].values)
+                assert xr_new[name].dtype == xr_old[name].dtype
+        for name, coord in xr_old.coords.items():
+            np.testing.assert_array_equal(xr_new[name].values, coord.values)
+    # the same PSIS-LOO as before saving, to 1e-8 relative
+    before, after = loo(legacy), loo(again)
+    assert after.elpd == pytest.approx(before.elpd, rel=1e-8)
+    assert after.se == pytest.approx(before.se, rel=1e-8)
+    np.testing.assert_allclose(after.pareto_k.values, before.pareto_k.values, rtol=1e-8)
+    # at this size HDF5's own overhead dominates; the 64 kB log-likelihood is gone
+    full = save_fit(legacy, tmp_path / "full.nc", compact=False)
+    assert path.stat().st_size < 0.7 * full.stat().st_size
+    skipped = load_fit(path, log_likelihood=False)
+    assert "log_likelihood" not in skipped.children
+
+
+def test_a_log_likelihood_that_does_not_recompute_is_kept(legacy, tmp_path):
+    """Compaction never changes numbers: a stored log-likelihood that the posterior and
+    design do not reproduce (here one entry moved by 1e-6), or a fit whose options cannot
+    be read back, keeps its log-likelihood in the file."""
+    assert loglik_recomputes(legacy)
+    moved = legacy.copy(deep=True)
+    values = moved["log_likelihood"]["choice"].values
+    values[1, 7, 33] += 1e-6
+    assert not loglik_recomputes(moved)
+    again = load_fit(save_fit(moved, tmp_path / "moved.nc"))
+    np.testing.assert_array_equal(again["log_likelihood"]["choice"].values, values)
+
+    unreadable = legacy.copy(deep=True)
+    settings = json.loads(unreadable.attrs["settings"])
+    unreadable.attrs["settings"] = json.dumps({**settings, "options": "{'q_init': Array(0.)}"})
+    with pytest.raises(ValueError, match="cannot be read back"):
+        fit_options(unreadable)
+    assert not loglik_recomputes(unreadable)
+    kept = load_fit(save_fit(unreadable, tmp_path / "unreadable.nc"))
+    np.testing.assert_array_equal(
+        kept["log_likelihood"]["choice"].values, legacy["log_likelihood"]["choice"].values
+    )
 
 
 def test_cli_compare_and_ppc_on_a_fit_of_an_earlier_version(cli, tmp_path):

@@ -538,14 +538,18 @@ def _subject_column(df: pd.DataFrame, name: str, kind, index: pd.Index):
         values = raw.map(label_text, na_action="ignore")
     empty = raw.isna()
     if empty.any():
-        who = df.loc[empty, "subject"].unique()
+        counts = empty.groupby(df["subject"], sort=False).agg(["sum", "size"])
+        counts = counts[counts["sum"] > 0]
         problems.append(
             Problem(
                 name,
                 "subject_value_missing",
                 f"a value of {name} for every subject (a subject covariate cannot be missing)",
                 tuple(df.index[empty]),
-                "; ".join(f"subject {s!r} has none" for s in who[:MAX_ROWS_SHOWN]),
+                "; ".join(
+                    f"subject {s!r} empty in {k} of {n} rows"
+                    for s, (k, n) in list(counts.iterrows())[:MAX_ROWS_SHOWN]
+                ),
             )
         )
     by_subject = values.groupby(df["subject"], sort=False)
@@ -577,4 +581,6 @@ def _subject_column(df: pd.DataFrame, name: str, kind, index: pd.Index):
                 _values_text(values[unknown]),
             )
         )
+    if problems:
+        return None, problems
     return pd.Categorical(first, categories=list(levels)), problems

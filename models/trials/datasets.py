@@ -36,6 +36,15 @@ CUTLER2021_GROUPS = {1: "young", 2: "older"}
 CUTLER2021_SOURCE_COLUMNS = ("ID", "agent", "choice", "outcome", "RT", "block", "group", "trialno")
 CUTLER2021_TRIALS_PER_BLOCK = 16
 CUTLER2021_TRIALS_PER_SUBJECT = 3 * 3 * CUTLER2021_TRIALS_PER_BLOCK  # recipients x blocks x trials
+# The task's outcome schedules: per trial 1-16 of a block, 1 where the high-reward symbol
+# pays (the low one then does not, and pays where the high one does not).  Read off the
+# data: the 170 blocks in which only the high symbol was chosen show exactly these three
+# sequences; ``load_cutler2021`` checks every block against them (``schedule_check``).
+CUTLER2021_SCHEDULES = (
+    "1011101101110111",
+    "1110101101111011",
+    "1101110110110111",
+)
 
 
 class DatasetNotice(UserWarning):
@@ -193,6 +202,103 @@ def _presentation_blocks(subject: pd.Series, block_key: pd.Series, trial: pd.Ser
     return starts.groupby(frame["s"], sort=False).cumsum().to_numpy(np.int64)
 
 
+@dataclasses.dataclass(frozen=True)
+class ScheduleCheck:
+    """How the blocks' outcomes fit fixed, complementary schedules (``schedule_check``).
+
+    Per block (rows of ``blocks``: subject, block, n_missed, n_low (observed choices of
+    the low symbol), n_fitting (schedules its observed outcomes fit) and schedule (its
+    number, 1-based, where exactly one fits; 0 otherwise)).  ``holds`` when every block
+    fits at least one schedule, so that the low symbol paid exactly where the high one
+    did not on every observed trial.
+    """
+
+    schedules: tuple[str, ...]
+    blocks: pd.DataFrame
+
+    @property
+    def holds(self) -> bool:
+        return bool((self.blocks["n_fitting"] > 0).all())
+
+    def notes(self) -> list[str]:
+        """The check and what was done, in words for the dataset report."""
+        b = self.blocks
+        complete = b[b["n_missed"] == 0]
+        if not self.holds:
+            return [
+                f"outcomes do not follow the {len(self.schedules)} fixed complementary "
+                f"schedules: {int((b['n_fitting'] == 0).sum())} of {len(b)} blocks fit none; "
+                "outcome_unchosen is left unknown (NaN), so simulations draw outcomes from "
+                "the models' reward probabilities"
+            ]
+        used = complete["schedule"].value_counts().sort_index()
+        only_high = int((complete["n_low"] == 0).sum())
+        notes = [
+            f"outcomes follow fixed, complementary schedules (checked on every block): each "
+            f"of the {len(complete):,} complete blocks pays the high symbol on the trials of "
+            f"one of {len(self.schedules)} schedules "
+            f"({', '.join(str(s.count('1')) for s in self.schedules)} of "
+            f"{CUTLER2021_TRIALS_PER_BLOCK} trials; used by "
+            + ", ".join(str(int(used.get(k, 0))) for k in range(1, len(self.schedules) + 1))
+            + f" blocks; the {only_high} in which only the high symbol was chosen show them "
+            f"directly), and all {int(b['n_low'].sum()):,} observed choices of the low "
+            "symbol paid exactly where the schedule's high symbol did not; so "
+            "outcome_unchosen = 1 - outcome on observed trials (simulations replay it)"
+        ]
+        with_missed = b[b["n_missed"] > 0]
+        known = with_missed["schedule"] > 0
+        notes.append(
+            f"missed trials: {int(with_missed.loc[known, 'n_missed'].sum())} of "
+            f"{int(with_missed['n_missed'].sum())} lie in blocks whose observed trials fit "
+            "exactly one schedule, so their outcomes are recovered (column high_pays, the "
+            "high symbol's; schedule gives the block's schedule, 1-"
+            f"{len(self.schedules)}); {int(with_missed.loc[~known, 'n_missed'].sum())} in "
+            f"{int((~known).sum())} blocks that fit several schedules are left NaN. "
+            "outcome_unchosen stays NaN on missed trials (no option was chosen; simulations "
+            "keep them missed)"
+        )
+        return notes
+
+
+def schedule_check(df: pd.DataFrame, schedules: Sequence[str] = CUTLER2021_SCHEDULES):
+    """Fit each block's observed outcomes to fixed schedules of complementary outcomes.
+
+    On an observed trial the high symbol's outcome is the outcome if it was chosen and
+    1 - outcome if the low one was (complementary outcomes); a block fits a schedule when
+    those agree with it on every observed trial.  Returns the ``ScheduleCheck`` and, per
+    row of ``df``, the high symbol's outcome where the block's schedule is known (from
+    the one schedule it fits; NaN otherwise) and the block's schedule number (0 unknown).
+    """
+    table = np.array([[int(c) for c in s] for s in schedules], dtype=np.float64)
+    position = df["trial"].to_numpy(np.int64) - 1
+    choice, outcome = df["choice"].to_numpy(np.float64), df["outcome"].to_numpy(np.float64)
+    observed = ~np.isnan(choice)
+    high_pays = np.where(choice == 1, outcome, 1 - outcome)
+    # fits[i, k]: row i agrees with schedule k (missed rows agree with every schedule)
+    fits = ~observed[:, None] | (table[:, position].T == high_pays[:, None])
+    keys = [df["subject"], df["block"]]
+    per_block = pd.DataFrame(fits).groupby(keys, sort=False).transform("all").to_numpy()
+    n_fitting = per_block.sum(axis=1)
+    schedule = np.where(n_fitting == 1, per_block.argmax(axis=1) + 1, 0)
+    rows = pd.DataFrame(
+        {
+            "n_missed": ~observed,
+            "n_low": choice == 0,
+            "n_fitting": n_fitting,
+            "schedule": schedule,
+        }
+    )
+    blocks = rows.groupby(keys, sort=False).agg(
+        n_missed=("n_missed", "sum"),
+        n_low=("n_low", "sum"),
+        n_fitting=("n_fitting", "first"),
+        schedule=("schedule", "first"),
+    )
+    recovered = np.where(schedule > 0, table[np.maximum(schedule - 1, 0), position], np.nan)
+    check = ScheduleCheck(tuple(schedules), blocks.reset_index(names=["subject", "block"]))
+    return check, recovered, schedule
+
+
 def load_cutler2021(
     path: str | Path | None = None, *, split_shared: bool = True, validate: bool = True
 ) -> pd.DataFrame:
@@ -201,9 +307,19 @@ def load_cutler2021(
     Canonical columns: ``subject`` (text: the source ID, with a/b for the shared ID),
     ``block`` (1-9 per subject in order of presentation), ``trial`` (1-16), ``choice``
     (1 = the high-reward symbol; NaN = missed), ``outcome`` (1 rewarded, 0 not; NaN =
-    missed), ``context`` (the block's recipient: "self", "other" or "none"), ``group``
-    ("young" or "older"); extra columns ``source_id``, ``source_block`` (1-3 within the
-    recipient) and ``rt`` (reaction time in ms).  Row order is the file's.
+    missed), ``outcome_unchosen`` (the outcome the other symbol would have given: 1 -
+    outcome; NaN = missed), ``context`` (the block's recipient: "self", "other" or
+    "none"), ``group`` ("young" or "older"); extra columns ``source_id``, ``source_block``
+    (1-3 within the recipient), ``rt`` (reaction time in ms), ``schedule`` (the block's
+    outcome schedule, 1-3 in ``CUTLER2021_SCHEDULES``; 0 where its observed trials fit
+    several) and ``high_pays`` (the high symbol's outcome on every trial of a block with a
+    known schedule, missed trials included; NaN otherwise).  Row order is the file's.
+
+    The task paid by fixed schedules: on every trial exactly one symbol pays, and each
+    block follows one of three schedules in which the high symbol pays on 12 of 16
+    trials.  The loader checks this on the data (``schedule_check``) before it writes
+    ``outcome_unchosen``, ``schedule`` and ``high_pays``; where the check fails they are
+    left out and the report says so.
 
     Quirks handled: ID 201 holds two participants' complete sessions (288 rows); with
     ``split_shared`` they become subjects "201a" (its first 144 rows) and "201b" (the
@@ -259,6 +375,12 @@ def load_cutler2021(
         f"(1-{n_blocks.max()}); recipient in 'context', the source's block number (1-3 "
         "within the recipient) in 'source_block'"
     )
+    check, high_pays, schedule = schedule_check(df)
+    notes += check.notes()
+    if check.holds:
+        df["outcome_unchosen"] = 1.0 - df["outcome"]  # NaN stays NaN on missed trials
+        df["high_pays"] = high_pays
+        df["schedule"] = schedule
     by_id_rule = np.where(df["source_id"] < 200, "young", "older")
     if (by_id_rule != df["group"].to_numpy()).any():
         notes.append("warning: the group column disagrees with the ID rule (below 200 = young)")

@@ -16,20 +16,29 @@ from valueint.trials.contract import TrialDataError, validate
 SOURCE_COLUMNS = list(datasets.CUTLER2021_SOURCE_COLUMNS)
 
 
-def session_rows(source_id: int, rng: np.random.Generator, missed: int = 0) -> list[dict]:
-    """One participant's 144 trials in the source's format, blocks in a random order."""
+def session_rows(
+    source_id: int, rng: np.random.Generator, missed: int = 0, scheduled: bool = False
+) -> list[dict]:
+    """One participant's 144 trials in the source's format, blocks in a random order.
+
+    Outcomes are Bernoulli(0.75 / 0.25) draws, or with ``scheduled`` the task's: each
+    block follows one of the schedules, the low symbol paying where the high one does not.
+    """
     order = [(agent, block) for agent in (1, 2, 3) for block in (1, 2, 3)]
     order = [order[i] for i in rng.permutation(len(order))]
     rows = []
     for agent, block in order:
+        schedule = datasets.CUTLER2021_SCHEDULES[rng.integers(3)]
         for trial in range(1, 17):
             choice = int(rng.integers(2))
+            high_pays = int(schedule[trial - 1])
+            drawn = int(rng.random() < (0.75 if choice else 0.25))
             rows.append(
                 {
                     "ID": source_id,
                     "agent": agent,
                     "choice": choice,
-                    "outcome": int(rng.random() < (0.75 if choice else 0.25)),
+                    "outcome": (high_pays if choice else 1 - high_pays) if scheduled else drawn,
                     "RT": float(rng.uniform(300, 2500)),
                     "block": block,
                     "group": 1 if source_id < 200 else 2,
@@ -41,13 +50,13 @@ def session_rows(source_id: int, rng: np.random.Generator, missed: int = 0) -> l
     return rows
 
 
-def write_source(path, ids=(101, 102, 201, 202), shared=(201,), seed=0):
+def write_source(path, ids=(101, 102, 201, 202), shared=(201,), seed=0, scheduled=False):
     """A small file in the source's format; each ID in ``shared`` holds two sessions."""
     rng = np.random.default_rng(seed)
     rows = []
     for source_id in ids:
         for _ in range(2 if source_id in shared else 1):
-            rows += session_rows(source_id, rng, missed=2)
+            rows += session_rows(source_id, rng, missed=2, scheduled=scheduled)
     pd.DataFrame(rows, columns=SOURCE_COLUMNS).to_csv(path, index=False)
     return path
 
@@ -128,6 +137,50 @@ def test_adapter_on_a_small_source_file(small_source):
     assert (df["context"] == mapped).all() and (df["source_block"] == raw["block"]).all()
     np.testing.assert_array_equal(df["rt"], raw["RT"])
     assert df["choice"].isna().sum() == 10 and (df["choice"].isna() == df["outcome"].isna()).all()
+
+
+def test_drawn_outcomes_fail_the_schedule_check(small_source):
+    """Outcomes drawn independently per trial fit no fixed schedule: nothing is derived."""
+    with pytest.warns(datasets.DatasetNotice):
+        df = datasets.load_cutler2021(small_source)
+    assert not {"outcome_unchosen", "high_pays", "schedule"} & set(df.columns)
+    notes = datasets.dataset_report(df).notes
+    assert any("do not follow the 3 fixed complementary schedules" in n for n in notes)
+    arrays, _ = to_arrays(df)
+    assert np.isnan(arrays.outcome_unchosen).all()
+
+
+def test_scheduled_outcomes_give_the_unchosen_outcome_and_missed_trials_schedule(tmp_path):
+    path = write_source(tmp_path / "trials.csv", scheduled=True)
+    raw = pd.read_csv(path)
+    # one block keeps only trials 1 and 8, where all three schedules pay the high symbol:
+    # its schedule cannot be told, so its missed trials stay unknown
+    ambiguous = raw.index[(raw["ID"] == 101) & (raw["agent"] == 1) & (raw["block"] == 1)]
+    blank = ambiguous[~raw.loc[ambiguous, "trialno"].isin([1, 8])]
+    raw.loc[blank, ["choice", "outcome", "RT"]] = np.nan
+    raw.to_csv(path, index=False)
+    with pytest.warns(datasets.DatasetNotice):
+        df = datasets.load_cutler2021(path)
+    observed = df["choice"].notna()
+    np.testing.assert_array_equal(df.loc[observed, "outcome_unchosen"], 1 - df["outcome"][observed])
+    assert df.loc[~observed, "outcome_unchosen"].isna().all()
+    # the high symbol's outcome, recovered on every trial of a block with a known schedule
+    schedule = np.asarray([[int(c) for c in s] for s in datasets.CUTLER2021_SCHEDULES])
+    known = df["schedule"] > 0
+    expected = schedule[df.loc[known, "schedule"] - 1, df.loc[known, "trial"] - 1]
+    np.testing.assert_array_equal(df.loc[known, "high_pays"], expected)
+    assert set(df.loc[blank, "schedule"]) == {0} and df.loc[blank, "high_pays"].isna().all()
+    n_missed = int((~observed).sum())
+    assert (~known & ~observed).sum() == len(blank) and n_missed == len(blank) + 10
+    notes = "\n".join(datasets.dataset_report(df).notes)
+    assert "outcomes follow fixed, complementary schedules" in notes
+    assert f"missed trials: 10 of {n_missed} lie in blocks" in notes
+    assert f"{len(blank)} in 1 blocks that fit several schedules are left NaN" in notes
+    arrays, _ = to_arrays(df)
+    mask = np.asarray(arrays.mask)
+    unchosen = np.asarray(arrays.outcome_unchosen)
+    np.testing.assert_array_equal(unchosen[mask], 1 - np.asarray(arrays.outcome)[mask])
+    assert np.isnan(unchosen[~mask]).all()
 
 
 def test_unsplit_shared_id_fails_validation_with_a_fix(small_source):
@@ -222,6 +275,24 @@ def test_real_data_shared_id_is_split_in_row_order(cutler):
     unsplit = datasets.load_cutler2021(path, split_shared=False, validate=False)
     with pytest.raises(TrialDataError, match="found subject '201' has 288 rows"):
         validate(unsplit)
+
+
+def test_real_data_follow_three_complementary_schedules(cutler):
+    _, df = cutler
+    report = "\n".join(datasets.dataset_report(df).notes)
+    assert "each of the 1,199 complete blocks pays the high symbol" in report
+    assert "the 170 in which only the high symbol was chosen show them directly" in report
+    assert "missed trials: 229 of 257 lie in blocks" in report
+    assert "28 in 2 blocks that fit several schedules are left NaN" in report
+    observed = df["choice"].notna()
+    assert (df.loc[observed, "outcome_unchosen"] == 1 - df.loc[observed, "outcome"]).all()
+    # the high symbol's outcome on observed trials, from the choice and its outcome
+    high = np.where(df["choice"] == 1, df["outcome"], 1 - df["outcome"])
+    known = df["schedule"] > 0
+    assert (df.loc[observed & known, "high_pays"] == high[observed & known]).all()
+    per_block = df.groupby(["subject", "block"])
+    assert (per_block["schedule"].nunique() == 1).all()
+    assert (per_block["high_pays"].sum()[per_block["schedule"].first() > 0] == 12).all()
 
 
 def test_real_data_arrays(cutler):

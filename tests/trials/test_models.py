@@ -195,6 +195,66 @@ def test_parity_check_catches_an_off_by_one_update():
     assert not np.allclose(got, rw_loglik_update_before_choice(params, sim), rtol=RTOL, atol=0)
 
 
+# --- replaying the task's outcome schedule ------------------------------------------------
+
+
+def with_schedule(data: TrialArrays, seed, known_share=0.7) -> TrialArrays:
+    """Observed choices and complementary outcomes (the other option pays 1 - outcome) on
+    every trial, the schedule known on about ``known_share`` of them (NaN elsewhere)."""
+    rng = np.random.default_rng(seed)
+    shape = data.choice.shape
+    outcome = rng.integers(0, 2, shape).astype(float)
+    unchosen = np.where(rng.random(shape) < known_share, 1.0 - outcome, np.nan)
+    return data.replace(
+        choice=rng.integers(0, 2, shape).astype(np.int32),
+        outcome=outcome,
+        outcome_unchosen=unchosen,
+    )
+
+
+@pytest.mark.parametrize(("model", "option_set"), [("rw", None), ("isr", "B")])
+def test_simulation_replays_the_schedule_where_known_and_draws_elsewhere(model, option_set):
+    loglik, simulate_jax = jitted(model, option_set)
+    reward_probs = np.asarray(resolve_options(model, OPTION_SETS[option_set])["reward_probs"])
+    for seed in range(2):
+        params = prior_draw(get_spec(model), seed)
+        data = with_schedule(random_design(seed), seed)
+        uniforms = draw_uniforms(jax.random.key(seed), data.choice.shape)
+        sim = simulate_jax(params, data, uniforms)
+        choice, outcome = np.asarray(sim.choice), np.asarray(sim.outcome)
+        mask, unchosen = np.asarray(data.mask), np.asarray(data.outcome_unchosen)
+        known = mask & ~np.isnan(unchosen)
+        same = choice == np.asarray(data.choice)
+        # the simulated choice gets what the data say that option gave
+        replayed = np.where(same, np.asarray(data.outcome), unchosen)
+        np.testing.assert_array_equal(outcome[known], replayed[known])
+        other = np.where(same, unchosen, np.asarray(data.outcome))
+        np.testing.assert_array_equal(np.asarray(sim.outcome_unchosen)[known], other[known])
+        # and where the schedule is unknown it draws, Bernoulli(reward_probs[choice])
+        unknown = mask & np.isnan(unchosen)
+        drawn = (np.asarray(uniforms["outcome"]) < reward_probs[choice]).astype(float)
+        np.testing.assert_array_equal(outcome[unknown], drawn[unknown])
+        assert np.isnan(np.asarray(sim.outcome_unchosen)[~known]).all()
+        assert known.sum() > 50 and unknown.sum() > 20 and (~same[known]).sum() > 20
+        # the likelihood never reads the schedule
+        no_schedule = data.replace(outcome_unchosen=np.full(data.choice.shape, np.nan))
+        np.testing.assert_array_equal(
+            np.asarray(loglik(params, data)), np.asarray(loglik(params, no_schedule))
+        )
+
+
+def test_a_fully_known_schedule_leaves_no_outcome_to_chance():
+    """Every trial's outcome known: the outcome uniforms no longer matter at all."""
+    _, simulate_jax = jitted("rw")
+    params = prior_draw(get_spec("rw"), 5)
+    data = with_schedule(random_design(5), 5, known_share=1.0)
+    uniforms = draw_uniforms(jax.random.key(5), data.choice.shape)
+    other = {**uniforms, "outcome": draw_uniforms(jax.random.key(6), data.choice.shape)["outcome"]}
+    first, second = simulate_jax(params, data, uniforms), simulate_jax(params, data, other)
+    for name in ("choice", "outcome"):
+        np.testing.assert_array_equal(np.asarray(getattr(first, name)), getattr(second, name))
+
+
 # --- learning -----------------------------------------------------------------------------
 
 # 400 blocks x 16 trials; a choice rate over n Bernoulli trials has sd <= 0.5 / sqrt(n).

@@ -1,34 +1,27 @@
 """Hierarchical Bayesian fits of trial-by-trial cognitive models, on numpyro.
 
-``fit(data, model)`` samples a non-centred hierarchical model with NUTS (or fits a
-mean-field SVI approximation) and returns an ``xarray.DataTree`` with the groups arviz
-reads: the posterior (group- and subject-level parameters on the natural scale), the
+``fit(data, model)`` samples the hierarchical model of ``valueint.trials.population``
+with NUTS (or fits an SVI approximation) and returns an ``xarray.DataTree`` with the groups
+arviz reads: the posterior (group- and subject-level parameters on the natural scale), the
 pointwise log-likelihood of every observed trial (for PSIS-LOO), posterior-predictive choices,
 the observed data and the design, sampler statistics and a record of how it was made.
-
-Population model, per parameter p on its unconstrained scale (``Parameter.prior_loc``
-and ``prior_scale`` give the default priors)::
-
-    mu_p            ~ Normal(prior_loc, prior_scale)
-    sigma_p         ~ HalfNormal(prior_scale)
-    delta_p[c, g]   ~ Normal(0, prior_scale)          g = 2..G_c of covariate c
-    z_p[s]          ~ Normal(0, 1)
-    theta_p[s]      = mu_p + sum_c delta_p[c, level_c(s)] + sigma_p * z_p[s]
-
-with ``delta_p[c, first level] = 0`` (reference coding: ``mu_p`` is the population
-mean of the first level of every covariate) and ``theta`` mapped to the natural scale
-by the parameter's transform.  ``hierarchical=False`` drops mu, sigma and delta and
-gives each subject the default prior ``Normal(prior_loc, prior_scale)`` (no pooling).
+How NUTS is set up (a learned centeredness per parameter, a warm start, a dense mass
+matrix on the population block) is ``valueint.trials.sampling``'s business.
 
 Posterior variables (natural scale unless said): ``<p>`` per subject (dim ``subject``,
-the subject ids); ``mu_<p>``, the transform of mu_p (the population median of the
-reference level); ``sigma_<p>`` on the unconstrained scale; per covariate c,
-``<p>_by_<c>`` (dim ``c``: the transform of mu_p + delta_p[c, level], one per level) and
-``delta_<p>_<c>`` (dim ``<c>_effect``: the non-reference levels, unconstrained scale).
+the subject ids); ``mu_<p>``, the transform of the intercept (the population median at
+the reference level of every categorical covariate and the mean of every numeric one);
+``sigma_<p>`` on the unconstrained scale; ``coef_<p>`` (dim ``<p>_term``, unconstrained)
+for a parameter with covariates; per categorical covariate c of a parameter,
+``<p>_by_<c>`` (dim ``c``: one transformed mean per level) and ``delta_<p>_<c>``
+(dim ``<c>_effect``: the non-reference levels, unconstrained scale).
 The log-likelihood has one entry per observed trial (dim ``obs``, with coordinates
-``subject``, ``block`` and ``trial`` (positions, from 0), ``context`` and covariates);
-masked trials are left out.  ``posterior_predictive`` holds choices simulated by the
-model's ``simulate`` on the observed design for an evenly thinned subset of draws.
+``subject``, ``block`` and ``trial`` (positions, from 0), ``context`` and categorical
+covariates); masked trials are left out.  ``posterior_predictive`` holds choices simulated
+by the model's ``simulate`` on the observed design (replaying the data's outcome schedule
+where it holds one) for an evenly thinned subset of draws.  ``constant_data`` holds the
+design, and per subject the covariates' codes and values; ``attrs["covariate_design"]``
+the formulas and standardization that rebuild the design matrices.
 """
 
 from __future__ import annotations
@@ -44,122 +37,35 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import numpyro
-import numpyro.distributions as dist
 import xarray as xr
-from numpyro.infer import MCMC, NUTS, SVI, Predictive, Trace_ELBO, init_to_median
-from numpyro.infer.autoguide import AutoMultivariateNormal, AutoNormal
 
 from valueint.records import package_versions
+from valueint.trials.covariates import (
+    CovariateFormulas,
+    build_design,
+    coefficient_labels,
+    formula_variables,
+)
 from valueint.trials.diagnostics import diagnostics
 from valueint.trials.fit_data import as_fit_data, data_hash, resolve_spec
+from valueint.trials.population import (
+    cast_floats,
+    coefficient_site,
+    device_arrays,
+    hierarchical_model,
+    likelihood_dtype,
+    subject_loglik,
+    unpooled_model,
+)
+from valueint.trials.sampling import INITS, fixed_centeredness, run_nuts, run_svi, warm_start
 from valueint.trials.specs import TRIAL_FIELDS, ModelSpec, TrialArrays
-from valueint.trials.transforms import constrain
+from valueint.trials.transforms import constrain_value
 
 METHODS = ("nuts", "svi")
 
 
 class FitWarning(UserWarning):
     """A fit whose diagnostics say its numbers should not be trusted yet."""
-
-
-# --------------------------------------------------------------------------- device arrays
-
-
-def _device_arrays(arrays: TrialArrays) -> TrialArrays:
-    return jax.tree.map(jnp.asarray, arrays)
-
-
-# --------------------------------------------------------------------------- model
-
-
-def _prior_arrays(spec: ModelSpec):
-    loc = jnp.asarray([p.prior_loc for p in spec.parameters], dtype=float)
-    scale = jnp.asarray([p.prior_scale for p in spec.parameters], dtype=float)
-    return loc, scale
-
-
-def _natural(spec: ModelSpec, unconstrained) -> dict:
-    """Natural-scale parameters {name: [...]} from an array [..., n_parameters]."""
-    return constrain(spec, {p.name: unconstrained[..., i] for i, p in enumerate(spec.parameters)})
-
-
-def subject_loglik(spec: ModelSpec, options):
-    """log p(choice) per [subject, block, trial] for subject parameters {name: [subject]}."""
-
-    def one(params, data):
-        return spec.loglik(params, data, options)
-
-    return jax.vmap(one)
-
-
-def _hierarchical_model(spec, options, data, covariate_codes, covariate_levels):
-    loc, scale = _prior_arrays(spec)
-    names = spec.parameter_names
-    n_subjects = data.choice.shape[0]
-    # Site names carry a prefix that no parameter name is expected to start with.
-    mu = numpyro.sample("population_mu", dist.Normal(loc, scale).to_event(1))
-    sigma = numpyro.sample("population_sigma", dist.HalfNormal(scale).to_event(1))
-    offset = jnp.broadcast_to(mu, (n_subjects, len(names)))
-    for (cov_name, n_levels), codes in zip(covariate_levels, covariate_codes, strict=True):
-        delta = numpyro.sample(
-            f"population_delta_{cov_name}",
-            dist.Normal(jnp.zeros((n_levels - 1, len(names))), scale).to_event(2),
-        )
-        effects = jnp.concatenate([jnp.zeros((1, len(names))), delta])
-        offset = offset + effects[codes]
-        level_means = _natural(spec, mu + effects)
-        for i, name in enumerate(names):
-            numpyro.deterministic(f"{name}_by_{cov_name}", level_means[name])
-            numpyro.deterministic(f"delta_{name}_{cov_name}", delta[:, i])
-    with numpyro.plate("subject", n_subjects):
-        z = numpyro.sample("subject_z", dist.Normal(jnp.zeros(len(names)), 1.0).to_event(1))
-    natural_mu = _natural(spec, mu)
-    for i, name in enumerate(names):
-        numpyro.deterministic(f"mu_{name}", natural_mu[name])
-        numpyro.deterministic(f"sigma_{name}", sigma[i])
-    _likelihood(spec, options, data, offset + sigma * z)
-
-
-def _unpooled_model(spec, options, data, covariate_codes, covariate_levels):
-    del covariate_codes, covariate_levels  # no population to attach them to
-    loc, scale = _prior_arrays(spec)
-    with numpyro.plate("subject", data.choice.shape[0]):
-        theta = numpyro.sample("subject_theta", dist.Normal(loc, scale).to_event(1))
-    _likelihood(spec, options, data, theta)
-
-
-def _likelihood(spec, options, data, unconstrained):
-    params = _natural(spec, unconstrained)
-    for name, value in params.items():
-        numpyro.deterministic(name, value)
-    # the trial loop runs in the data's precision (see ``likelihood_precision``); the
-    # sum over trials is taken in float64
-    dtype = data.outcome.dtype
-    loglik = subject_loglik(spec, options)({k: v.astype(dtype) for k, v in params.items()}, data)
-    numpyro.factor("choices", jnp.sum(jnp.where(data.mask, loglik, 0.0).astype(jnp.float64)))
-
-
-FLOAT32_ABOVE = 5_000  # observed trials above which "auto" precision computes in float32
-
-
-def likelihood_dtype(precision: str, n_observed: int):
-    """float64, float32, or "auto": float32 for data sets over FLOAT32_ABOVE observed trials.
-
-    In float32 the log density of ~20,000 trials is off by about 1e-3, far below what
-    moves a NUTS acceptance decision or the Monte Carlo error, and the trial loop runs
-    about twice as fast; small data sets keep float64.
-    """
-    if precision not in ("auto", "float32", "float64"):
-        raise ValueError(f"precision must be 'auto', 'float32' or 'float64'; got {precision!r}")
-    if precision == "auto":
-        precision = "float32" if n_observed > FLOAT32_ABOVE else "float64"
-    return jnp.float32 if precision == "float32" else jnp.float64
-
-
-def _cast_floats(arrays: TrialArrays, dtype) -> TrialArrays:
-    return jax.tree.map(
-        lambda x: x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x, arrays
-    )
 
 
 # --------------------------------------------------------------------------- fit
@@ -185,6 +91,11 @@ def fit(
     svi_guide: str = "normal",
     predictive_draws: int = 100,
     likelihood_precision: str = "auto",
+    centeredness="auto",
+    init: str = "svi",
+    mass_matrix: str = "population",
+    warm_start_steps: int = 1500,
+    formulas=None,
 ) -> xr.DataTree:
     """Fit ``model`` to ``data``; an ``xarray.DataTree`` with every group filled.
 
@@ -193,8 +104,17 @@ def fit(
     before JAX starts), else one after another.  ``method="svi"`` fits an AutoNormal
     (``svi_guide="normal"``) or AutoMultivariateNormal (``"multivariate"``) guide with
     Adam for ``svi_steps`` steps and returns ``draws`` guide samples as one chain.
-    ``group_covariates`` names per-subject categorical covariates of the data (e.g.
-    ``"group"``) that shift every parameter's population mean (reference coding).
+    ``formulas`` puts per-subject covariates on the population means, one formula per
+    parameter (``valueint.trials.covariates.CovariateFormulas``, a dict
+    ``{"alpha": "1 + age"}`` or strings such as ``"beta ~ 1 + group + bs(age, df=3)"``;
+    parameters not named get the intercept only).  ``group_covariates`` is the short
+    form for categorical covariates on every parameter: ``"group"`` means the default
+    formula ``1 + group``.  Numeric covariates named in a formula are read from the
+    data's per-subject columns.
+    ``centeredness``, ``init``, ``mass_matrix`` and ``warm_start_steps`` set how NUTS
+    samples a hierarchical model (``valueint.trials.sampling`` says why): by default a
+    short SVI run learns one centeredness per parameter and the chains' starting point,
+    and the population block gets a dense mass matrix.
     ``predictive_draws`` posterior draws (thinned evenly) feed the simulated choices.
     Parameters and the log density are float64; the per-trial loop of the likelihood runs
     in ``likelihood_precision`` (``"auto"``: float32 above 5,000 observed trials, see
@@ -203,7 +123,15 @@ def fit(
     """
     numpyro.enable_x64()
     spec = resolve_spec(model)
-    fit_data = as_fit_data(data, spec)
+    if isinstance(group_covariates, str):
+        group_covariates = (group_covariates,)
+    formulas = _formulas(formulas, group_covariates, hierarchical)
+    used = tuple(
+        dict.fromkeys(
+            v for name in spec.parameter_names for v in formula_variables(formulas.rhs(name))
+        )
+    )
+    fit_data = as_fit_data(data, spec, covariates=used or None)
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
     for name, value in (("chains", chains), ("draws", draws), ("warmup", warmup)):
@@ -211,33 +139,35 @@ def fit(
             raise ValueError(f"{name} must be a positive integer; got {value!r}")
     if not 0.0 < target_accept_prob < 1.0:
         raise ValueError(f"target_accept_prob must lie in (0, 1); got {target_accept_prob}")
-    if isinstance(group_covariates, str):
-        group_covariates = (group_covariates,)
-    covariates = tuple(fit_data.covariate(name) for name in group_covariates or ())
-    if covariates and not hierarchical:
-        raise ValueError("group_covariates shift population means: they need hierarchical=True")
-    for covariate in covariates:
+    for name in group_covariates or ():
+        covariate = fit_data.covariate(name)
         if len(covariate.labels) < 2:
             raise ValueError(f"covariate {covariate.name!r} has a single level; nothing to compare")
+    design = build_design(formulas, fit_data, spec) if hierarchical else None
 
-    arrays = _device_arrays(fit_data.arrays)
+    arrays = device_arrays(fit_data.arrays)
     n_observed = int(np.asarray(fit_data.arrays.mask).sum())
     dtype = likelihood_dtype(likelihood_precision, n_observed)
-    arrays = _cast_floats(arrays, dtype)
-    codes = tuple(jnp.asarray(c.codes) for c in covariates)
-    levels = tuple((c.name, len(c.labels)) for c in covariates)
-    numpyro_model = _hierarchical_model if hierarchical else _unpooled_model
-    model_args = (spec, options, arrays, codes, levels)
+    arrays = cast_floats(arrays, dtype)
+    numpyro_model = hierarchical_model if hierarchical else unpooled_model
+    matrices = (
+        ()
+        if design is None
+        else tuple(jnp.asarray(design.matrix(name)) for name in spec.parameter_names)
+    )
+    model_args = (spec, options, arrays, matrices)
     key_fit, key_predict = jax.random.split(jax.random.key(seed))
     subject_sites = spec.parameter_names
-    group_sites = _group_sites(spec, covariates) if hierarchical else ()
+    group_sites = _group_sites(spec) if hierarchical else ()
 
     start = time.perf_counter()
     if method == "nuts":
-        samples, stats, chain_method = _run_nuts(
+        samples, stats, extra = _sample_nuts(
             numpyro_model,
             model_args,
             key_fit,
+            hierarchical=hierarchical,
+            shape=(fit_data.n_subjects, len(spec.parameter_names)),
             chains=chains,
             draws=draws,
             warmup=warmup,
@@ -245,10 +175,14 @@ def fit(
             max_tree_depth=max_tree_depth,
             progress=progress,
             sites=subject_sites + group_sites,
+            centeredness=centeredness,
+            init=init,
+            mass_matrix=mass_matrix,
+            warm_start_steps=warm_start_steps,
         )
-        extra = {"chain_method": chain_method}
+        extra["parameter_names"] = list(spec.parameter_names)
     else:
-        samples, losses = _run_svi(
+        samples, losses = run_svi(
             numpyro_model,
             model_args,
             key_fit,
@@ -269,7 +203,8 @@ def fit(
 
     settings = {
         "hierarchical": hierarchical,
-        "group_covariates": [c.name for c in covariates],
+        "group_covariates": list(group_covariates or ()),
+        "formulas": formulas.to_dict(),
         "chains": chains if method == "nuts" else 1,
         "draws": draws,
         "warmup": warmup if method == "nuts" else 0,
@@ -280,14 +215,14 @@ def fit(
         "predictive_draws": predictive_draws,
         "likelihood_precision": jnp.dtype(dtype).name,
         "options": repr(options),
-        **extra,
+        **{k: v for k, v in extra.items() if k != "parameter_names"},
     }
     tree = _build_fit_tree(
         spec,
         fit_data,
         samples,
         stats,
-        covariates,
+        design,
         options,
         key_predict,
         predictive_draws=predictive_draws,
@@ -308,109 +243,109 @@ def fit(
             "inference_library": "numpyro",
         }
     )
+    if design is not None:
+        tree.attrs["covariate_design"] = design.to_json()
     for message in diagnostics(tree).messages:
         warnings.warn(message, FitWarning, stacklevel=2)
     return tree
 
 
-def _group_sites(spec: ModelSpec, covariates) -> tuple[str, ...]:
-    sites = []
-    for name in spec.parameter_names:
-        sites += [f"mu_{name}", f"sigma_{name}"]
-        for covariate in covariates:
-            sites += [f"{name}_by_{covariate.name}", f"delta_{name}_{covariate.name}"]
-    return tuple(sites)
-
-
-def _chain_method(chains: int) -> str:
-    if chains == 1:
-        return "sequential"
-    devices = jax.local_device_count()
-    if devices >= chains:
-        return "parallel"
-    warnings.warn(
-        f"{chains} chains but JAX sees {devices} CPU device(s), so the chains run one after "
-        "another; call numpyro.set_host_device_count(n) before JAX starts to run them in "
-        "parallel",
-        UserWarning,
-        stacklevel=3,
-    )
-    return "sequential"
-
-
-def _run_nuts(
+def _sample_nuts(
     numpyro_model,
     model_args,
     key,
     *,
-    chains,
-    draws,
-    warmup,
-    target_accept_prob,
-    max_tree_depth,
-    progress,
-    sites,
+    hierarchical,
+    shape,
+    centeredness,
+    init,
+    mass_matrix,
+    warm_start_steps,
+    **nuts_settings,
 ):
-    chain_method = _chain_method(chains)
-    kernel = NUTS(
-        numpyro_model, target_accept_prob=target_accept_prob, max_tree_depth=max_tree_depth
-    )
-    mcmc = MCMC(
-        kernel,
-        num_warmup=warmup,
-        num_samples=draws,
-        num_chains=chains,
-        chain_method=chain_method,
-        progress_bar=progress,
-    )
-    mcmc.run(
-        key,
-        *model_args,
-        extra_fields=("diverging", "num_steps", "accept_prob", "energy", "potential_energy"),
-    )
-    grouped = mcmc.get_samples(group_by_chain=True)
-    samples = {name: np.asarray(grouped[name]) for name in sites}
-    fields = mcmc.get_extra_fields(group_by_chain=True)
-    stats = {
-        "diverging": np.asarray(fields["diverging"], dtype=bool),
-        "n_steps": np.asarray(fields["num_steps"]),
-        "tree_depth": np.log2(np.asarray(fields["num_steps"]) + 1).astype(np.int64),
-        "acceptance_rate": np.asarray(fields["accept_prob"]),
-        "energy": np.asarray(fields["energy"]),
-        "lp": -np.asarray(fields["potential_energy"]),
-    }
-    return samples, stats, chain_method
-
-
-def _run_svi(
-    numpyro_model, model_args, key, *, draws, steps, learning_rate, guide, progress, sites
-):
-    guides = {"normal": AutoNormal, "multivariate": AutoMultivariateNormal}
-    if guide not in guides:
-        raise ValueError(f"svi_guide must be one of {', '.join(guides)}; got {guide!r}")
-    if steps < 1:
-        raise ValueError(f"svi_steps must be at least 1; got {steps}")
-    # Started at prior medians: from random starts the mean-field guide can settle in a
-    # poor optimum with an inflated population sd.
-    autoguide = guides[guide](numpyro_model, init_loc_fn=init_to_median)
-    svi = SVI(numpyro_model, autoguide, numpyro.optim.Adam(learning_rate), Trace_ELBO())
-    key_run, key_draw = jax.random.split(key)
-    result = svi.run(key_run, steps, *model_args, progress_bar=progress)
-    losses = np.asarray(result.losses)
-    if not np.isfinite(losses[-1]):
-        raise FloatingPointError(
-            "SVI diverged (the loss became non-finite); try a smaller svi_learning_rate"
+    """NUTS after the warm start that ``init`` and ``centeredness`` ask for (see
+    ``valueint.trials.sampling``); the samples, stats and a record of what was done."""
+    if init not in INITS:
+        raise ValueError(f"init must be one of {', '.join(INITS)}; got {init!r}")
+    fixed = fixed_centeredness(centeredness, shape) if hierarchical else None
+    if hierarchical and fixed is None and init != "svi":
+        raise ValueError(
+            "centeredness='auto' is learned by the SVI warm start: it needs init='svi'"
         )
-    predictive = Predictive(
+    record = {"init": init, "mass_matrix": mass_matrix}
+    init_values = None
+    key_start, key_nuts = jax.random.split(key)
+    if init == "svi":
+        begun = time.perf_counter()
+        if hierarchical:
+            learned, init_values, loss = warm_start(
+                numpyro_model,
+                model_args,
+                key_start,
+                centeredness=fixed,
+                steps=warm_start_steps,
+                learning_rate=WARM_START_LEARNING_RATE,
+            )
+            fixed = learned
+        else:
+            _, init_values, loss = warm_start(
+                numpyro_model,
+                model_args,
+                key_start,
+                centeredness=np.ones(shape),  # no population: nothing to decentre
+                steps=warm_start_steps,
+                learning_rate=WARM_START_LEARNING_RATE,
+            )
+        record.update(
+            warm_start_steps=warm_start_steps,
+            warm_start_loss=loss,
+            warm_start_s=round(time.perf_counter() - begun, 3),
+        )
+    if hierarchical:
+        # the mean per parameter for reading, every value for repeating the fit
+        record["centeredness"] = [round(float(c), 4) for c in np.mean(fixed, axis=0)]
+        record["centeredness_by_subject"] = np.round(fixed, 4).tolist()
+    samples, stats, sampled = run_nuts(
         numpyro_model,
-        guide=autoguide,
-        params=result.params,
-        num_samples=draws,
-        return_sites=list(sites),
+        model_args,
+        key_nuts,
+        centeredness=fixed if hierarchical else None,
+        init_values=init_values,
+        mass_matrix=mass_matrix if hierarchical else "diagonal",
+        **nuts_settings,
     )
-    drawn = predictive(key_draw, *model_args)
-    samples = {name: np.asarray(drawn[name])[None] for name in sites}
-    return samples, losses
+    return samples, stats, {**record, **sampled}
+
+
+WARM_START_LEARNING_RATE = 0.02
+
+
+def _formulas(formulas, group_covariates, hierarchical: bool) -> CovariateFormulas:
+    """The covariate formulas of a fit from ``formulas`` or the ``group_covariates`` short form."""
+    if formulas is not None and group_covariates:
+        raise ValueError(
+            "give covariates either as formulas or as group_covariates, not both (write "
+            "group_covariates=('group',) as the default formula '1 + group')"
+        )
+    if group_covariates:
+        formulas = CovariateFormulas(default=" + ".join(("1", *group_covariates)))
+    elif formulas is None:
+        formulas = CovariateFormulas()
+    elif not isinstance(formulas, CovariateFormulas):
+        formulas = CovariateFormulas(formulas)
+    if not hierarchical and (formulas.default != "1" or formulas.formulas):
+        raise ValueError(
+            "covariates shift population means: they need hierarchical=True "
+            f"(got formulas {formulas.to_dict()})"
+        )
+    return formulas
+
+
+def _group_sites(spec: ModelSpec) -> tuple[str, ...]:
+    sites = []
+    for name in spec.parameter_names:
+        sites += [f"mu_{name}", f"sigma_{name}", coefficient_site(name)]
+    return tuple(sites)
 
 
 # --------------------------------------------------------------------------- output
@@ -428,7 +363,7 @@ def pointwise_loglik(spec: ModelSpec, options, arrays: TrialArrays, params: dict
     array never exists whole.
     """
     index = observed_index(arrays.mask)
-    arrays = _device_arrays(arrays)
+    arrays = device_arrays(arrays)
     per_subject = subject_loglik(spec, options)
 
     @jax.jit
@@ -442,7 +377,7 @@ def pointwise_loglik(spec: ModelSpec, options, arrays: TrialArrays, params: dict
 def simulate_choices(spec: ModelSpec, options, arrays: TrialArrays, params: dict, key):
     """Choices simulated on the design of ``arrays``: [draw, obs] from {name: [draw, subject]}."""
     index = observed_index(arrays.mask)
-    arrays = _device_arrays(arrays)
+    arrays = device_arrays(arrays)
     n_draws, n_subjects = next(iter(params.values())).shape
 
     def one_subject(subject_params, subject_data, subject_key):
@@ -458,8 +393,44 @@ def simulate_choices(spec: ModelSpec, options, arrays: TrialArrays, params: dict
     return np.asarray(jax.lax.map(lambda a: one_draw(*a), (stacked, keys), batch_size=16))
 
 
+def _population_terms(spec: ModelSpec, covariate_design, samples, coords) -> dict:
+    """Posterior variables of the population coefficients: ``coef_<p>`` (dim ``<p>_term``,
+    unconstrained scale, the intercept first) for every parameter with covariates, and for
+    each categorical covariate c that enters p as a main effect ``delta_<p>_<c>`` (dim
+    ``<c>_effect``: the non-reference levels) and ``<p>_by_<c>`` (dim ``c``: the
+    transform of intercept + effect, numeric covariates at their mean)."""
+    variables = {}
+    for parameter in spec.parameters:
+        name = parameter.name
+        coef = samples[coefficient_site(name)]
+        columns = covariate_design.columns[name]
+        if len(columns) > 1:
+            dim = f"{name}_term"
+            coords[dim] = np.asarray(coefficient_labels(columns))
+            variables[f"coef_{name}"] = (("chain", "draw", dim), coef)
+        for covariate, levels in covariate_design.levels.items():
+            wanted = [f"{covariate}[T.{level}]" for level in levels[1:]]
+            if not all(column in columns for column in wanted):
+                continue
+            delta = coef[..., [columns.index(column) for column in wanted]]
+            coords[f"{covariate}_effect"] = np.asarray(levels[1:])
+            coords[covariate] = np.asarray(levels)
+            variables[f"delta_{name}_{covariate}"] = (
+                ("chain", "draw", f"{covariate}_effect"),
+                delta,
+            )
+            level_values = coef[..., :1] + np.concatenate(
+                [np.zeros_like(delta[..., :1]), delta], -1
+            )
+            variables[f"{name}_by_{covariate}"] = (
+                ("chain", "draw", covariate),
+                np.asarray(constrain_value(parameter, level_values)),
+            )
+    return variables
+
+
 def _build_fit_tree(
-    spec, fit_data, samples, stats, covariates, options, key, *, predictive_draws, group_sites
+    spec, fit_data, samples, stats, covariate_design, options, key, *, predictive_draws, group_sites
 ):
     arrays = fit_data.arrays
     n_chains, n_draws = next(iter(samples.values())).shape[:2]
@@ -490,18 +461,10 @@ def _build_fit_tree(
     for name in spec.parameter_names:
         posterior[name] = (("chain", "draw", "subject"), samples[name])
     for name in group_sites:
-        value = samples[name]
-        if value.ndim == 2:
-            posterior[name] = (("chain", "draw"), value)
-            continue
-        covariate = next(c for c in covariates if name.endswith(f"_{c.name}"))
-        if name.startswith("delta_"):
-            dim = f"{covariate.name}_effect"
-            coords[dim] = np.asarray(covariate.labels[1:])
-        else:
-            dim = covariate.name
-            coords[dim] = np.asarray(covariate.labels)
-        posterior[name] = (("chain", "draw", dim), value)
+        if not name.startswith("population_coef_"):
+            posterior[name] = (("chain", "draw"), samples[name])
+    if covariate_design is not None:
+        posterior.update(_population_terms(spec, covariate_design, samples, coords))
     posterior = xr.Dataset(posterior, coords=coords)
 
     flat = {name: samples[name].reshape(n_chains * n_draws, -1) for name in spec.parameter_names}
@@ -536,6 +499,8 @@ def _build_fit_tree(
     for covariate in fit_data.covariates:
         design[f"{covariate.name}_code"] = (("subject",), covariate.codes)
         design_coords[f"{covariate.name}_level"] = np.asarray(covariate.labels)
+    for covariate in fit_data.numeric_covariates:
+        design[f"{covariate.name}_value"] = (("subject",), np.asarray(covariate.values, float))
     constant_data = xr.Dataset(design, coords=design_coords)
 
     groups = {

@@ -236,7 +236,7 @@ def test_bad_input_is_named(small_data):
         as_fit_data(small_data.arrays.replace(choice=choice))
     with pytest.raises(KeyError, match="unknown model 'nope'"):
         fit(small_data, "nope")
-    with pytest.raises(ValueError, match="no subject covariate named 'age'"):
+    with pytest.raises(ValueError, match=r"subject covariate\(s\) 'age' not in the data"):
         fit(small_data, "rw", group_covariates="age")
     with pytest.raises(ValueError, match="method"):
         fit(small_data, "rw", method="gibbs")
@@ -393,7 +393,7 @@ def test_cli_fit_end_to_end_on_real_data(cli, tmp_path):
 def test_likelihood_precision_is_float64_for_small_data_and_float32_for_large():
     import jax.numpy as jnp
 
-    from valueint.trials.inference import FLOAT32_ABOVE, likelihood_dtype
+    from valueint.trials.population import FLOAT32_ABOVE, likelihood_dtype
 
     assert likelihood_dtype("auto", FLOAT32_ABOVE) == jnp.float64
     assert likelihood_dtype("auto", FLOAT32_ABOVE + 1) == jnp.float32

@@ -1,0 +1,210 @@
+"""Running the samplers on a numpyro model: NUTS with a warm start and a learned
+parameterization, and mean-field or full-rank SVI.
+
+Why the warm start and the parameterization.  A hierarchical posterior mixes slowly when
+the subject parameters are parameterized against what the data say: non-centred
+(theta = mean + sigma z) is right where a subject's own data say little and the
+population pulls it in; centred (theta sampled directly) where the data pin each subject
+down, because then z and sigma are strongly dependent.  Which holds differs from parameter
+to parameter (a learning rate is weakly identified by 16-trial blocks, an inverse
+temperature well), so it is learned: a short SVI run fits a mean-field guide *and* one
+centeredness per parameter (``LocScaleReparam`` with ``centered=None``; the variationally
+inferred parameterization of Gorinova, Moore & Hoffman, 2020).  NUTS then samples the
+model with those centerednesses fixed and starts every chain at the guide's median, so
+warmup no longer has to find the typical set from a random point.  The population block
+(means, sds, covariate effects) is small and its coordinates are correlated, so it gets
+a dense mass matrix; the many subject parameters keep a diagonal one.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import jax
+import numpy as np
+import numpyro
+from numpyro.infer import MCMC, NUTS, SVI, Predictive, Trace_ELBO, init_to_median, init_to_value
+from numpyro.infer.autoguide import AutoMultivariateNormal, AutoNormal
+
+from valueint.trials.population import SUBJECT_SITE, reparameterized
+
+CENTEREDNESS = ("auto", "centered", "noncentered")
+INITS = ("svi", "median")
+MASS_MATRICES = ("population", "diagonal", "dense")
+GUIDES = {"normal": AutoNormal, "multivariate": AutoMultivariateNormal}
+
+
+def chain_method(chains: int) -> str:
+    """ "parallel" when JAX has a CPU device per chain, else "sequential" (with a warning)."""
+    if chains == 1:
+        return "sequential"
+    devices = jax.local_device_count()
+    if devices >= chains:
+        return "parallel"
+    warnings.warn(
+        f"{chains} chains but JAX sees {devices} CPU device(s), so the chains run one after "
+        "another; call numpyro.set_host_device_count(n) before JAX starts to run them in "
+        "parallel",
+        UserWarning,
+        stacklevel=4,
+    )
+    return "sequential"
+
+
+def fixed_centeredness(centeredness, shape: tuple[int, int]):
+    """Centeredness in [0, 1] per [subject, parameter] from "centered", "noncentered", a
+    number, one per parameter or a full array; None for "auto" (learned by SVI)."""
+    if isinstance(centeredness, str):
+        named = {"auto": None, "centered": 1.0, "noncentered": 0.0}
+        if centeredness not in named:
+            raise ValueError(
+                f"centeredness must be one of {', '.join(CENTEREDNESS)}, a number in [0, 1], "
+                f"one per parameter or one per subject and parameter; got {centeredness!r}"
+            )
+        if named[centeredness] is None:
+            return None
+        return np.full(shape, named[centeredness])
+    try:
+        values = np.broadcast_to(np.asarray(centeredness, dtype=float), shape).copy()
+    except ValueError:
+        raise ValueError(
+            f"centeredness of shape {np.shape(centeredness)} does not fit [subject, parameter] "
+            f"= {shape}"
+        ) from None
+    if not np.all((values >= 0) & (values <= 1)):
+        raise ValueError(f"centeredness must lie in [0, 1]; got {values.tolist()}")
+    return values
+
+
+def warm_start(numpyro_model, model_args, key, *, centeredness, steps, learning_rate):
+    """SVI on the partially centred model: (centeredness [S, P], initial values, final loss).
+
+    With ``centeredness=None`` the centeredness is learned with the guide; otherwise it is
+    kept fixed and only the starting point is fitted."""
+    model = reparameterized(numpyro_model, centeredness)
+    guide = AutoNormal(model, init_loc_fn=init_to_median)
+    svi = SVI(model, guide, numpyro.optim.Adam(learning_rate), Trace_ELBO())
+    result = svi.run(key, steps, *model_args, progress_bar=False)
+    losses = np.asarray(result.losses)
+    if not np.isfinite(losses[-1]):
+        raise FloatingPointError("the SVI warm start diverged (non-finite loss); try init='median'")
+    if centeredness is None:
+        centeredness = np.asarray(result.params[f"{SUBJECT_SITE}_centered"])
+    values = {k: np.asarray(v) for k, v in guide.median(result.params).items()}
+    final = float(np.mean(losses[-max(1, steps // 20) :]))
+    return np.asarray(centeredness, dtype=float), values, final
+
+
+def population_sites(numpyro_model, model_args) -> tuple[str, ...]:
+    """The latent sample sites other than the subject parameters: the dense block."""
+    trace = numpyro.handlers.trace(numpyro.handlers.seed(numpyro_model, 0)).get_trace(*model_args)
+    return tuple(
+        name
+        for name, site in trace.items()
+        if site["type"] == "sample" and not site["is_observed"] and name != SUBJECT_SITE
+    )
+
+
+def run_nuts(
+    numpyro_model,
+    model_args,
+    key,
+    *,
+    chains,
+    draws,
+    warmup,
+    target_accept_prob,
+    max_tree_depth,
+    progress,
+    sites,
+    centeredness,
+    init_values,
+    mass_matrix,
+):
+    """NUTS on ``numpyro_model`` with the subject site partially centred.
+
+    Returns (samples {site: [chain, draw, ...]}, sample stats, record), where the record
+    holds the chain method and the leapfrog steps of warmup and sampling."""
+    method = chain_method(chains)
+    model = numpyro_model if centeredness is None else reparameterized(numpyro_model, centeredness)
+    if mass_matrix not in MASS_MATRICES:
+        raise ValueError(
+            f"mass_matrix must be one of {', '.join(MASS_MATRICES)}; got {mass_matrix!r}"
+        )
+    dense = {"diagonal": False, "dense": True}.get(mass_matrix)
+    if dense is None:
+        block = population_sites(numpyro_model, model_args)
+        dense = [block] if block else False
+    init = init_to_median if init_values is None else init_to_value(values=init_values)
+    kernel = NUTS(
+        model,
+        target_accept_prob=target_accept_prob,
+        max_tree_depth=max_tree_depth,
+        dense_mass=dense,
+        init_strategy=init,
+    )
+    mcmc = MCMC(
+        kernel,
+        num_warmup=warmup,
+        num_samples=draws,
+        num_chains=chains,
+        chain_method=method,
+        progress_bar=progress,
+    )
+    key_warmup, key_run = jax.random.split(key)
+    mcmc.warmup(key_warmup, *model_args, extra_fields=("num_steps",), collect_warmup=True)
+    warmup_steps = int(np.asarray(mcmc.get_extra_fields()["num_steps"]).sum()) if warmup else 0
+    mcmc.run(
+        mcmc.post_warmup_state.rng_key,
+        *model_args,
+        extra_fields=("diverging", "num_steps", "accept_prob", "energy", "potential_energy"),
+    )
+    del key_run  # the chains continue from the warmup's own keys
+    grouped = mcmc.get_samples(group_by_chain=True)
+    samples = {name: np.asarray(grouped[name]) for name in sites}
+    fields = mcmc.get_extra_fields(group_by_chain=True)
+    steps = np.asarray(fields["num_steps"])
+    stats = {
+        "diverging": np.asarray(fields["diverging"], dtype=bool),
+        "n_steps": steps,
+        "tree_depth": np.log2(steps + 1).astype(np.int64),
+        "acceptance_rate": np.asarray(fields["accept_prob"]),
+        "energy": np.asarray(fields["energy"]),
+        "lp": -np.asarray(fields["potential_energy"]),
+    }
+    record = {
+        "chain_method": method,
+        "n_gradients_warmup": warmup_steps,
+        "n_gradients_sampling": int(steps.sum()),
+    }
+    return samples, stats, record
+
+
+def run_svi(numpyro_model, model_args, key, *, draws, steps, learning_rate, guide, progress, sites):
+    """A mean-field (``"normal"``) or full-rank (``"multivariate"``) guide fitted by Adam;
+    ``draws`` guide samples as one chain, and the losses."""
+    if guide not in GUIDES:
+        raise ValueError(f"svi_guide must be one of {', '.join(GUIDES)}; got {guide!r}")
+    if steps < 1:
+        raise ValueError(f"svi_steps must be at least 1; got {steps}")
+    # Started at prior medians: from random starts the mean-field guide can settle in a
+    # poor optimum with an inflated population sd.
+    autoguide = GUIDES[guide](numpyro_model, init_loc_fn=init_to_median)
+    svi = SVI(numpyro_model, autoguide, numpyro.optim.Adam(learning_rate), Trace_ELBO())
+    key_run, key_draw = jax.random.split(key)
+    result = svi.run(key_run, steps, *model_args, progress_bar=progress)
+    losses = np.asarray(result.losses)
+    if not np.isfinite(losses[-1]):
+        raise FloatingPointError(
+            "SVI diverged (the loss became non-finite); try a smaller svi_learning_rate"
+        )
+    predictive = Predictive(
+        numpyro_model,
+        guide=autoguide,
+        params=result.params,
+        num_samples=draws,
+        return_sites=list(sites),
+    )
+    drawn = predictive(key_draw, *model_args)
+    samples = {name: np.asarray(drawn[name])[None] for name in sites}
+    return samples, losses

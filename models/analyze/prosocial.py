@@ -5,7 +5,8 @@ Every model of the family (``MODELS``) is fitted to all subjects at once, hierar
 with the age group shifting the population mean of every parameter (reference coding:
 the first group, "young", is the reference).  The fits are compared by PSIS-LOO, leaving
 out one trial and one subject; the best model's posterior predictive learning curves are
-drawn over the observed ones, and every model's group-level parameters and group
+drawn over the observed ones (with the share of observed points inside each model's 90%
+band, ``coverage.csv``), and every model's group-level parameters and group
 differences are tabulated.  ``run_prosocial_analysis`` is the Python entry point; the
 command (``valueint.cli.analyze``) adds argument checks and console messages.
 
@@ -15,7 +16,8 @@ The work is split by job: ``prosocial_settings`` (what is fitted and how),
 ``prosocial_report`` (``summary.md``); this module runs them in order and writes the files.
 
 Files written to OUT (each atomically; figures as PNG and PDF):
-``comparison.csv/.png/.pdf``, ``learning_curves.csv/.png/.pdf``, ``parameters.csv``,
+``comparison.csv/.png/.pdf``, ``learning_curves.csv/.png/.pdf``, ``coverage.csv``,
+``parameters.csv``,
 ``parameters_by_group.png/.pdf`` (best model), ``diagnostics.csv``, ``run.json``,
 ``summary.md`` and, with ``save_fits``, ``fits/<model>.nc``.
 """
@@ -31,7 +33,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from valueint.analyze.prosocial_curves import learning_curves_table
+from valueint.analyze.prosocial_curves import (
+    COVERAGE_CRITERION,
+    coverage_table,
+    learning_curves_table,
+)
 from valueint.analyze.prosocial_data import PreparedData, prepare_data
 from valueint.analyze.prosocial_figures import (
     plot_comparison_panels,
@@ -49,7 +55,13 @@ from valueint.analyze.prosocial_parameters import parameters_table
 from valueint.analyze.prosocial_report import summary_markdown
 from valueint.analyze.prosocial_settings import COMMAND, ProsocialSettings
 
-TABLE_FILES = ("comparison.csv", "learning_curves.csv", "parameters.csv", "diagnostics.csv")
+TABLE_FILES = (
+    "comparison.csv",
+    "learning_curves.csv",
+    "coverage.csv",
+    "parameters.csv",
+    "diagnostics.csv",
+)
 FIGURES = ("comparison", "learning_curves", "parameters_by_group")
 RECORD_FILES = ("run.json", "summary.md")
 
@@ -84,6 +96,7 @@ class ProsocialResult:
     fits: dict
     comparison: pd.DataFrame
     learning_curves: pd.DataFrame
+    coverage: pd.DataFrame
     parameters: pd.DataFrame
     diagnostics: pd.DataFrame
     best_model: str
@@ -142,12 +155,14 @@ def run_prosocial_analysis(
     order = ranking(comparison, "trial")
     best, runner_up = order[0], order[1]
     curves = learning_curves_table(prepared.frame, fits, prepared.groups)
+    coverage = coverage_table(curves)
     parameters = parameters_table(fits, prepared.groups)
     diagnostics = diagnostics_table(fits)
 
     for name, table in (
         ("comparison.csv", comparison),
         ("learning_curves.csv", curves),
+        ("coverage.csv", coverage),
         ("parameters.csv", parameters),
         ("diagnostics.csv", diagnostics),
     ):
@@ -173,6 +188,7 @@ def run_prosocial_analysis(
         comparison=comparison,
         parameters=parameters,
         diagnostics=diagnostics,
+        coverage=coverage,
         best=best,
         messages=compare_messages,
         wall_time_s=wall,
@@ -203,6 +219,16 @@ def run_prosocial_analysis(
         runner_up=runner_up,
         best_model_by_subject=ranking(comparison, "subject")[0],
         all_converged=bool(diagnostics["converged"].all()),
+        coverage={
+            "criterion": COVERAGE_CRITERION,
+            "by_model": {
+                model: {
+                    f"{r.group}/{r.context}": round(float(r.coverage), 4)
+                    for r in coverage[coverage["model"] == model].itertuples()
+                }
+                for model in fits
+            },
+        },
         fits={
             name: {
                 "seed": int(idata.attrs["seed"]),
@@ -222,6 +248,7 @@ def run_prosocial_analysis(
         fits=fits,
         comparison=comparison,
         learning_curves=curves,
+        coverage=coverage,
         parameters=parameters,
         diagnostics=diagnostics,
         best_model=best,

@@ -1,5 +1,6 @@
 """Learning curves: the observed share of high-reward choices per group, recipient and
-trial in block, and each fit's posterior predictive and one-step-ahead predictions."""
+trial in block, each fit's posterior predictive and one-step-ahead predictions, and how
+many observed points the predictive band covers (``coverage_table``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ import pandas as pd
 from valueint.analyze.prosocial_settings import CONTEXT_ORDER
 
 CURVE_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+COVERAGE_BAND = ("predicted_q05", "predicted_q95")  # the 90% posterior predictive band
+COVERAGE_LEVEL = 0.90  # the band's nominal level
+COVERAGE_CRITERION = 0.85  # share of a panel's points inside the band for the model to pass
+_TIE = 1e-12  # an observed share equal to a band edge (up to round-off) is inside
 WILSON_Z = 1.959963984540054  # 95% binomial interval
 _CELL = ["group", "context", "trial"]  # one point of a learning curve
 
@@ -50,11 +55,13 @@ def observed_curves(frame: pd.DataFrame) -> pd.DataFrame:
 def predicted_curves(idata) -> pd.DataFrame:
     """Predicted share of choice == 1 per group, recipient and trial in block.
 
-    ``predicted_mean`` and ``predicted_qNN``: over posterior predictive draws, which
-    simulate whole blocks (choices and their outcomes drawn by the model, with the
-    models' reward probabilities); ``one_step_mean``: P(choice = 1) given each subject's
-    actual history of choices and outcomes, averaged over the posterior (from the
-    pointwise likelihood), which follows the task's real outcome sequences.
+    ``predicted_mean`` and ``predicted_qNN``: over posterior predictive draws, each the
+    share of simulated choices = 1 over all of the cell's trials in the whole data set;
+    the draws simulate whole blocks, the model's own choices meeting the task's outcome
+    schedule where the data hold it (``learning.block_simulate``: the outcome the chosen
+    symbol paid on that trial) and the models' reward probabilities elsewhere.
+    ``one_step_mean``: P(choice = 1) given each subject's actual history of choices and
+    outcomes, averaged over the posterior (from the pointwise likelihood).
     """
     simulated = idata.posterior_predictive["choice"].stack(sample=("chain", "draw"))
     simulated = simulated.transpose("obs", "sample")
@@ -111,3 +118,29 @@ def learning_curves_table(
     )
     first = ["model", *_CELL, "n", "n_high", "observed", "observed_lower", "observed_upper"]
     return table[first + [c for c in table.columns if c not in first]].reset_index(drop=True)
+
+
+def coverage_table(curves: pd.DataFrame) -> pd.DataFrame:
+    """Share of observed curve points inside the 90% predictive band, per model, group and
+    recipient (one panel of the learning-curve figure).
+
+    ``curves`` is ``learning_curves_table``'s output.  A point (one trial in block) is
+    inside when ``predicted_q05 <= observed <= predicted_q95``.  The band is that of the
+    share over all of the cell's trials, from the predictive draws of the whole data set,
+    so it is narrow: a fair test of the curve's shape, which a model that is right misses
+    at about 10% of points by chance.  Columns: model, group, context, n_points, n_inside,
+    coverage and ``meets_criterion`` (coverage >= ``COVERAGE_CRITERION``); rows in the
+    order of ``curves``.
+    """
+    low, high = (curves[c] for c in COVERAGE_BAND)
+    inside = (curves["observed"] >= low - _TIE) & (curves["observed"] <= high + _TIE)
+    table = (
+        curves.assign(inside=inside)
+        .groupby(["model", "group", "context"], sort=False)["inside"]
+        .agg(n_points="size", n_inside="sum")
+        .reset_index()
+    )
+    table["n_inside"] = table["n_inside"].astype(np.int64)
+    table["coverage"] = table["n_inside"] / table["n_points"]
+    table["meets_criterion"] = table["coverage"] >= COVERAGE_CRITERION
+    return table

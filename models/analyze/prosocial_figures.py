@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from valueint.analyze.prosocial_curves import coverage_table
 from valueint.analyze.prosocial_parameters import hdi
 from valueint.analyze.prosocial_settings import CONTEXT_NAMES, CONTEXT_ORDER
 from valueint.records import pyplot
@@ -60,7 +61,8 @@ def plot_learning_curves(curves: pd.DataFrame, best: str, runner_up: str | None,
     """Observed share of high-reward choices (points, 95% intervals) over the best model's
     posterior predictive bands (50% and 90%) and its one-step-ahead prediction (dash-dot),
     per age group (rows) and recipient (columns); the runner-up's predictive median as a
-    dashed line."""
+    dashed line.  Each panel names the share of its observed points inside the best
+    model's 90% band (``coverage_table``)."""
     import seaborn as sns
 
     plt = pyplot()
@@ -75,6 +77,7 @@ def plot_learning_curves(curves: pd.DataFrame, best: str, runner_up: str | None,
     )
     colours = sns.color_palette("colorblind", 3)
     low = min(0.3, float(curves["observed_lower"].min()), float(curves["predicted_q05"].min()))
+    coverage = coverage_table(curves[curves["model"] == best]).set_index(["group", "context"])
     for i, group in enumerate(groups):
         for j, context in enumerate(contexts):
             ax = axes[i, j]
@@ -133,6 +136,15 @@ def plot_learning_curves(curves: pd.DataFrame, best: str, runner_up: str | None,
                 label="observed (95% CI)",
             )
             ax.axhline(0.5, color="grey", lw=0.5, alpha=0.6)  # chance
+            ax.annotate(
+                f"coverage {coverage.loc[(group, context), 'coverage']:.0%}",
+                (0.97, 0.04),
+                xycoords="axes fraction",
+                ha="right",
+                va="bottom",
+                fontsize=8,
+                bbox={"fc": "white", "ec": "none", "alpha": 0.8},
+            )
             ax.set_ylim(low, 1.0)
             ax.set_title(f"{group}, reward for {CONTEXT_NAMES.get(context, context)}", fontsize=9)
             if i == len(groups) - 1:

@@ -9,9 +9,15 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from valueint.analyze.prosocial_curves import COVERAGE_CRITERION, COVERAGE_LEVEL
 from valueint.analyze.prosocial_data import PreparedData
 from valueint.analyze.prosocial_fitting import ranking
-from valueint.analyze.prosocial_settings import COMMAND, HDI_PROB, ProsocialSettings
+from valueint.analyze.prosocial_settings import (
+    COMMAND,
+    CONTEXT_NAMES,
+    HDI_PROB,
+    ProsocialSettings,
+)
 
 UNRELIABLE_K_SHARE = 0.1  # above this share of points with k > 0.7 a LOO is called unreliable
 
@@ -48,6 +54,7 @@ def summary_markdown(
     comparison: pd.DataFrame,
     parameters: pd.DataFrame,
     diagnostics: pd.DataFrame,
+    coverage: pd.DataFrame,
     best: str,
     messages: Sequence[str],
     wall_time_s: float,
@@ -180,24 +187,105 @@ def summary_markdown(
         for _, row in notes.iterrows():
             for message in row["messages"].split(" | "):
                 lines.append(f"- `{row['model']}`: {message}")
+    lines += ["", *coverage_section(coverage, best)]
     lines += [
-        "",
         "## How to read the learning curves",
         "",
         "In `learning_curves.png` the bands are simulated: the model plays every block "
-        "afresh, drawing its own choices and their outcomes with the models' reward "
-        "probabilities (0.75 for the better symbol, 0.25 for the other), whereas the task's "
-        "outcomes followed fixed sequences. The dash-dot line is the model's one-step-ahead "
-        "prediction given each participant's real choices and outcomes.",
+        "afresh with its own choices; " + simulated_outcomes_text(prepared) + " The dash-dot "
+        "line is the model's one-step-ahead prediction given each participant's real choices "
+        "and outcomes.",
         "",
         "## Files",
         "",
         "`comparison.csv/.png`, `learning_curves.csv/.png` (observed vs the best model's "
-        "posterior predictive), `parameters.csv` (every model), `parameters_by_group.png` "
+        "posterior predictive), `coverage.csv` (points inside the predictive band, every "
+        "model and panel), `parameters.csv` (every model), `parameters_by_group.png` "
         "(best model), `diagnostics.csv`, `run.json` (settings, seeds, data hash, versions).",
         "",
     ]
     return "\n".join(lines)
+
+
+def simulated_outcomes_text(prepared: PreparedData) -> str:
+    """Where the simulated choices' outcomes come from, for these data."""
+    from valueint.trials.models import BASE_OPTIONS
+
+    arrays = prepared.fit_data.arrays
+    observed = np.asarray(arrays.mask)
+    n_known = int((observed & ~np.isnan(np.asarray(arrays.outcome_unchosen))).sum())
+    n_observed = int(observed.sum())
+    low, high = BASE_OPTIONS["reward_probs"]
+    drawn = (
+        f"drawn with the models' reward probabilities ({high} for the better symbol, {low} "
+        "for the other)"
+    )
+    if n_known == 0:
+        return f"the data hold no outcome schedule, so the outcomes of its choices are {drawn}."
+    replayed = (
+        "each choice gets the outcome that symbol paid on that trial of the participant's "
+        "block (the data hold the task's outcome schedule, both symbols' outcomes"
+    )
+    if n_known == n_observed:
+        return f"{replayed}, on all {n_observed:,} observed trials)."
+    where = f"on {n_known:,} of {n_observed:,} observed trials"
+    return f"{replayed}, {where}); elsewhere they are {drawn}."
+
+
+def coverage_criterion(n_points: int) -> str:
+    """The coverage criterion in words, with what chance alone does to it at ``n_points``."""
+    needed = math.ceil(COVERAGE_CRITERION * n_points - 1e-9)
+    # P(fewer than `needed` of n points inside) for a calibrated model, points independent
+    p_short = sum(
+        math.comb(n_points, k) * COVERAGE_LEVEL**k * (1 - COVERAGE_LEVEL) ** (n_points - k)
+        for k in range(needed)
+    )
+    return (
+        f"A model reproduces a learning curve when at least {COVERAGE_CRITERION:.0%} of its "
+        f"observed points lie inside the model's {COVERAGE_LEVEL:.0%} posterior predictive "
+        "band (q05-q95 of the share simulated for the whole data set). With "
+        f"{n_points} points per panel that is {needed} or more; a calibrated model, about "
+        f"{COVERAGE_LEVEL:.0%} of whose points fall inside, misses it by chance in "
+        f"{p_short:.0%} of panels if its points were independent; the points of one curve "
+        "share their subjects and blocks, so misses come in runs and chance shortfalls are "
+        "more frequent still. One panel below it is weak evidence; several are not."
+    )
+
+
+def coverage_section(coverage: pd.DataFrame, best: str) -> list[str]:
+    """``summary.md`` lines on ``coverage_table``: the criterion, the table (one row per
+    model and panel) and every panel below the criterion, by name."""
+    n_points = int(coverage["n_points"].max())
+    table = coverage.assign(
+        recipient=coverage["context"],
+        inside=[
+            f"{i}/{n}" for i, n in zip(coverage["n_inside"], coverage["n_points"], strict=True)
+        ],
+        share=[f"{c:.0%}" for c in coverage["coverage"]],
+        meets=coverage["meets_criterion"],
+    )[["model", "group", "recipient", "inside", "share", "meets"]]
+    lines = [
+        "## Learning curves: posterior predictive coverage",
+        "",
+        coverage_criterion(n_points),
+        "",
+        markdown_table(table),
+        "",
+    ]
+    for model in dict.fromkeys(coverage["model"]):
+        rows = coverage[(coverage["model"] == model) & ~coverage["meets_criterion"]]
+        label = f"`{model}`" + (" (best)" if model == best else "")
+        if rows.empty:
+            lines.append(f"- {label}: every panel meets the criterion.")
+        else:
+            panels = ", ".join(
+                f"{r.group}, reward for {CONTEXT_NAMES.get(r.context, r.context)} "
+                f"({r.coverage:.0%})"
+                for r in rows.itertuples()
+            )
+            lines.append(f"- {label}: below {COVERAGE_CRITERION:.0%} in {panels}.")
+    lines.append("")
+    return lines
 
 
 def convergence_criterion() -> str:

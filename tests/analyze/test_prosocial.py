@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from valueint.analyze.prosocial import output_paths, run_prosocial_analysis
+from valueint.analyze.prosocial_curves import coverage_table
 from valueint.analyze.prosocial_figures import plot_learning_curves
 from valueint.analyze.prosocial_fitting import COMPARISON_COLUMNS
 from valueint.analyze.prosocial_settings import ProsocialSettings
@@ -82,13 +83,20 @@ def check_outputs(result, out) -> None:
     assert (curves["predicted_q50"] <= curves["predicted_q95"]).all()
     assert (curves["observed_lower"] <= curves["observed"]).all()
     assert (curves["observed"] <= curves["observed_upper"]).all()
+    coverage = pd.read_csv(out / "coverage.csv")
+    assert len(coverage) == len(MODELS) * 2 * 3 and (coverage["n_points"] == 16).all()
+    pd.testing.assert_frame_equal(coverage, coverage_table(curves), check_dtype=False)
     record = json.loads((out / "run.json").read_text())
     assert record["best_model"] == result.best_model
+    assert record["coverage"]["criterion"] == 0.85
+    assert set(record["coverage"]["by_model"]) == set(MODELS)
     assert record["config"]["models"] == list(MODELS)
     assert record["data"]["data_sha256"] == result.fits["rw"].attrs["data_sha256"]
     assert "numpyro" in record["versions"]
     summary = (out / "summary.md").read_text()
     assert f"Best model: `{result.best_model}`" in summary
+    assert "## Learning curves: posterior predictive coverage" in summary
+    assert "at least 85% of its observed points" in summary
 
 
 def test_synthetic_group_difference_is_recovered(tmp_path):
@@ -114,9 +122,17 @@ def test_synthetic_group_difference_is_recovered(tmp_path):
         assert got["observed"].sort_index().to_numpy() == pytest.approx(
             expected.sort_index().to_numpy(), abs=1e-12
         )
+    # the generating model's 90% bands cover its curves (simulated with the models' reward
+    # probabilities, which the simulation draws from too): at least 80% of the 96 points
+    assert "the data hold no outcome schedule" in result.summary
+    rw_coverage = result.coverage[result.coverage["model"] == "rw"]
+    assert rw_coverage["n_inside"].sum() >= 0.8 * rw_coverage["n_points"].sum()
     # figures are deterministic: drawing the same numbers again gives the same PDF bytes
     again = tmp_path / "again.pdf"
     fig = plot_learning_curves(result.learning_curves, "rw", "choice_kernel", ("young", "older"))
+    labels = [text.get_text() for ax in fig.axes for text in ax.texts]
+    expected_labels = [f"coverage {c:.0%}" for c in rw_coverage["coverage"]]
+    assert labels == expected_labels  # one per panel, rows by group, columns by recipient
     save_figure(fig, again, bbox_inches="tight")
     assert again.read_bytes() == (out / "learning_curves.pdf").read_bytes()
 
@@ -136,6 +152,9 @@ def test_quick_run_on_real_data(tmp_path):
     out = tmp_path / "real"
     result = run_prosocial_analysis(None, out, settings, save_fits=True)
     check_outputs(result, out)
+    # the real data hold the task's schedule: simulations replay it on every observed trial
+    n_observed = int(result.prepared.frame["choice"].notna().sum())
+    assert f"outcome schedule, both symbols' outcomes, on all {n_observed:,}" in result.summary
     saved = load_fit(out / "fits" / "rw.nc")
     assert saved.attrs["model"] == "rw"
     assert saved.attrs["data_sha256"] == result.fits["rw"].attrs["data_sha256"]

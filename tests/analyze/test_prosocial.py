@@ -123,10 +123,12 @@ def test_synthetic_group_difference_is_recovered(tmp_path):
             expected.sort_index().to_numpy(), abs=1e-12
         )
     # the generating model's 90% bands cover its curves (simulated with the models' reward
-    # probabilities, which the simulation draws from too): at least 80% of the 96 points
+    # probabilities, which the simulation draws from too): measured 80 of 96 points (83%),
+    # against 26 of 96 for choice_kernel; points of one curve share subjects, so misses
+    # come in runs and the margin is wide
     assert "the data hold no outcome schedule" in result.summary
     rw_coverage = result.coverage[result.coverage["model"] == "rw"]
-    assert rw_coverage["n_inside"].sum() >= 0.8 * rw_coverage["n_points"].sum()
+    assert rw_coverage["n_inside"].sum() >= 0.75 * rw_coverage["n_points"].sum()
     # figures are deterministic: drawing the same numbers again gives the same PDF bytes
     again = tmp_path / "again.pdf"
     fig = plot_learning_curves(result.learning_curves, "rw", "choice_kernel", ("young", "older"))

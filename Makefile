@@ -33,7 +33,10 @@ test: install-dev
 bench: install-dev
 	$(BIN)/python benchmarks/bench_simulation.py $(BENCH_ARGS)
 
-# valueint (numpyro) against PyMC on the same hierarchical fit; installs the bench extra
+# valueint's fit against PyMC and nutpie (default and low-rank) on the same hierarchical model,
+# data, chains and draws; installs the bench extra (PyMC, nutpie) and rewrites
+# benchmarks/fit_results.json and FIT_RESULTS.md (~15 min on 2 cores).  Quick look:
+# make bench-fit BENCH_ARGS="--subjects 20 --warmup 100 --draws 100 --out-dir /tmp/bench-fit"
 bench-fit: install-dev
 	$(BIN)/pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python benchmarks/bench_fit.py $(BENCH_ARGS)

@@ -1,0 +1,177 @@
+"""The record of a ``bench_fit.py`` run: versions, the valueint commit, ratios, FIT_RESULTS.md.
+
+Kept apart from ``bench_fit.py`` (the runs themselves); imports nothing outside the
+standard library and valueint.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+
+def versions() -> dict:
+    from importlib import metadata
+
+    from valueint.records import package_versions
+
+    out = package_versions()
+    for name in ("pymc", "pytensor", "nutpie", "numba"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def valueint_source() -> dict:
+    """Which commit of valueint ran, and its package files that differed from it."""
+    import valueint
+
+    package = Path(valueint.__file__).resolve().parent
+
+    def git(*argv):
+        done = subprocess.run(
+            ["git", "-C", str(package), *argv], capture_output=True, text=True, check=False
+        )
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    changed = git("status", "--porcelain", "--", ".")
+    return {
+        "package_dir": str(package),
+        "commit": git("rev-parse", "HEAD"),
+        "commit_subject": git("log", "-1", "--format=%s"),
+        "uncommitted_package_files": changed.splitlines() if changed else [],
+    }
+
+
+def ratios(runs: list[dict]) -> list[dict]:
+    ours = next((r for r in runs if r["sampler"] == "valueint"), None)
+    out = []
+    for other in runs:
+        if ours is None or other is ours:
+            continue
+        pair = (ours["min_ess_per_gradient_all"], other["min_ess_per_gradient_all"])
+        out.append(
+            {
+                "against": other["label"],
+                "sampler": other["sampler"],
+                "min_ess_per_s": ours["min_ess_per_s"] / other["min_ess_per_s"],
+                "min_ess_per_gradient": ours["min_ess_per_gradient"]
+                / other["min_ess_per_gradient"],
+                "min_ess_per_gradient_all": None if None in pair else pair[0] / pair[1],
+            }
+        )
+    return out
+
+
+def _short(text, limit: int = 80) -> str:
+    text = text or "subject unknown"
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+
+
+def _per_1k(value) -> str:
+    return "n/a" if value is None else f"{1000 * value:.2f}"
+
+
+def _times(value) -> str:
+    return "n/a" if value is None else f"{value:.2f}x"
+
+
+def markdown(result: dict) -> str:
+    """FIT_RESULTS.md from the record ``bench_fit.orchestrate`` builds."""
+    config, source = result["config"], result["valueint_source"]
+    dirty = source["uncommitted_package_files"]
+    lines = [
+        "# Hierarchical fit benchmark",
+        "",
+        "Written by `make bench-fit` (`benchmarks/bench_fit.py`); the raw numbers, versions and "
+        "sampler settings are in `fit_results.json`.  Rerun it when valueint's sampler "
+        "defaults change.",
+        "",
+        f"Run {result['date']} on {result['machine']} ({result['cpu_count']} CPU cores, "
+        f"shared with other work), as `{result['command']}`.  valueint at commit "
+        f"`{(source['commit'] or 'unknown')[:12]}` ({_short(source['commit_subject'])})"
+        + (f", with uncommitted changes to {', '.join(dirty)}" if dirty else "")
+        + ".",
+        "",
+        f"Data: {result['data']}.  Model: hierarchical `{config['model']}`.  Every sampler: "
+        f"{config['chains']} chains x ({config['warmup']} warmup + {config['draws']} draws), "
+        f"seed {config['seed']}.",
+        "",
+        "| sampler | compile s | sampling s | divergent | max R-hat | min bulk ESS "
+        "| median bulk ESS | min ESS / s | min ESS / 1k gradients (draws) "
+        "| min ESS / 1k gradients (all) | worst / draws | gradients / draw | worst parameter |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for run in result["runs"]:
+        lines.append(
+            f"| {run['label']} | {run['compile_s']:.1f} | {run['sampling_s']:.1f} | "
+            f"{run['divergent']} | {run['rhat_max']:.3f} | {run['ess_bulk_min']:.0f} | "
+            f"{run['ess_bulk_median']:.0f} | {run['min_ess_per_s']:.2f} | "
+            f"{_per_1k(run['min_ess_per_gradient'])} | "
+            f"{_per_1k(run['min_ess_per_gradient_all'])} | {run['worst_share_of_draws']:.2f} | "
+            f"{run['gradients_per_draw']:.1f} | `{run['worst_parameter']}` |"
+        )
+    if result["ratios"]:
+        lines += [
+            "",
+            "valueint / other on the worst-mixing parameter (above 1: valueint does better):",
+            "",
+            "| against | min ESS / s | min ESS / gradient (draws) | min ESS / gradient (all) |",
+            "| --- | ---: | ---: | ---: |",
+        ]
+        lines += [
+            f"| {r['against']} | {_times(r['min_ess_per_s'])} | "
+            f"{_times(r['min_ess_per_gradient'])} | {_times(r['min_ess_per_gradient_all'])} |"
+            for r in result["ratios"]
+        ]
+    n_parameters = result["runs"][0]["n_parameters"] if result["runs"] else 0
+    lines += [
+        "",
+        "## How it was run",
+        "",
+        "* Every run is a fresh Python process with empty pytensor/numba caches (a temporary "
+        "folder, removed afterwards), so every compile is cold, as in a first session; JAX "
+        "keeps no compiled code between processes either.",
+        "* valueint: `valueint.trials.inference.fit(data, 'rw_recipient', chains=..., "
+        "draws=..., warmup=..., seed=..., progress=False)`, every sampler setting at fit's "
+        "default (recorded under `settings` in the JSON).  Compile time: the seconds of "
+        "fit's own clock (`sampling_time_s`) in which JAX traced, lowered or compiled, from "
+        "`jax.monitoring`'s compile events (nested ones counted once); sampling time: the "
+        "rest of that clock, warm start and warmup included.  The pointwise log-likelihood "
+        "and predictive draws fit adds afterwards are in neither.",
+        "* PyMC: `build_pymc_model` in `bench_fit.py`, the model as a PyMC user writes it: "
+        "non-centred, the same priors (checked against valueint's at run time), the delta "
+        "rule a `pytensor.scan` over the 16 trials of a block (all blocks of all subjects "
+        "at once), a `pm.Bernoulli` on the observed choices.  `pm.sample` with its defaults "
+        f"(target acceptance 0.8, `cores={config['cores']}`) and `nuts_sampler='pymc'`: "
+        "without it PyMC 6 hands the model to nutpie when nutpie is installed, the rows "
+        "below.  Sampling time: pm.sample's own `sampling_time` (chains start to last "
+        "draw); compile time: building the model plus the rest of pm.sample's wall time.",
+        "* nutpie: `nutpie.compile_pymc_model(model, backend='numba')` of that model (the "
+        "compile time, with building the model), then `nutpie.sample` with its default "
+        "adaptation, or with `adaptation='low_rank'`, the low-rank modified mass matrix "
+        "(what `low_rank_modified_mass_matrix=True` now maps to).",
+        f"* ESS: `arviz_stats.ess(method='bulk')` over the same {n_parameters} parameters "
+        "for every sampler: the four subject-level parameters of every subject, and `mu_` "
+        "(natural scale) and `sigma_` of each.  Gradients: leapfrog steps summed over "
+        "chains (numpyro `num_steps`, PyMC/nutpie `n_steps`); '(draws)' counts the kept "
+        "draws only, '(all)' adds the warmup and, for valueint, one per step of its SVI "
+        "warm start.  'worst / draws': the lowest bulk ESS as a share of all draws.",
+        "* valueint's trial loop runs in float32 for data this size (fit's "
+        "`likelihood_precision='auto'`), PyMC's and nutpie's in float64.",
+    ]
+    check = result.get("likelihood_check")
+    if check is not None:
+        lines.append(
+            f"* The same likelihood: at a random point PyMC's log-likelihood is "
+            f"{check['pymc']:.6f} and valueint's {check['valueint']:.6f} "
+            f"(difference {check['abs_difference']:.1e})."
+        )
+    for run in result["runs"]:
+        for message in run.get("fit_warnings", []):
+            lines.append(f"* valueint's fit warned: {message}")
+    lines += [f"* {note}" for note in result["notes"]]
+    lines += ["", "Versions: " + ", ".join(f"{k} {v}" for k, v in result["versions"].items())]
+    return "\n".join(lines) + "\n"

@@ -84,7 +84,8 @@ class ModelSpec:
     subject, 0 where ``data.mask`` is False; pure and jittable (``lax.scan`` over trials).
     ``simulate(params, data, key, options) -> TrialArrays`` draws choices (and the outcomes
     and feedback they cause) for one subject on the design in ``data`` (its context,
-    present and mask; plus ``options`` such as reward probabilities).
+    present and mask, and its outcome schedule where ``outcome_unchosen`` is known; plus
+    ``options`` such as the reward probabilities used where it is not).
     """
 
     name: str

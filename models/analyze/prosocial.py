@@ -49,6 +49,7 @@ from valueint.analyze.prosocial_fitting import (
     comparison_table,
     diagnostics_table,
     fit_models,
+    initial_value_comparison,
     ranking,
 )
 from valueint.analyze.prosocial_parameters import parameters_table
@@ -59,6 +60,7 @@ TABLE_FILES = (
     "comparison.csv",
     "learning_curves.csv",
     "coverage.csv",
+    "initial_value.csv",
     "parameters.csv",
     "diagnostics.csv",
 )
@@ -154,15 +156,27 @@ def run_prosocial_analysis(
     comparison, compare_messages = comparison_table(fits)
     order = ranking(comparison, "trial")
     best, runner_up = order[0], order[1]
+    initial_value = pd.DataFrame()
+    judged = dict(fits)  # every fit whose diagnostics are reported
+    if settings.q_init_alternative is not None:
+        report(
+            f"refitting {best} with q_init = {settings.q_init_alternative:g} to compare the "
+            f"initial value {settings.q_init:g}"
+        )
+        initial_value, alternative = initial_value_comparison(
+            prepared, settings, best, fits[best], report, progress
+        )
+        judged.update(alternative)
     curves = learning_curves_table(prepared.frame, fits, prepared.groups)
     coverage = coverage_table(curves)
     parameters = parameters_table(fits, prepared.groups)
-    diagnostics = diagnostics_table(fits)
+    diagnostics = diagnostics_table(judged)
 
     for name, table in (
         ("comparison.csv", comparison),
         ("learning_curves.csv", curves),
         ("coverage.csv", coverage),
+        ("initial_value.csv", initial_value),
         ("parameters.csv", parameters),
         ("diagnostics.csv", diagnostics),
     ):
@@ -189,6 +203,7 @@ def run_prosocial_analysis(
         parameters=parameters,
         diagnostics=diagnostics,
         coverage=coverage,
+        initial_value=initial_value,
         best=best,
         messages=compare_messages,
         wall_time_s=wall,

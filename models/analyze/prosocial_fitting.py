@@ -24,50 +24,82 @@ def fit_models(
     """Fit every model of ``settings``; returns the fits and each fit's warnings.
 
     ``report`` receives a plain-text line per fit and per diagnostic message."""
+    fits, messages = {}, {}
+    for i, name in enumerate(settings.models, start=1):
+        fits[name], messages[name] = fit_one(
+            prepared,
+            settings,
+            name,
+            settings.q_init,
+            report,
+            progress,
+            f"{i}/{len(settings.models)}",
+        )
+    return fits, messages
+
+
+def fit_one(prepared, settings, name, q_init, report, progress=False, position=""):
+    """One hierarchical fit (group on every parameter) at initial value ``q_init``; the fit
+    and its diagnostic messages, each also reported as a line."""
     from valueint.trials import inference
     from valueint.trials.diagnostics import diagnostics
 
-    fits, messages = {}, {}
     n_trials = int(np.asarray(prepared.fit_data.arrays.mask).sum())
-    for i, name in enumerate(settings.models, start=1):
-        report(
-            f"{name} ({i}/{len(settings.models)}): {prepared.fit_data.n_subjects} "
-            f"subjects, {n_trials} observed trials, {settings.chains} chains x "
-            f"({settings.warmup} warmup + {settings.draws} draws)"
+    report(
+        f"{name}{f' ({position})' if position else ''}: {prepared.fit_data.n_subjects} "
+        f"subjects, {n_trials} observed trials, q_init {q_init:g}, {settings.chains} chains x "
+        f"({settings.warmup} warmup + {settings.draws} draws)"
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", inference.FitWarning)
+        idata = inference.fit(
+            prepared.fit_data,
+            name,
+            group_covariates="group",
+            chains=settings.chains,
+            draws=settings.draws,
+            warmup=settings.warmup,
+            target_accept_prob=settings.target_accept_prob,
+            max_tree_depth=settings.max_tree_depth,
+            seed=settings.seed,
+            progress=progress,
+            predictive_draws=settings.predictive_draws,
+            options={"q_init": q_init},
         )
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", inference.FitWarning)
-            idata = inference.fit(
-                prepared.fit_data,
-                name,
-                group_covariates="group",
-                chains=settings.chains,
-                draws=settings.draws,
-                warmup=settings.warmup,
-                target_accept_prob=settings.target_accept_prob,
-                max_tree_depth=settings.max_tree_depth,
-                seed=settings.seed,
-                progress=progress,
-                predictive_draws=settings.predictive_draws,
-            )
-        idata.attrs["data_source"] = prepared.source
-        fits[name] = idata
-        messages[name] = []
-        for item in caught:
-            if issubclass(item.category, inference.FitWarning):
-                messages[name].append(str(item.message))  # reported in the outputs
-            else:
-                warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
-        diag = diagnostics(idata)
-        verdict = "converged" if diag.converged else "NOT converged"
-        report(
-            f"  {verdict}: max R-hat {diag.max_rhat:.3f}, {diag.n_divergent} divergences, "
-            f"min bulk ESS {diag.min_ess_bulk:.0f}, "
-            f"{float(idata.attrs['sampling_time_s']):.0f} s sampling"
-        )
-        for message in diag.messages:
-            report(f"    {message}")
-    return fits, messages
+    idata.attrs["data_source"] = prepared.source
+    messages = []
+    for item in caught:
+        if issubclass(item.category, inference.FitWarning):
+            messages.append(str(item.message))  # reported in the outputs
+        else:
+            warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
+    diag = diagnostics(idata)
+    verdict = "converged" if diag.converged else "NOT converged"
+    report(
+        f"  {verdict}: max R-hat {diag.max_rhat:.3f}, {diag.n_divergent} divergences, "
+        f"min bulk ESS {diag.min_ess_bulk:.0f}, min tail ESS {diag.min_ess_tail:.0f}, "
+        f"{float(idata.attrs['sampling_time_s']):.0f} s sampling"
+    )
+    for message in diag.messages:
+        report(f"    {message}")
+    return idata, messages
+
+
+def initial_value_comparison(
+    prepared, settings, best: str, best_fit, report, progress=False
+) -> tuple[pd.DataFrame, dict]:
+    """The best model refitted at ``settings.q_init_alternative`` and compared with its fit
+    at ``settings.q_init`` by PSIS-LOO leaving out one trial and one subject; the table
+    (one row per unit and initial value, best first) and the alternative fit."""
+    alternative, _ = fit_one(
+        prepared, settings, best, settings.q_init_alternative, report, progress, "initial value"
+    )
+    fits = {settings.q_init: best_fit, settings.q_init_alternative: alternative}
+    labelled = {f"{best} q_init={q:g}": fit for q, fit in fits.items()}
+    table, _ = comparison_table(labelled)
+    table.insert(1, "q_init", table["model"].map({f"{best} q_init={q:g}": q for q in fits}))
+    table["model"] = best
+    return table, {f"{best}_q_init_{settings.q_init_alternative:g}": alternative}
 
 
 def diagnostics_table(fits: Mapping) -> pd.DataFrame:

@@ -58,6 +58,7 @@ def summary_markdown(
     best: str,
     messages: Sequence[str],
     wall_time_s: float,
+    initial_value: pd.DataFrame | None = None,
 ) -> str:
     """The run's results in a few paragraphs and tables; every number comes from them."""
     reference, compared = prepared.groups
@@ -82,6 +83,7 @@ def summary_markdown(
         + f"), {len(frame) - n_missed} observed trials, {n_missed} missed trials masked.",
         f"- Models, each hierarchical with the age group shifting every parameter's "
         f"population mean ({reference} = reference): {', '.join(settings.models)}.",
+        f"- Delta-rule values start each block at q_init = {settings.q_init:g} for both symbols.",
         f"- NUTS: {settings.chains} chains x ({settings.warmup} warmup + {settings.draws} "
         f"draws), target acceptance {settings.target_accept_prob}, seed {settings.seed}.",
         "",
@@ -116,6 +118,7 @@ def summary_markdown(
             ]
     if messages:
         lines += ["Warnings of the comparison:", "", *(f"- {m}" for m in messages), ""]
+    lines += initial_value_section(initial_value, settings, best)
     lines += [
         f"## Group differences in `{best}` ({compared} - {reference})",
         "",
@@ -205,6 +208,37 @@ def summary_markdown(
         "",
     ]
     return "\n".join(lines)
+
+
+def initial_value_section(table, settings, best: str) -> list[str]:
+    """Which initial value of the delta-rule values the data support, for the best model."""
+    if table is None or table.empty:
+        return []
+    lines = [
+        "## Initial value of the learned values",
+        "",
+        f"`{best}` fitted with the values of both symbols starting each block at "
+        f"q_init = {settings.q_init:g} and at {settings.q_init_alternative:g} "
+        "(`initial_value.csv`):",
+        "",
+    ]
+    shown = ["unit", "q_init", "elpd", "se", "elpd_diff", "dse"]
+    lines += [markdown_table(table[shown], {"elpd": 1, "se": 1, "elpd_diff": 1, "dse": 1}), ""]
+    by_trial = table[table["unit"] == "trial"].sort_values("rank")
+    winner, other = by_trial.iloc[0], by_trial.iloc[1]
+    ratio = other["elpd_diff"] / other["dse"] if other["dse"] > 0 else math.inf
+    verdict = (
+        f"The data support q_init = {winner['q_init']:g}: "
+        f"{other['elpd_diff']:.1f} elpd ahead leaving out one trial ({ratio:.1f} se of the "
+        "difference)"
+    )
+    if winner["q_init"] != settings.q_init:
+        verdict += (
+            f"; this run's default, {settings.q_init:g}, is the worse of the two, so its "
+            "numbers above should be read with that in mind"
+        )
+    lines += [verdict + ".", ""]
+    return lines
 
 
 def simulated_outcomes_text(prepared: PreparedData) -> str:

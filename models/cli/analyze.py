@@ -88,6 +88,23 @@ def prosocial_learning_command(
     subjects_per_group: Annotated[
         int | None, typer.Option(min=2, help="keep the first N subjects of each group")
     ] = None,
+    q_init: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0, max=1.0, help="value of both symbols at the start of a block (default 0.5)"
+        ),
+    ] = None,
+    q_init_alternative: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="refit the best model with this initial value and compare (default 0)",
+        ),
+    ] = None,
+    no_q_init_comparison: Annotated[
+        bool, typer.Option(help="skip the refit at the alternative initial value")
+    ] = False,
     save_fits: Annotated[bool, typer.Option(help="also write fits/<model>.nc")] = False,
     overwrite: Annotated[bool, typer.Option(help="replace existing output files")] = False,
 ) -> None:
@@ -107,7 +124,11 @@ def prosocial_learning_command(
             warmup=warmup,
             target_accept_prob=target_accept,
             subjects_per_group=subjects_per_group,
+            q_init=q_init,
+            q_init_alternative=q_init_alternative,
         )
+        if no_q_init_comparison:
+            settings = dataclasses.replace(settings, q_init_alternative=None)
     except ValueError as err:
         fail(str(err))
     try:

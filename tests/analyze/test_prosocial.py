@@ -70,7 +70,12 @@ def check_outputs(result, out) -> None:
     assert sorted(written["unit"]) == ["subject"] * 2 + ["trial"] * 2
     assert set(written["model"]) == set(MODELS)
     diagnostics = pd.read_csv(out / "diagnostics.csv")
-    assert list(diagnostics["model"]) == list(MODELS)
+    # every model, then the best one refitted at the alternative initial value
+    assert list(diagnostics["model"]) == [*MODELS, f"{result.best_model}_q_init_0"]
+    initial_value = pd.read_csv(out / "initial_value.csv")
+    assert sorted(initial_value["unit"]) == ["subject"] * 2 + ["trial"] * 2
+    assert set(initial_value["q_init"]) == {0.0, 0.5}
+    assert set(initial_value["model"]) == {result.best_model}
     for column in ("max_rhat", "min_ess_bulk", "min_ess_tail", "n_divergent", "sampling_time_s"):
         assert column in diagnostics
     parameters = pd.read_csv(out / "parameters.csv")

@@ -35,6 +35,9 @@
 # | `choice_kernel` | α_c, β_c | perseveration only, no reward learning |
 # | `rw_ck` | α, β, α_c, β_c | Rescorla–Wagner plus a choice kernel |
 #
+# Section 3 does the same for the ISR models, `isr` (α, β, w) and `no_internalization`
+# (α, β; w = 0), against `rw`, on a socialization design of their own.
+#
 # The design is the real task's (`recovery.make_design`): 3 recipients (self, other,
 # no one) × 3 blocks × 16 trials = 144 trials per subject, blocks in a balanced random
 # order per subject, reward probabilities 0.75 and 0.25 for the two symbols.
@@ -47,10 +50,10 @@
 # parameter normal on its unconstrained scale, centred on the prior's location, with
 # 0.6 of the prior's scale), printed below.
 #
-# **Modes.** `VALUEINT_NOTEBOOK_MODE=full` (default) runs NUTS with settings meant to
-# give a usable answer on 2 CPU cores in roughly a quarter of an hour; `small` runs
-# the same code with tiny settings only to check that it works (its numbers mean
-# nothing).  All numbers in the text below are computed from the run.  Outputs go to
+# **Modes.** `VALUEINT_NOTEBOOK_MODE=full` (default) runs NUTS (SVI in section 3) with
+# settings meant to give a usable answer on 2 CPU cores in roughly a quarter of an hour;
+# `small` runs the same code with tiny settings, and fewer models, only to check that it
+# works (its numbers mean nothing; its section 2 fits by SVI to save compilation time).  All numbers in the text below are computed from the run.  Outputs go to
 # `$VALUEINT_NOTEBOOK_OUT/04_recovery_and_comparison/` (default `analysis/output/`).
 
 # %%
@@ -79,7 +82,9 @@ from valueint.trials.recovery import (
     model_recovery,
     population_of,
     recover,
+    simulate_data,
 )
+from valueint.trials.socialization import SocializationDesign
 from valueint.trials.specs import get_spec
 from valueint.trials.transforms import constrain_value
 
@@ -94,15 +99,39 @@ SETTINGS = {
         "parameters": {"n_subjects": 40, "seeds": (0,), "chains": 2, "warmup": 500, "draws": 500},
         "models": {"n_subjects": 20, "seeds": (0, 1), "chains": 2, "warmup": 250, "draws": 250},
     },
+    # small: section 2 by SVI (its code does not depend on the method; NUTS is checked in
+    # section 1), which leaves time for section 3's compilation
     "small": {
         "parameters": {"n_subjects": 5, "seeds": (0,), "chains": 1, "warmup": 20, "draws": 20},
-        "models": {"n_subjects": 5, "seeds": (0,), "chains": 1, "warmup": 20, "draws": 20},
+        "models": {"n_subjects": 5, "seeds": (0,), "method": "svi", "svi_steps": 20, "draws": 20},
     },
 }[MODE]
 # small mode fits few models: each new model costs ~15 s of compilation
 PARAMETER_MODELS = MODELS if MODE == "full" else ("rw",)
 MODEL_RECOVERY_MODELS = MODELS if MODE == "full" else ("rw", "choice_kernel")
 PREDICTIVE_DRAWS = 20  # posterior predictive draws stored per fit (not used here)
+
+# Section 3, the ISR models on a socialization design.  Fitted by SVI (mean-field, one
+# chain of guide draws): NUTS on the ISR likelihood costs about a minute per fit on 2
+# cores, and model recovery needs 9 fits per seed.
+ISR_MODELS = ("isr", "no_internalization", "rw") if MODE == "full" else ("isr", "rw")
+ISR_DESIGN = {
+    "full": SocializationDesign(
+        n_blocks=4, n_trials=32, watched=0.5, reward_probs=(0.1, 0.9), caregiver_theta=(1.0, -1.0)
+    ),
+    "small": SocializationDesign(
+        n_blocks=2, n_trials=8, watched=0.5, reward_probs=(0.1, 0.9), caregiver_theta=(1.0, -1.0)
+    ),
+}[MODE]
+ISR_SETTINGS = {
+    # 300 Adam steps at 0.03 reach the loss of 1000 at 0.01 within 0.5%; 64 guide draws
+    "full": {"n_subjects": 40, "seeds": (0, 1), "svi_steps": 300, "draws": 64},
+    "small": {"n_subjects": 5, "seeds": (0,), "svi_steps": 20, "draws": 10},
+}[MODE]
+ISR_SVI_LEARNING_RATE = 0.03
+# learning rates spread over (0, 1) as in the models' prior, logit-normal(0, 1.5);
+# beta and w from the default population (printed below)
+ISR_POPULATION = {"alpha": (0.0, 1.5)}
 
 
 IN_NOTEBOOK = get_ipython() is not None  # None when run as a plain script
@@ -137,10 +166,11 @@ def warning_counts(messages: list[str]) -> dict[str, int]:
 print(f"mode {MODE}; outputs in {OUT}")
 for part, values in SETTINGS.items():
     print(f"  {part} recovery: {values}")
+print(f"  ISR models {ISR_MODELS} on {ISR_DESIGN}: {ISR_SETTINGS}, SVI")
 if MODE == "small":
     print(
         f"  parameter recovery of {PARAMETER_MODELS}, model recovery among "
-        f"{MODEL_RECOVERY_MODELS} only (a check that the code runs)"
+        f"{MODEL_RECOVERY_MODELS} and {ISR_MODELS} only (a check that the code runs)"
     )
 
 # %% [markdown]
@@ -155,20 +185,20 @@ print(
     f"recipients in order: {[contexts[c] for c in blocks]}"
 )
 
-rows = []
-for model in MODELS:
+
+def population_rows(model: str, population=None) -> list[dict]:
+    """The simulated population of each parameter, on both scales."""
     spec = get_spec(model)
-    population = population_of(spec)
+    rows = []
     for parameter in spec.parameters:
-        mean, sd = population[parameter.name]
+        mean, sd = population_of(spec, population)[parameter.name]
         # the population's 5%, 50% and 95% points on the natural scale (transforms are monotone)
         z = np.array([mean - 1.645 * sd, mean, mean + 1.645 * sd])
         low, mid, high = np.asarray(constrain_value(parameter, z), dtype=float)
-        name = parameter.name
         rows.append(
             {
                 "model": model,
-                "parameter": name,
+                "parameter": parameter.name,
                 "unconstrained_mean": mean,
                 "unconstrained_sd": sd,
                 "median": mid,
@@ -176,7 +206,10 @@ for model in MODELS:
                 "q95": high,
             }
         )
-populations = pd.DataFrame(rows)
+    return rows
+
+
+populations = pd.DataFrame([row for model in MODELS for row in population_rows(model)])
 with pd.option_context("display.float_format", "{:.2f}".format, "display.width", 160):
     display(populations)
 
@@ -371,6 +404,147 @@ def model_report() -> str:
 say(model_report())
 
 # %% [markdown]
+# ## 3. The ISR models on a socialization design
+#
+# `isr` learns Rescorla–Wagner values Q from rewards and, from the caregiver's praise, a
+# Gaussian belief about the caregiver's values; it chooses by
+# U = Q + (P + (1 − P)·w)·R, where R is the praise it expects for each option and P is 1
+# when the caregiver is there and 0 when not.  `no_internalization` is `isr` with w = 0,
+# and `rw` ignores praise.  The prosocial-learning task has no caregiver, so these models
+# need a design of their own: `valueint.trials.socialization.SocializationDesign`.
+#
+# * Each block is a socialization episode with two new options.  In its first half the
+#   caregiver watches and praises (the *watched phase*), in its second half the caregiver
+#   is gone (*unwatched*).  While watched the weight on R is 1 whatever w is, so w shows
+#   only on unwatched trials, and only once the watched phase has taught the belief.
+# * The caregiver and the rewards disagree: the caregiver approves of option 0, which
+#   pays 0.1, and disapproves of option 1, which pays 0.9.  Alone, a learner with w = 0
+#   drifts to the option that pays, one with large w keeps to the approved one, and the
+#   share in between measures w.  Had the caregiver approved of the option that pays, w
+#   would trade off against β and α.  (Equal pay for both options would show w as well,
+#   but leave α, the speed at which the pay difference is learned, unidentified.)
+#
+# `rw`'s simulated learners get the caregiver's praise too (it is drawn for their choices
+# after the fact, which is the same since they never read it), so every data set comes
+# from the same socialization.  Parameter recovery is read off each generating model's fit
+# to its own data within the model recovery (`ModelRecoveryResult.parameters`).
+
+# %%
+print(
+    f"design: {ISR_DESIGN.n_blocks} blocks x {ISR_DESIGN.n_trials} trials per subject, "
+    f"{ISR_DESIGN.n_watched} watched then {ISR_DESIGN.n_trials - ISR_DESIGN.n_watched} "
+    f"unwatched per block; reward probabilities {ISR_DESIGN.reward_probs}, caregiver's "
+    f"weights {ISR_DESIGN.caregiver_theta}"
+)
+# Why the design identifies w: the share of choices the caregiver approves of, watched
+# and unwatched, for learners that differ only in w (alpha 0.3, beta 4; 200 each).
+n_show = 200
+shown = []
+for w in (0.0, 0.5, 1.0, 2.0):
+    params = {"alpha": np.full(n_show, 0.3), "beta": np.full(n_show, 4.0), "w": np.full(n_show, w)}
+    simulated = simulate_data(
+        get_spec("isr"), params, ISR_DESIGN.arrays(n_show, seed=0), 1, ISR_DESIGN.options("isr")
+    )
+    approved = np.asarray(simulated.choice) == 0
+    watched = np.asarray(simulated.present) > 0
+    shown.append(
+        {
+            "w": w,
+            "approved_watched": approved[watched].mean(),
+            "approved_unwatched": approved[~watched].mean(),
+        }
+    )
+w_shares = pd.DataFrame(shown)
+with pd.option_context("display.float_format", "{:.2f}".format):
+    display(w_shares)
+low, high = w_shares.iloc[0], w_shares.iloc[-1]
+watched_range = w_shares["approved_watched"].agg(["min", "max"])
+say(
+    f"Watched, w plays no part: learners chose the approved option on "
+    f"{watched_range['min']:.0%} to {watched_range['max']:.0%} of trials whatever w.  Unwatched, "
+    f"on {low.approved_unwatched:.0%} at w = {low.w:g} and {high.approved_unwatched:.0%} at "
+    f"w = {high.w:g}: the unwatched phase measures w."
+)
+
+# %%
+isr_populations = {
+    model: {k: v for k, v in ISR_POPULATION.items() if k in get_spec(model).parameter_names}
+    for model in ISR_MODELS
+}
+with pd.option_context("display.float_format", "{:.2f}".format, "display.width", 160):
+    display(
+        pd.DataFrame([row for m in ISR_MODELS for row in population_rows(m, isr_populations[m])])
+    )
+start, start_cpu = time.perf_counter(), time.process_time()
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always", FitWarning)
+    isr_result = model_recovery(
+        ISR_MODELS,
+        design=ISR_DESIGN,
+        method="svi",
+        populations=isr_populations,
+        svi_learning_rate=ISR_SVI_LEARNING_RATE,
+        predictive_draws=PREDICTIVE_DRAWS,
+        **ISR_SETTINGS,
+    )
+isr_seconds = time.perf_counter() - start
+isr_cpu_seconds = time.process_time() - start_cpu
+isr_warnings = [str(w.message) for w in caught if issubclass(w.category, FitWarning)]
+isr_summary = pd.concat(
+    {m: r.summary for m, r in isr_result.parameters.items()}, names=["model"]
+).reset_index()
+with pd.option_context("display.float_format", "{:.3f}".format, "display.width", 160):
+    display(isr_summary)
+isr_recovered = isr_result.parameters["isr"]
+path = OUT / "isr_parameter_recovery.png"
+check_output_paths([path], OVERWRITE)
+display(Image(filename=str(plot_recovery(plottable(isr_recovered), path, overwrite=OVERWRITE))))
+display(isr_result.confusion)
+path = OUT / "isr_model_recovery_confusion.png"
+check_output_paths([path], OVERWRITE)
+display(Image(filename=str(plot_confusion(isr_result, path, overwrite=OVERWRITE))))
+
+
+# %%
+def isr_report() -> str:
+    r = isr_recovered.summary["pearson_r"]
+    runs = isr_result.runs.set_index(["seed", "generating", "fitted"])["elpd"]
+    n_sets = len(isr_result.runs[["seed", "generating"]].drop_duplicates())
+    correct = int(np.trace(isr_result.confusion.to_numpy()))
+    text = [
+        f"**The ISR models on the socialization design ({MODE} mode, "
+        f"{ISR_SETTINGS['n_subjects']} subjects x {ISR_DESIGN.trials_per_subject} trials per "
+        f"data set, {len(ISR_SETTINGS['seeds'])} data set(s) per model, SVI).** `isr`'s own fits "
+        f"recover w with r = {r['w']:.2f}, α with r = {r['alpha']:.2f} and β with "
+        f"r = {r['beta']:.2f} ({isr_recovered.summary['n'].iloc[0]} subjects); their "
+        f"{INTERVAL:.0%} intervals cover the truth {isr_recovered.coverage:.0%} of the time "
+        "(mean-field SVI tends to make them too narrow).",
+        f"LOO selected the generating model for {correct} of {n_sets} data sets "
+        f"(accuracy {isr_result.accuracy:.0%}).",
+    ]
+    if {"isr", "no_internalization"} <= set(ISR_MODELS):
+        gaps = [
+            runs[(seed, generating, generating)] - runs[(seed, generating, other)]
+            for seed in ISR_SETTINGS["seeds"]
+            for generating, other in (("isr", "no_internalization"), ("no_internalization", "isr"))
+        ]
+        text.append(
+            f"Between the two ISR models the generating one led by {min(gaps):.1f} to "
+            f"{max(gaps):.1f} elpd."
+        )
+    kinds = ", ".join(f"{n} × {kind}" for kind, n in warning_counts(isr_warnings).items())
+    text.append(
+        f"Fit diagnostics: {len(isr_warnings)} warning(s) over {len(isr_result.runs)} fits"
+        + (f" ({kinds})." if kinds else ".")
+    )
+    if MODE == "small":
+        text.append("*Small mode: tiny fits that only check the code; these numbers mean nothing.*")
+    return "  \n".join(text)
+
+
+say(isr_report())
+
+# %% [markdown]
 # ## Saved
 #
 # Per-subject estimates, the recovery summary, the confusion matrix, every LOO
@@ -385,6 +559,13 @@ tables = {
     "model_confusion.csv": confusion.reset_index(),
     "model_runs.csv": runs,
     "model_selections.csv": selections,
+    "isr_w_shares.csv": w_shares,
+    "isr_parameter_estimates.csv": pd.concat(
+        {m: r.estimates for m, r in isr_result.parameters.items()}, names=["model"]
+    ).reset_index(level=0),
+    "isr_parameter_summary.csv": isr_summary,
+    "isr_model_confusion.csv": isr_result.confusion.reset_index(),
+    "isr_model_runs.csv": isr_result.runs,
 }
 check_output_paths([OUT / "run.json"], OVERWRITE)
 write_tables(OUT, tables, OVERWRITE)
@@ -395,24 +576,47 @@ record = run_record(
         "parameter_recovery_models": list(PARAMETER_MODELS),
         "model_recovery_models": list(MODEL_RECOVERY_MODELS),
         "n_trials": N_TRIALS,
-        "method": "nuts",
+        "method": {
+            "parameter_recovery": SETTINGS["parameters"].get("method", "nuts"),
+            "model_recovery": SETTINGS["models"].get("method", "nuts"),
+        },
         "predictive_draws": PREDICTIVE_DRAWS,
+        "isr_models": list(ISR_MODELS),
+        "isr_design": dataclasses.asdict(ISR_DESIGN),
+        "isr_recovery": {
+            "method": "svi",
+            "svi_learning_rate": ISR_SVI_LEARNING_RATE,
+            "population": {k: list(v) for k, v in ISR_POPULATION.items()},
+            **{k: list(v) if isinstance(v, tuple) else v for k, v in ISR_SETTINGS.items()},
+        },
         **{
             f"{part}_recovery": {k: list(v) if isinstance(v, tuple) else v for k, v in s.items()}
             for part, s in SETTINGS.items()
         },
     },
-    seeds=sorted(set(SETTINGS["parameters"]["seeds"]) | set(SETTINGS["models"]["seeds"])),
-    wall_time_s=parameter_seconds + model_seconds,
+    seeds=sorted(
+        set(SETTINGS["parameters"]["seeds"])
+        | set(SETTINGS["models"]["seeds"])
+        | set(ISR_SETTINGS["seeds"])
+    ),
+    wall_time_s=parameter_seconds + model_seconds + isr_seconds,
     parameter_recovery_s=parameter_seconds,
     model_recovery_s=model_seconds,
-    cpu_time_s=parameter_cpu_seconds + model_cpu_seconds,
+    isr_recovery_s=isr_seconds,
+    cpu_time_s=parameter_cpu_seconds + model_cpu_seconds + isr_cpu_seconds,
     model_recovery_accuracy=confusion_result.accuracy,
-    fit_warnings={**fit_problems, "model_recovery": model_problems},
+    isr_model_recovery_accuracy=isr_result.accuracy,
+    isr_pearson_r={k: float(v) for k, v in isr_recovered.summary["pearson_r"].items()},
+    fit_warnings={
+        **fit_problems,
+        "model_recovery": model_problems,
+        "isr_recovery": sorted(set(isr_warnings)),
+    },
     outputs=sorted({p.name for p in OUT.iterdir() if not p.name.startswith(".")} | {"run.json"}),
 )
 write_json(OUT / "run.json", record)
 print(
     f"parameter recovery {parameter_seconds:.0f} s ({parameter_cpu_seconds:.0f} s CPU), "
-    f"model recovery {model_seconds:.0f} s ({model_cpu_seconds:.0f} s CPU); wrote {OUT}"
+    f"model recovery {model_seconds:.0f} s ({model_cpu_seconds:.0f} s CPU), "
+    f"ISR models {isr_seconds:.0f} s ({isr_cpu_seconds:.0f} s CPU); wrote {OUT}"
 )

@@ -10,6 +10,10 @@ Design (``make_design``): blocks of 16 trials, one recipient context per block (
 other, no one), each subject's blocks in a random order that keeps the contexts
 balanced; the caregiver watches the first half of every block and not the second (only
 the ISR models read it).  Outcomes follow the models' ``reward_probs`` option.
+
+Other designs (``design=``, a ``Design``) bring their own arrays and model options, e.g.
+``valueint.trials.socialization.SocializationDesign``, on which the ISR models are
+recovered.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 import jax
 import jax.numpy as jnp
@@ -30,6 +35,7 @@ from valueint.trials.specs import CONTEXTS, ModelSpec, TrialArrays
 from valueint.trials.transforms import constrain
 
 BLOCK_SIZE = 16
+N_TRIALS = 144  # make_design's trials per subject unless told otherwise
 INTERVAL = 0.9
 # Population of the simulated subjects, per parameter on the unconstrained scale:
 # mean = the default prior's location, sd = POPULATION_SD_FRACTION * prior scale.  With
@@ -61,6 +67,8 @@ class ModelRecoveryResult:
     confusion: pd.DataFrame  # counts, rows = generating model, columns = selected model
     runs: pd.DataFrame  # one row per (seed, generating model, fitted model): elpd, se, rank
     by: str
+    # each generating model's parameters recovered by its own fit (free with the fits)
+    parameters: dict[str, RecoveryResult] = dataclasses.field(default_factory=dict)
 
     @property
     def accuracy(self) -> float:
@@ -69,6 +77,22 @@ class ModelRecoveryResult:
 
 
 # --------------------------------------------------------------------------- design
+
+
+class Design(Protocol):
+    """A task design other than ``make_design``'s, for ``recover`` and ``model_recovery``."""
+
+    trials_per_subject: int
+
+    def arrays(self, n_subjects: int, seed: int) -> TrialArrays:
+        """The design [subject, block, trial], to be filled by a model's ``simulate``."""
+
+    def options(self, model: str) -> dict:
+        """The options ``model`` needs on this design (e.g. its reward probabilities)."""
+
+    def feedback(self, model: str, simulated: TrialArrays, seed: int) -> TrialArrays:
+        """Data simulated by ``model`` with whatever the design adds that the model did not
+        draw itself (e.g. a caregiver's praise of a learner that ignores praise)."""
 
 
 def make_design(
@@ -140,14 +164,51 @@ def simulate_data(spec: ModelSpec, params: dict, design: TrialArrays, seed: int,
     return jax.tree.map(np.asarray, simulated)
 
 
+def design_options(spec: ModelSpec, design: Design | None, options=None) -> dict | None:
+    """The options a model is simulated and fitted with: the design's, updated with ``options``."""
+    if design is None:
+        return options
+    return {**design.options(spec.name), **dict(options or {})}
+
+
+def _trials(n_trials: int | None, design: Design | None) -> int | None:
+    """Trials per subject: ``n_trials`` for ``make_design`` (default 144); a design's own."""
+    if design is None:
+        return N_TRIALS if n_trials is None else n_trials
+    if n_trials is not None and n_trials != design.trials_per_subject:
+        raise ValueError(
+            f"n_trials = {n_trials}, but the design has {design.trials_per_subject} trials per "
+            "subject; leave n_trials out when giving a design"
+        )
+    return design.trials_per_subject
+
+
 def synthetic_data(
-    model, n_subjects: int, n_trials: int, seed: int, population=None, options=None
+    model,
+    n_subjects: int,
+    n_trials: int | None,
+    seed: int,
+    population=None,
+    options=None,
+    *,
+    design: Design | None = None,
 ) -> tuple[FitData, dict]:
-    """Simulated ``FitData`` and the true parameters {name: [subject]} behind it."""
+    """Simulated ``FitData`` and the true parameters {name: [subject]} behind it.
+
+    On ``make_design(n_subjects, n_trials, seed)``, or on ``design`` (then ``n_trials`` is
+    None or the design's count, and ``options`` update the design's options for the model).
+    """
     spec = resolve_spec(model)
     truth = draw_parameters(spec, n_subjects, seed, population)
-    design = make_design(n_subjects, n_trials, seed)
-    arrays = simulate_data(spec, truth, design, seed + 1, options)
+    n_trials = _trials(n_trials, design)
+    if design is None:
+        arrays = simulate_data(
+            spec, truth, make_design(n_subjects, n_trials, seed), seed + 1, options
+        )
+    else:
+        options = design_options(spec, design, options)
+        arrays = simulate_data(spec, truth, design.arrays(n_subjects, seed), seed + 1, options)
+        arrays = design.feedback(spec.name, arrays, seed + 2)
     subject_ids = tuple(f"sim{s:03d}" for s in range(n_subjects))
     return FitData(arrays, subject_ids, (), CONTEXTS), truth
 
@@ -158,10 +219,11 @@ def synthetic_data(
 def recover(
     model,
     n_subjects: int = 40,
-    n_trials: int = 144,
+    n_trials: int | None = None,
     seeds: Sequence[int] = (0,),
     method: str = "nuts",
     *,
+    design: Design | None = None,
     population: Mapping | None = None,
     options=None,
     chains: int = 2,
@@ -171,15 +233,20 @@ def recover(
     progress: bool = False,
     **fit_kwargs,
 ) -> RecoveryResult:
-    """Simulate ``model`` for each seed, refit it hierarchically and score the estimates."""
+    """Simulate ``model`` for each seed, refit it hierarchically and score the estimates.
+
+    The task is ``make_design`` with ``n_trials`` per subject (default 144), or ``design``.
+    """
     spec = resolve_spec(model)
     if not 0 < interval < 1:
         raise ValueError(f"interval must lie in (0, 1); got {interval}")
+    n_trials = _trials(n_trials, design)
     rows = []
     fit_seconds = 0.0
-    tail = (1 - interval) / 2
     for seed in seeds:
-        data, truth = synthetic_data(spec, n_subjects, n_trials, seed, population, options)
+        data, truth = synthetic_data(
+            spec, n_subjects, n_trials, seed, population, options, design=design
+        )
         start = time.perf_counter()
         idata = fit(
             data,
@@ -189,33 +256,41 @@ def recover(
             draws=draws,
             warmup=warmup,
             seed=seed,
-            options=options,
+            options=design_options(spec, design, options),
             progress=progress,
             **fit_kwargs,
         )
         fit_seconds += time.perf_counter() - start
-        for name in spec.parameter_names:
-            samples = idata.posterior[name].stack(sample=("chain", "draw")).values  # [S, N]
-            lower, upper = np.quantile(samples, [tail, 1 - tail], axis=1)
-            true = truth[name]
-            rows.append(
-                pd.DataFrame(
-                    {
-                        "seed": seed,
-                        "subject": data.subject_ids,
-                        "parameter": name,
-                        "true": true,
-                        "mean": samples.mean(axis=1),
-                        "lower": lower,
-                        "upper": upper,
-                        "covered": (lower <= true) & (true <= upper),
-                    }
-                )
-            )
+        rows.append(score_estimates(spec, idata, truth, data.subject_ids, seed, interval))
     estimates = pd.concat(rows, ignore_index=True)
     return RecoveryResult(
         spec.name, estimates, summarize_recovery(estimates, spec), interval, fit_seconds
     )
+
+
+def score_estimates(spec: ModelSpec, idata, truth: dict, subject_ids, seed: int, interval: float):
+    """Per subject and parameter: truth, posterior mean, central ``interval`` and coverage."""
+    tail = (1 - interval) / 2
+    rows = []
+    for name in spec.parameter_names:
+        samples = idata.posterior[name].stack(sample=("chain", "draw")).values  # [S, N]
+        lower, upper = np.quantile(samples, [tail, 1 - tail], axis=1)
+        true = truth[name]
+        rows.append(
+            pd.DataFrame(
+                {
+                    "seed": seed,
+                    "subject": subject_ids,
+                    "parameter": name,
+                    "true": true,
+                    "mean": samples.mean(axis=1),
+                    "lower": lower,
+                    "upper": upper,
+                    "covered": (lower <= true) & (true <= upper),
+                }
+            )
+        )
+    return pd.concat(rows, ignore_index=True)
 
 
 def summarize_recovery(estimates: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
@@ -242,16 +317,18 @@ def summarize_recovery(estimates: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame
 def model_recovery(
     models: Sequence[str],
     n_subjects: int = 20,
-    n_trials: int = 144,
+    n_trials: int | None = None,
     seeds: Sequence[int] = (0,),
     method: str = "nuts",
     *,
+    design: Design | None = None,
     populations: Mapping[str, Mapping] | None = None,
     options: Mapping[str, dict] | None = None,
     by: str = "trial",
     chains: int = 2,
     draws: int = 500,
     warmup: int = 500,
+    interval: float = INTERVAL,
     progress: bool = False,
     **fit_kwargs,
 ) -> ModelRecoveryResult:
@@ -259,28 +336,39 @@ def model_recovery(
 
     ``populations`` and ``options`` are keyed by model name.  ``by`` is ``"trial"``
     (leave one trial out) or ``"subject"`` (leave one subject out), as in ``compare``.
+    The task is ``make_design`` with ``n_trials`` per subject (default 144), or ``design``.
+    Each generating model's fit to its own data also scores its parameters, as ``recover``
+    does (``ModelRecoveryResult.parameters``, central ``interval``).
     """
     specs = [resolve_spec(m) for m in models]
     names = [s.name for s in specs]
     if len(set(names)) != len(names) or len(names) < 2:
         raise ValueError(f"model recovery needs at least two distinct models; got {names}")
+    if not 0 < interval < 1:
+        raise ValueError(f"interval must lie in (0, 1); got {interval}")
     populations = dict(populations or {})
-    options = dict(options or {})
+    options = {s.name: design_options(s, design, dict(options or {}).get(s.name)) for s in specs}
+    n_trials = _trials(n_trials, design)
     records = []
     confusion = pd.DataFrame(0, index=pd.Index(names, name="generating"), columns=names)
     confusion.columns.name = "selected"
+    estimates = {name: [] for name in names}
+    own_fit_seconds = dict.fromkeys(names, 0.0)
     for seed in seeds:
         for generating in specs:
-            data, _ = synthetic_data(
+            data, truth = synthetic_data(
                 generating,
                 n_subjects,
                 n_trials,
                 seed,
                 populations.get(generating.name),
                 options.get(generating.name),
+                design=design,
             )
-            fits = {
-                candidate.name: fit(
+            fits = {}
+            for candidate in specs:
+                start = time.perf_counter()
+                fits[candidate.name] = fit(
                     data,
                     candidate,
                     method=method,
@@ -292,8 +380,12 @@ def model_recovery(
                     progress=progress,
                     **fit_kwargs,
                 )
-                for candidate in specs
-            }
+                if candidate.name == generating.name:
+                    own_fit_seconds[candidate.name] += time.perf_counter() - start
+            own = fits[generating.name]
+            estimates[generating.name].append(
+                score_estimates(generating, own, truth, data.subject_ids, seed, interval)
+            )
             table = compare(fits, by=by)
             winner = str(table.index[0])
             confusion.loc[generating.name, winner] += 1
@@ -309,4 +401,14 @@ def model_recovery(
                         "weight": float(row["weight"]),
                     }
                 )
-    return ModelRecoveryResult(confusion, pd.DataFrame(records), by)
+    parameters = {}
+    for spec in specs:
+        own_estimates = pd.concat(estimates[spec.name], ignore_index=True)
+        parameters[spec.name] = RecoveryResult(
+            spec.name,
+            own_estimates,
+            summarize_recovery(own_estimates, spec),
+            interval,
+            own_fit_seconds[spec.name],
+        )
+    return ModelRecoveryResult(confusion, pd.DataFrame(records), by, parameters)

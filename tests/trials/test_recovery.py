@@ -24,7 +24,9 @@ from valueint.trials.recovery import (
     population_of,
     recover,
     simulate_data,
+    synthetic_data,
 )
+from valueint.trials.socialization import SocializationDesign
 from valueint.trials.specs import get_spec
 
 LEARNING_RATES = ("alpha_self", "alpha_other", "alpha_none")
@@ -47,6 +49,25 @@ def test_design_balances_contexts_in_blocks_of_16():
     )
     with pytest.raises(ValueError, match="multiple of the block size 16"):
         make_design(5, 100)
+
+
+def test_a_design_brings_its_own_arrays_and_options():
+    """On a design, data take its shape and its model options (here rw's reward
+    probabilities 0.1 and 0.9, not the default 0.25 and 0.75; 1,200 trials), plus what the
+    design adds (the caregiver's praise, on watched trials only)."""
+    design = SocializationDesign(n_blocks=3, n_trials=8, reward_probs=(0.1, 0.9))
+    population = {"alpha": (1.0, 0.1), "beta": (2.5, 0.1)}
+    data, truth = synthetic_data("rw", 50, None, seed=1, population=population, design=design)
+    arrays = data.arrays
+    assert np.shape(arrays.choice) == (50, 3, 8) and set(truth) == {"alpha", "beta"}
+    choice, outcome = np.asarray(arrays.choice), np.asarray(arrays.outcome)
+    assert outcome[choice == 1].mean() > 0.85 and outcome[choice == 0].mean() < 0.2
+    watched = np.asarray(arrays.present) > 0
+    assert (
+        np.asarray(arrays.praise)[watched].any() and not np.asarray(arrays.praise)[~watched].any()
+    )
+    with pytest.raises(ValueError, match="leave n_trials out"):
+        recover("rw", 5, 144, design=design)
 
 
 def test_drawn_parameters_follow_the_population_and_bounds():

@@ -27,7 +27,7 @@ import xarray as xr
 
 from valueint.records import atomic_path, check_output_paths
 from valueint.trials.diagnostics import posterior_summary
-from valueint.trials.fit_data import Covariate, FitData, check_arrays
+from valueint.trials.fit_data import Covariate, FitData, NumericCovariate, check_arrays
 from valueint.trials.specs import TRIAL_FIELDS, TrialArrays, get_spec
 
 ENGINE = "h5netcdf"
@@ -211,9 +211,14 @@ def fit_data_from(fit: xr.DataTree) -> FitData:
             cov = name[: -len("_code")]
             labels = tuple(str(x) for x in design[f"{cov}_level"].values)
             covariates.append(Covariate(cov, np.asarray(design[name].values), labels))
+    numeric = tuple(
+        NumericCovariate(name[: -len("_value")], np.asarray(design[name].values, dtype=float))
+        for name in design.data_vars
+        if name.endswith("_value")
+    )
     context_labels = tuple(json.loads(fit.attrs.get("context_labels", "[]")))
     subject_ids = tuple(str(s) for s in design["subject"].values)
-    return FitData(check_arrays(arrays), subject_ids, tuple(covariates), context_labels)
+    return FitData(check_arrays(arrays), subject_ids, tuple(covariates), context_labels, numeric)
 
 
 def summarize(fit: xr.DataTree, var_names: Sequence[str] | None = None) -> pd.DataFrame:

@@ -91,3 +91,15 @@ def test_formulas_need_a_hierarchical_fit(age_data):
         fit(age_data, "rw", hierarchical=False, formulas={"beta": "1 + age"})
     with pytest.raises(ValueError, match="not both"):
         fit(age_data, "rw", formulas={"beta": "1 + age"}, group_covariates="group")
+
+
+def test_saved_fit_keeps_numeric_covariates(age_fit, age_data, tmp_path):
+    from valueint.trials.fit_files import fit_data_from, load_fit, save_fit
+
+    loaded = load_fit(save_fit(age_fit, tmp_path / "age.nc"))
+    rebuilt = fit_data_from(loaded)
+    assert [c.name for c in rebuilt.numeric_covariates] == ["age"]
+    np.testing.assert_allclose(
+        rebuilt.numeric_covariates[0].values, age_data.numeric_covariates[0].values
+    )
+    assert loaded.attrs["covariate_design"] == age_fit.attrs["covariate_design"]

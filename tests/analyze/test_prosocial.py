@@ -39,7 +39,8 @@ def synthetic_frame(seed: int = 3) -> pd.DataFrame:
     older = draw_parameters(spec, N_PER_GROUP, seed + 1, {"beta": (BETA_OLDER, 0.3)})
     params = {name: np.concatenate([young[name], older[name]]) for name in young}
     design = make_design(2 * N_PER_GROUP, 144, seed)
-    arrays = simulate_data(spec, params, design, seed + 2)
+    # simulated with the initial value the analysis fits, so that the fit is well specified
+    arrays = simulate_data(spec, params, design, seed + 2, {"q_init": ProsocialSettings().q_init})
     s, b, t = np.indices(np.shape(arrays.choice)).reshape(3, -1)
     frame = pd.DataFrame(
         {

@@ -180,7 +180,6 @@ def fit(
             mass_matrix=mass_matrix,
             warm_start_steps=warm_start_steps,
         )
-        extra["parameter_names"] = list(spec.parameter_names)
     else:
         samples, losses = run_svi(
             numpyro_model,
@@ -215,7 +214,7 @@ def fit(
         "predictive_draws": predictive_draws,
         "likelihood_precision": jnp.dtype(dtype).name,
         "options": repr(options),
-        **{k: v for k, v in extra.items() if k != "parameter_names"},
+        **extra,
     }
     tree = _build_fit_tree(
         spec,
@@ -277,25 +276,17 @@ def _sample_nuts(
     key_start, key_nuts = jax.random.split(key)
     if init == "svi":
         begun = time.perf_counter()
+        # an unpooled model has no population to decentre from: it stays centred
+        learned, init_values, loss = warm_start(
+            numpyro_model,
+            model_args,
+            key_start,
+            centeredness=fixed if hierarchical else np.ones(shape),
+            steps=warm_start_steps,
+            learning_rate=WARM_START_LEARNING_RATE,
+        )
         if hierarchical:
-            learned, init_values, loss = warm_start(
-                numpyro_model,
-                model_args,
-                key_start,
-                centeredness=fixed,
-                steps=warm_start_steps,
-                learning_rate=WARM_START_LEARNING_RATE,
-            )
             fixed = learned
-        else:
-            _, init_values, loss = warm_start(
-                numpyro_model,
-                model_args,
-                key_start,
-                centeredness=np.ones(shape),  # no population: nothing to decentre
-                steps=warm_start_steps,
-                learning_rate=WARM_START_LEARNING_RATE,
-            )
         record.update(
             warm_start_steps=warm_start_steps,
             warm_start_loss=loss,

@@ -3,8 +3,6 @@
 Per parameter p on its unconstrained scale (``Parameter.prior_loc`` and ``prior_scale``
 give the default priors)::
 
-    mu_p            ~ Normal(prior_loc, prior_scale)
-    sigma_p         ~ HalfNormal(prior_scale)
     b_p[0]          ~ Normal(prior_loc, prior_scale)      the intercept
     b_p[k]          ~ Normal(0, prior_scale)              k >= 1: covariate terms
     sigma_p         ~ HalfNormal(prior_scale)
@@ -13,8 +11,9 @@ give the default priors)::
 where X_p is the parameter's design matrix from its covariate formula
 (``valueint.trials.covariates``: numeric covariates z-scored over subjects, categorical
 ones treatment-coded against their first level; intercept only by default), and
-``theta`` is mapped to the natural scale by the parameter's transform.  How theta is sampled (centred, non-centred
-or partially centred, per parameter) is left to ``reparameterized``; see
+``theta`` is mapped to the natural scale by the parameter's transform.  How theta is
+sampled (centred, non-centred or partially centred, per subject and parameter) is left
+to ``reparameterized``; see
 ``valueint.trials.sampling`` for why and how it is chosen.  The unpooled model gives each
 subject the default prior instead.
 """
@@ -75,9 +74,7 @@ def hierarchical_model(spec, options, data, design):
         numpyro.deterministic(f"mu_{parameter.name}", constrain_value(parameter, coef[0]))
         numpyro.deterministic(f"sigma_{parameter.name}", sigma[i])
     offset = jnp.stack(means, axis=-1)
-    # theta[s] ~ Normal(offset[s], sigma); how it is parameterized (centred, non-centred or
-    # in between, per parameter) is set by ``reparameterized`` around this model
-    # one site [subject, parameter] rather than a plate, so that the centeredness can be
+    # theta[s] ~ Normal(offset[s], sigma), parameterized by ``reparameterized``; one site [subject, parameter] rather than a plate, so that the centeredness can be
     # learned per subject and parameter: whether a subject's own data pin a parameter down
     # differs from subject to subject (a near-deterministic chooser's beta is only bounded
     # by the population, a noisy chooser's alpha hardly at all)
@@ -95,7 +92,7 @@ SUBJECT_SITE = "subject_theta"
 
 def reparameterized(numpyro_model, centeredness):
     """``numpyro_model`` with the subject parameters partially centred (Gorinova et al.,
-    2020): per parameter, 1 samples theta itself (centred), 0 samples the standardized
+    2020): per subject and parameter, 1 samples theta itself (centred), 0 samples the standardized
     offset z = (theta - mean) / sigma (non-centred), values between interpolate;
     ``None`` makes it a learnable ``numpyro.param`` (for SVI)."""
     if centeredness is not None and np.all(np.asarray(centeredness) == 1):
@@ -110,7 +107,7 @@ def unpooled_model(spec, options, data, design):
     del design  # no population to attach covariates to
     loc, scale = prior_arrays(spec)
     with numpyro.plate("subject", data.choice.shape[0]):
-        theta = numpyro.sample("subject_theta", dist.Normal(loc, scale).to_event(1))
+        theta = numpyro.sample(SUBJECT_SITE, dist.Normal(loc, scale).to_event(1))
     choice_likelihood(spec, options, data, theta)
 
 

@@ -104,4 +104,6 @@ rw_ck = LearningRule(
         rw_step(s[0], t.choice, t.outcome, p["alpha"]),
         _ck_step(s[1], t.choice, p["alpha_c"]),
     ),
+    delta_rule=lambda p, o, b: (_per_trial(p["alpha"], b), b.outcome),
+    choice_kernel=True,
 )

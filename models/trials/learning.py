@@ -39,6 +39,10 @@ class LearningRule:
     # sigmoid(beta (Q_1 - Q_0))) also give delta_rule(params, options, block) ->
     # (alpha[T], target[T]), which the log-likelihood uses for a faster loop.
     delta_rule: Callable | None = None
+    # A delta-rule learner whose state is (Q, choice kernel K), K moving towards the one-hot
+    # of each choice at rate alpha_c and adding beta_c (K_1 - K_0) to the log-odds; the
+    # faster loop then carries K_1 - K_0 as well.
+    choice_kernel: bool = False
 
 
 def _observed_only(trial: TrialArrays) -> TrialArrays:
@@ -89,19 +93,30 @@ def _block_loglik_delta_rule(rule: LearningRule, params, options, block: TrialAr
     alpha, target = rule.delta_rule(params, options, block)
     dtype = alpha.dtype
     chose_1 = (block.choice == 1).astype(dtype)
-    rate = alpha * block.mask.astype(dtype)  # a missed trial changes nothing
+    observed = block.mask.astype(dtype)
+    rate = alpha * observed  # a missed trial changes nothing
     beta = params["beta"]
+    if rule.choice_kernel:
+        # K starts at 0 and both entries move towards the one-hot of the choice, so their
+        # difference d moves towards +1 or -1 at the same rate
+        kernel_rate = params["alpha_c"] * observed
+        beta_c = params["beta_c"]
+    else:
+        kernel_rate, beta_c = jnp.zeros_like(rate), 0.0
 
-    def step(q, trial):
-        q0, q1 = q
-        c1, r, a = trial
-        logp = jax.nn.log_sigmoid((2.0 * c1 - 1.0) * beta * (q1 - q0))
+    def step(state, trial):
+        q0, q1, d = state
+        c1, r, a, a_c = trial
+        sign = 2.0 * c1 - 1.0
+        logp = jax.nn.log_sigmoid(sign * (beta * (q1 - q0) + beta_c * d))
         q1 = q1 + a * c1 * (r - q1)
         q0 = q0 + a * (1.0 - c1) * (r - q0)
-        return (q0, q1), logp
+        d = d + a_c * (sign - d)
+        return (q0, q1, d), logp
 
     q_init = jnp.asarray(options["q_init"], dtype)
-    _, logp = jax.lax.scan(step, (q_init, q_init), (chose_1, target, rate))
+    start = (q_init, q_init, jnp.zeros((), dtype))
+    _, logp = jax.lax.scan(step, start, (chose_1, target, rate, kernel_rate))
     return jnp.where(block.mask, logp, 0.0)
 
 

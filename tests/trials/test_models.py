@@ -536,7 +536,7 @@ def test_check_trial_arrays_names_the_first_bad_trial():
     check_trial_arrays(missed)  # missed trials may hold anything
 
 
-@pytest.mark.parametrize("model", ["rw", "rw_recipient", "value_recipient"])
+@pytest.mark.parametrize("model", ["rw", "rw_recipient", "value_recipient", "rw_ck"])
 def test_delta_rule_loop_equals_the_generic_scan(model):
     """Delta-rule models score trials in a leaner loop; it must give the generic scan's
     numbers, missed trials (with garbage data) included."""

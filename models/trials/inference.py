@@ -55,9 +55,18 @@ from valueint.trials.population import (
     hierarchical_model,
     likelihood_dtype,
     subject_loglik,
+    subject_total_loglik,
     unpooled_model,
 )
-from valueint.trials.sampling import INITS, fixed_centeredness, run_nuts, run_svi, warm_start
+from valueint.trials.sampling import (
+    INITS,
+    fixed_centeredness,
+    run_nuts,
+    run_svi,
+    run_whitened_nuts,
+    subject_values,
+    warm_start,
+)
 from valueint.trials.specs import TRIAL_FIELDS, ModelSpec, TrialArrays
 from valueint.trials.transforms import constrain_value
 
@@ -91,10 +100,11 @@ def fit(
     svi_guide: str = "normal",
     predictive_draws: int = 100,
     likelihood_precision: str = "auto",
-    centeredness="auto",
+    centeredness="whitened",
     init: str = "svi",
     mass_matrix: str = "population",
     warm_start_steps: int = 1500,
+    approximation_warmup: int = 200,
     formulas=None,
 ) -> xr.DataTree:
     """Fit ``model`` to ``data``; an ``xarray.DataTree`` with every group filled.
@@ -111,10 +121,15 @@ def fit(
     form for categorical covariates on every parameter: ``"group"`` means the default
     formula ``1 + group``.  Numeric covariates named in a formula are read from the
     data's per-subject columns.
-    ``centeredness``, ``init``, ``mass_matrix`` and ``warm_start_steps`` set how NUTS
-    samples a hierarchical model (``valueint.trials.sampling`` says why): by default a
-    short SVI run learns one centeredness per parameter and the chains' starting point,
-    and the population block gets a dense mass matrix.
+    ``centeredness``, ``init``, ``mass_matrix``, ``warm_start_steps`` and
+    ``approximation_warmup`` set how NUTS samples a hierarchical model
+    (``valueint.trials.sampling`` and ``valueint.trials.whitening`` say why).  By default
+    (``centeredness="whitened"``) a short SVI run finds the chains' starting point, each
+    subject's parameters are sampled in coordinates whitened by a Gaussian approximation
+    of its own likelihood (fitted at the start, then refitted from the moments of
+    ``approximation_warmup`` warmup steps per chain), and the population block gets a
+    dense mass matrix.  ``"auto"`` learns one centeredness per subject and parameter
+    instead; ``"centered"``, ``"noncentered"`` or numbers fix it.
     ``predictive_draws`` posterior draws (thinned evenly) feed the simulated choices.
     Parameters and the log density are float64; the per-trial loop of the likelihood runs
     in ``likelihood_precision`` (``"auto"``: float32 above 5,000 observed trials, see
@@ -179,6 +194,8 @@ def fit(
             init=init,
             mass_matrix=mass_matrix,
             warm_start_steps=warm_start_steps,
+            approximation_warmup=approximation_warmup,
+            subject_loglik=subject_total_loglik(spec, options),
         )
     else:
         samples, losses = run_svi(
@@ -260,16 +277,23 @@ def _sample_nuts(
     init,
     mass_matrix,
     warm_start_steps,
+    approximation_warmup,
+    subject_loglik,
     **nuts_settings,
 ):
     """NUTS after the warm start that ``init`` and ``centeredness`` ask for (see
     ``valueint.trials.sampling``); the samples, stats and a record of what was done."""
     if init not in INITS:
         raise ValueError(f"init must be one of {', '.join(INITS)}; got {init!r}")
-    fixed = fixed_centeredness(centeredness, shape) if hierarchical else None
+    whiten = hierarchical and isinstance(centeredness, str) and centeredness == "whitened"
+    fixed = fixed_centeredness(centeredness, shape) if hierarchical and not whiten else None
     if hierarchical and fixed is None and init != "svi":
         raise ValueError(
-            "centeredness='auto' is learned by the SVI warm start: it needs init='svi'"
+            f"centeredness={centeredness!r} starts from the SVI warm start: it needs init='svi'"
+        )
+    if whiten and (int(approximation_warmup) != approximation_warmup or approximation_warmup < 4):
+        raise ValueError(
+            f"approximation_warmup must be an integer of at least 4; got {approximation_warmup!r}"
         )
     record = {"init": init, "mass_matrix": mass_matrix}
     init_values = None
@@ -292,7 +316,22 @@ def _sample_nuts(
             warm_start_loss=loss,
             warm_start_s=round(time.perf_counter() - begun, 3),
         )
+    if whiten:
+        record["parameterization"] = "whitened"
+        start = subject_values(numpyro_model, model_args, fixed, init_values)
+        samples, stats, sampled = run_whitened_nuts(
+            numpyro_model,
+            model_args,
+            key_nuts,
+            subject_loglik=subject_loglik,
+            start=start,
+            approximation_warmup=int(approximation_warmup),
+            mass_matrix=mass_matrix,
+            **nuts_settings,
+        )
+        return samples, stats, {**record, **sampled}
     if hierarchical:
+        record["parameterization"] = "centeredness"
         # the mean per parameter for reading, every value for repeating the fit
         record["centeredness"] = [round(float(c), 4) for c in np.mean(fixed, axis=0)]
         record["centeredness_by_subject"] = np.round(fixed, 4).tolist()

@@ -29,6 +29,7 @@ from numpyro.infer.reparam import LocScaleReparam
 
 from valueint.trials.specs import ModelSpec, TrialArrays
 from valueint.trials.transforms import constrain, constrain_value
+from valueint.trials.whitening import WHITENED_SUFFIX, WhitenedReparam
 
 
 def device_arrays(arrays: TrialArrays) -> TrialArrays:
@@ -74,6 +75,7 @@ def hierarchical_model(spec, options, data, design):
         numpyro.deterministic(f"mu_{parameter.name}", constrain_value(parameter, coef[0]))
         numpyro.deterministic(f"sigma_{parameter.name}", sigma[i])
     offset = jnp.stack(means, axis=-1)
+    numpyro.deterministic(POPULATION_OFFSET, offset)
     # theta[s] ~ Normal(offset[s], sigma), parameterized by ``reparameterized``; one site [subject, parameter] rather than a plate, so that the centeredness can be
     # learned per subject and parameter: whether a subject's own data pin a parameter down
     # differs from subject to subject (a near-deterministic chooser's beta is only bounded
@@ -88,6 +90,28 @@ def coefficient_site(parameter: str) -> str:
 
 
 SUBJECT_SITE = "subject_theta"
+POPULATION_OFFSET = "population_offset"  # each subject's population mean [S, P]
+WHITENED_SITE = SUBJECT_SITE + WHITENED_SUFFIX
+
+
+def whitened(numpyro_model, approximation):
+    """``numpyro_model`` with the subject parameters whitened by ``approximation`` (a
+    ``valueint.trials.whitening.LikelihoodApproximation``)."""
+    return numpyro.handlers.reparam(
+        numpyro_model, config={SUBJECT_SITE: WhitenedReparam(approximation)}
+    )
+
+
+def subject_total_loglik(spec: ModelSpec, options):
+    """One subject's summed log-likelihood from its unconstrained parameters [P]."""
+
+    def total(theta, data):
+        params = natural_parameters(spec, theta)
+        dtype = data.outcome.dtype
+        loglik = spec.loglik({k: v.astype(dtype) for k, v in params.items()}, data, options)
+        return jnp.sum(jnp.where(data.mask, loglik, 0.0).astype(jnp.float64))
+
+    return total
 
 
 def reparameterized(numpyro_model, centeredness):

@@ -21,14 +21,23 @@ from __future__ import annotations
 import warnings
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import numpyro
 from numpyro.infer import MCMC, NUTS, SVI, Predictive, Trace_ELBO, init_to_median, init_to_value
+from numpyro.distributions import biject_to
 from numpyro.infer.autoguide import AutoMultivariateNormal, AutoNormal
 
-from valueint.trials.population import SUBJECT_SITE, reparameterized
+from valueint.trials.population import (
+    POPULATION_OFFSET,
+    SUBJECT_SITE,
+    WHITENED_SITE,
+    reparameterized,
+    whitened,
+)
+from valueint.trials.whitening import from_draws, from_hessian, whitened_from_theta
 
-CENTEREDNESS = ("auto", "centered", "noncentered")
+CENTEREDNESS = ("whitened", "auto", "centered", "noncentered")
 INITS = ("svi", "median")
 MASS_MATRICES = ("population", "diagonal", "dense")
 GUIDES = {"normal": AutoNormal, "multivariate": AutoMultivariateNormal}
@@ -95,6 +104,19 @@ def warm_start(numpyro_model, model_args, key, *, centeredness, steps, learning_
     return np.asarray(centeredness, dtype=float), values, final
 
 
+def subject_values(numpyro_model, model_args, centeredness, values):
+    """The population values of ``values`` (a warm start of the partially centred model)
+    with the subject parameters ``SUBJECT_SITE`` [S, P] on the unconstrained scale."""
+    model = numpyro.handlers.substitute(
+        numpyro.handlers.seed(reparameterized(numpyro_model, centeredness), 0), values
+    )
+    trace = numpyro.handlers.trace(model).get_trace(*model_args)
+    population = {
+        name: np.asarray(values[name]) for name in population_sites(numpyro_model, model_args)
+    }
+    return {**population, SUBJECT_SITE: np.asarray(trace[SUBJECT_SITE]["value"])}
+
+
 def population_sites(numpyro_model, model_args) -> tuple[str, ...]:
     """The latent sample sites other than the subject parameters: the dense block."""
     trace = numpyro.handlers.trace(numpyro.handlers.seed(numpyro_model, 0)).get_trace(*model_args)
@@ -125,8 +147,25 @@ def run_nuts(
 
     Returns (samples {site: [chain, draw, ...]}, sample stats, record), where the record
     holds the chain method and the leapfrog steps of warmup and sampling."""
-    method = chain_method(chains)
     model = numpyro_model if centeredness is None else reparameterized(numpyro_model, centeredness)
+    init = init_to_median if init_values is None else init_to_value(values=init_values)
+    return _nuts(
+        model,
+        model_args,
+        key,
+        dense=_dense_blocks(numpyro_model, model_args, mass_matrix),
+        init_strategy=init,
+        chains=chains,
+        draws=draws,
+        warmup=warmup,
+        target_accept_prob=target_accept_prob,
+        max_tree_depth=max_tree_depth,
+        progress=progress,
+        sites=sites,
+    )
+
+
+def _dense_blocks(numpyro_model, model_args, mass_matrix):
     if mass_matrix not in MASS_MATRICES:
         raise ValueError(
             f"mass_matrix must be one of {', '.join(MASS_MATRICES)}; got {mass_matrix!r}"
@@ -135,25 +174,54 @@ def run_nuts(
     if dense is None:
         block = population_sites(numpyro_model, model_args)
         dense = [block] if block else False
-    init = init_to_median if init_values is None else init_to_value(values=init_values)
+    return dense
+
+
+def _nuts(
+    model,
+    model_args,
+    key,
+    *,
+    dense,
+    init_strategy,
+    chains,
+    draws,
+    warmup,
+    target_accept_prob,
+    max_tree_depth,
+    progress,
+    sites,
+    init_params=None,
+):
+    method = chain_method(chains)
     kernel = NUTS(
         model,
         target_accept_prob=target_accept_prob,
         max_tree_depth=max_tree_depth,
         dense_mass=dense,
-        init_strategy=init,
+        init_strategy=init_strategy,
     )
     mcmc = MCMC(
         kernel,
         num_warmup=warmup,
-        num_samples=draws,
+        num_samples=max(draws, 1),  # 0: warmup only, but MCMC wants a positive number
         num_chains=chains,
         chain_method=method,
         progress_bar=progress,
     )
     key_warmup, key_run = jax.random.split(key)
-    mcmc.warmup(key_warmup, *model_args, extra_fields=("num_steps",), collect_warmup=True)
+    mcmc.warmup(
+        key_warmup,
+        *model_args,
+        extra_fields=("num_steps",),
+        collect_warmup=True,
+        init_params=init_params,
+    )
     warmup_steps = int(np.asarray(mcmc.get_extra_fields()["num_steps"]).sum()) if warmup else 0
+    if draws == 0:  # a warmup-only run (a stage of ``run_whitened_nuts``)
+        grouped = mcmc.get_samples(group_by_chain=True)
+        samples = {name: np.asarray(grouped[name]) for name in sites}
+        return samples, None, {"chain_method": method, "n_gradients_warmup": warmup_steps}
     mcmc.run(
         mcmc.post_warmup_state.rng_key,
         *model_args,
@@ -178,6 +246,89 @@ def run_nuts(
         "n_gradients_sampling": int(steps.sum()),
     }
     return samples, stats, record
+
+
+def run_whitened_nuts(
+    numpyro_model,
+    model_args,
+    key,
+    *,
+    subject_loglik,
+    start,
+    approximation_warmup,
+    sites,
+    **nuts_settings,
+):
+    """NUTS on ``numpyro_model`` with each subject whitened (``valueint.trials.whitening``).
+
+    ``start`` holds the warm start's population values and subject parameters
+    (``SUBJECT_SITE``, unconstrained).  Stage 1 whitens by each subject's Hessian there and
+    runs ``approximation_warmup`` warmup steps per chain; the second half of those draws
+    re-estimate the approximation from their moments, and stage 2 (the fit) continues
+    every chain from where it stopped, with its own warmup.  The record says what was done
+    and counts both stages' gradients as warmup."""
+    data = model_args[2]
+    stage_sites = (SUBJECT_SITE, POPULATION_OFFSET, "population_sigma")
+    approximation = from_hessian(subject_loglik, start[SUBJECT_SITE], data)
+    population = {k: v for k, v in start.items() if k != SUBJECT_SITE}
+    offset, sigma = _population_prior(numpyro_model, model_args, population)
+    u = whitened_from_theta(approximation, offset, sigma, jnp.asarray(start[SUBJECT_SITE]))
+    key_first, key_second = jax.random.split(key)
+    first, _, first_record = _nuts(
+        whitened(numpyro_model, approximation),
+        model_args,
+        key_first,
+        dense=_dense_blocks(numpyro_model, model_args, nuts_settings["mass_matrix"]),
+        init_strategy=init_to_value(values={**population, WHITENED_SITE: np.asarray(u)}),
+        chains=nuts_settings["chains"],
+        draws=0,
+        warmup=approximation_warmup,
+        target_accept_prob=nuts_settings["target_accept_prob"],
+        max_tree_depth=nuts_settings["max_tree_depth"],
+        progress=nuts_settings["progress"],
+        sites=stage_sites + population_sites(numpyro_model, model_args),
+    )
+    half = approximation_warmup // 2
+    pooled = {k: v[:, half:].reshape(-1, *v.shape[2:]) for k, v in first.items()}
+    approximation = from_draws(
+        pooled[SUBJECT_SITE], pooled["population_sigma"], pooled[POPULATION_OFFSET]
+    )
+    # every chain continues from its own last stage-1 state, in the new coordinates
+    last = {k: v[:, -1] for k, v in first.items()}
+    init_params = {}
+    for name in population_sites(numpyro_model, model_args):
+        init_params[name] = _unconstrained(numpyro_model, model_args, name, last[name])
+    init_params[WHITENED_SITE] = jax.vmap(
+        lambda o, s, t: whitened_from_theta(approximation, o, s, t)
+    )(last[POPULATION_OFFSET], last["population_sigma"], last[SUBJECT_SITE])
+    settings = {k: v for k, v in nuts_settings.items() if k != "mass_matrix"}
+    samples, stats, record = _nuts(
+        whitened(numpyro_model, approximation),
+        model_args,
+        key_second,
+        dense=_dense_blocks(numpyro_model, model_args, nuts_settings["mass_matrix"]),
+        init_strategy=init_to_median,
+        init_params=init_params,
+        sites=sites,
+        **settings,
+    )
+    record["n_gradients_warmup"] += first_record["n_gradients_warmup"]
+    record["approximation_warmup"] = approximation_warmup
+    return samples, stats, record
+
+
+def _population_prior(numpyro_model, model_args, population):
+    """(offset [S, P], sigma [P]) of the subject site at the given population values."""
+    conditioned = numpyro.handlers.substitute(numpyro.handlers.seed(numpyro_model, 0), population)
+    site = numpyro.handlers.trace(conditioned).get_trace(*model_args)[SUBJECT_SITE]
+    base = site["fn"].base_dist
+    shape = site["fn"].shape()
+    return jnp.broadcast_to(base.loc, shape), jnp.broadcast_to(base.scale, shape)[0]
+
+
+def _unconstrained(numpyro_model, model_args, name, value):
+    trace = numpyro.handlers.trace(numpyro.handlers.seed(numpyro_model, 0)).get_trace(*model_args)
+    return biject_to(trace[name]["fn"].support).inv(jnp.asarray(value))
 
 
 def run_svi(numpyro_model, model_args, key, *, draws, steps, learning_rate, guide, progress, sites):

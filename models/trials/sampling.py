@@ -24,8 +24,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import numpyro
-from numpyro.infer import MCMC, NUTS, SVI, Predictive, Trace_ELBO, init_to_median, init_to_value
 from numpyro.distributions import biject_to
+from numpyro.infer import MCMC, NUTS, SVI, Predictive, Trace_ELBO, init_to_median, init_to_value
 from numpyro.infer.autoguide import AutoMultivariateNormal, AutoNormal
 
 from valueint.trials.population import (

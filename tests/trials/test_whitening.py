@@ -1,7 +1,6 @@
 """The subject whitening: its linear algebra against NumPy, its limits, that it leaves
 the target density unchanged, and that both approximations recover a Gaussian likelihood."""
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import numpyro

@@ -48,7 +48,7 @@ def fit_one(prepared, settings, name, q_init, report, progress=False, position="
     report(
         f"{name}{f' ({position})' if position else ''}: {prepared.fit_data.n_subjects} "
         f"subjects, {n_trials} observed trials, q_init {q_init:g}, {settings.chains} chains x "
-        f"({settings.warmup} warmup + {settings.draws} draws)"
+        f"({settings.approximation_warmup} + {settings.warmup} warmup + {settings.draws} draws)"
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", inference.FitWarning)
@@ -59,6 +59,7 @@ def fit_one(prepared, settings, name, q_init, report, progress=False, position="
             chains=settings.chains,
             draws=settings.draws,
             warmup=settings.warmup,
+            approximation_warmup=settings.approximation_warmup,
             target_accept_prob=settings.target_accept_prob,
             max_tree_depth=settings.max_tree_depth,
             seed=settings.seed,

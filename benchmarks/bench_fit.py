@@ -10,7 +10,8 @@ masked), or its first ``--subjects N``.
 Samplers, with the same chains, warmup, draws and seed:
 
 * valueint: ``valueint.trials.inference.fit(data, "rw_recipient", ...)`` with its own
-  default sampler settings (only chains, draws, warmup, seed and progress are passed);
+  default sampler settings (only chains, draws, warmup (split between its two warmup
+  stages), seed and progress are passed);
 * PyMC: the model written as a PyMC user would (``build_pymc_model``: non-centred, the
   likelihood a ``pytensor.scan`` over the 16 trials of a block), ``pm.sample`` with its
   defaults and PyMC's own NUTS;
@@ -54,7 +55,12 @@ MODEL = "rw_recipient"
 HERE = Path(__file__).resolve().parent
 # rw_recipient's learning rates by context code 0, 1, 2 (``delta_rules._contextual``)
 CONTEXTS = ("self", "other", "none")
-SAMPLERS = ("valueint", "pymc", "nutpie", "nutpie-low-rank")
+SAMPLERS = ("valueint", "valueint-centeredness", "pymc", "nutpie", "nutpie-low-rank")
+# valueint's own baseline in the same run: the sampler before whitening (a learned
+# centeredness per subject and parameter, one warmup of --warmup steps)
+VALUEINT_VARIANTS = {
+    "valueint-centeredness": ("valueint, learned centeredness", {"centeredness": "auto"}),
+}
 NUTPIE_VARIANTS = {
     "nutpie": ("default adaptation", {}),
     # the current name of low_rank_modified_mass_matrix=True (nutpie maps the old one to it)
@@ -231,9 +237,13 @@ def covered_seconds(spans, start: float, end: float) -> float:
     return total
 
 
-def valueint_fit(data, args) -> dict:
+def valueint_fit(data, args, **settings) -> dict:
     """fit() with its default sampler settings.  Compile time: the seconds of fit's sampling
-    clock in which JAX traced, lowered or compiled (``jax.monitoring``); the rest is sampling."""
+    clock in which JAX traced, lowered or compiled (``jax.monitoring``); the rest is sampling.
+
+    The whitened sampler splits its warmup in two (a first part that refits the
+    subjects' coordinates, then the usual adaptation); here the two add up to
+    ``--warmup``, so every sampler gets the same number of warmup iterations."""
     import jax
 
     from valueint.trials.inference import fit
@@ -249,14 +259,22 @@ def valueint_fit(data, args) -> dict:
     called = time.time()  # the clock jax.monitoring uses
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        split = (
+            {}
+            if settings
+            else {
+                "warmup": args.warmup - args.warmup // 2,
+                "approximation_warmup": max(args.warmup // 2, 4),
+            }
+        )
         tree = fit(
             data,
             MODEL,
             chains=args.chains,
             draws=args.draws,
-            warmup=args.warmup,
             seed=args.seed,
             progress=False,
+            **{"warmup": args.warmup, **split, **settings},
         )
     wall_s = time.time() - called
     jax.monitoring.unregister_event_time_span_listener(listen)
@@ -488,6 +506,9 @@ def likelihood_check(trials, args) -> dict:
 # the jobs, each run in a process of its own; valueint's reads the data set itself
 WORKERS = {
     "valueint": lambda args: valueint_fit(load_data(args.subjects)[0], args),
+    "valueint-centeredness": lambda args: valueint_fit(
+        load_data(args.subjects)[0], args, **VALUEINT_VARIANTS["valueint-centeredness"][1]
+    ),
     "pymc": lambda args: pymc_run(load_trials(args.trials), args),
     "nutpie": lambda args: nutpie_run(load_trials(args.trials), args, "nutpie"),
     "nutpie-low-rank": lambda args: nutpie_run(load_trials(args.trials), args, "nutpie-low-rank"),
@@ -557,7 +578,10 @@ def orchestrate(args, scratch: Path) -> int:
     if "valueint" in args.samplers:
         run = run_worker("valueint", args, scratch)
         result["runs"].append({"sampler": "valueint", "label": "valueint (fit defaults)", **run})
-    others = [s for s in args.samplers if s != "valueint"]
+    for name in [s for s in args.samplers if s in VALUEINT_VARIANTS]:
+        run = run_worker(name, args, scratch)
+        result["runs"].append({"sampler": name, "label": VALUEINT_VARIANTS[name][0], **run})
+    others = [s for s in args.samplers if s != "valueint" and s not in VALUEINT_VARIANTS]
     if others and versions()["pymc"] == "not installed":
         result["notes"].append("PyMC/nutpie not installed (pip install -e '.[bench]'): skipped")
         others = []

@@ -136,7 +136,11 @@ def markdown(result: dict) -> str:
         "keeps no compiled code between processes either.",
         "* valueint: `valueint.trials.inference.fit(data, 'rw_recipient', chains=..., "
         "draws=..., warmup=..., seed=..., progress=False)`, every sampler setting at fit's "
-        "default (recorded under `settings` in the JSON).  Compile time: the seconds of "
+        "default (recorded under `settings` in the JSON); its whitened sampler's two warmup "
+        "stages add up to `--warmup` (`approximation_warmup` half of it).  "
+        "'valueint, learned centeredness' is the sampler before whitening "
+        "(`centeredness='auto'`, one warmup of `--warmup` steps), valueint's own baseline "
+        "in the same run.  Compile time: the seconds of "
         "fit's own clock (`sampling_time_s`) in which JAX traced, lowered or compiled, from "
         "`jax.monitoring`'s compile events (nested ones counted once); sampling time: the "
         "rest of that clock, warm start and warmup included.  The pointwise log-likelihood "

@@ -104,7 +104,7 @@ def fit(
     init: str = "svi",
     mass_matrix: str = "population",
     warm_start_steps: int = 1500,
-    approximation_warmup: int = 200,
+    approximation_warmup: int | None = None,
     formulas=None,
 ) -> xr.DataTree:
     """Fit ``model`` to ``data``; an ``xarray.DataTree`` with every group filled.
@@ -127,8 +127,8 @@ def fit(
     (``centeredness="whitened"``) a short SVI run finds the chains' starting point, each
     subject's parameters are sampled in coordinates whitened by a Gaussian approximation
     of its own likelihood (fitted at the start, then refitted from the moments of
-    ``approximation_warmup`` warmup steps per chain), and the population block gets a
-    dense mass matrix.  ``"auto"`` learns one centeredness per subject and parameter
+    ``approximation_warmup`` warmup steps per chain; None: half of ``warmup``, at least
+    50), and the population block gets a dense mass matrix.  ``"auto"`` learns one centeredness per subject and parameter
     instead; ``"centered"``, ``"noncentered"`` or numbers fix it.
     ``predictive_draws`` posterior draws (thinned evenly) feed the simulated choices.
     Parameters and the log density are float64; the per-trial loop of the likelihood runs
@@ -291,6 +291,8 @@ def _sample_nuts(
         raise ValueError(
             f"centeredness={centeredness!r} starts from the SVI warm start: it needs init='svi'"
         )
+    if approximation_warmup is None:
+        approximation_warmup = max(50, nuts_settings["warmup"] // 2)
     if whiten and (int(approximation_warmup) != approximation_warmup or approximation_warmup < 4):
         raise ValueError(
             f"approximation_warmup must be an integer of at least 4; got {approximation_warmup!r}"

@@ -1,19 +1,27 @@
-"""Running the samplers on a numpyro model: NUTS with a warm start and a learned
-parameterization, and mean-field or full-rank SVI.
+"""Running the samplers on a numpyro model: NUTS with a warm start and a parameterization
+fitted to the data, and mean-field or full-rank SVI.
 
-Why the warm start and the parameterization.  A hierarchical posterior mixes slowly when
-the subject parameters are parameterized against what the data say: non-centred
-(theta = mean + sigma z) is right where a subject's own data say little and the
-population pulls it in; centred (theta sampled directly) where the data pin each subject
-down, because then z and sigma are strongly dependent.  Which holds differs from parameter
-to parameter (a learning rate is weakly identified by 16-trial blocks, an inverse
-temperature well), so it is learned: a short SVI run fits a mean-field guide *and* one
-centeredness per parameter (``LocScaleReparam`` with ``centered=None``; the variationally
-inferred parameterization of Gorinova, Moore & Hoffman, 2020).  NUTS then samples the
-model with those centerednesses fixed and starts every chain at the guide's median, so
-warmup no longer has to find the typical set from a random point.  The population block
-(means, sds, covariate effects) is small and its coordinates are correlated, so it gets
-a dense mass matrix; the many subject parameters keep a diagonal one.
+Why.  A hierarchical posterior mixes slowly when the subject parameters are parameterized
+against what the data say: non-centred (theta = mean + sigma z) is right where a
+subject's own data say little, centred (theta sampled directly) where they pin it down;
+which holds differs from subject to subject and parameter to parameter, and within a
+subject a learning rate and an inverse temperature trade off (posterior correlations
+near 0.9 on the Cutler data).  The default (``run_whitened_nuts``) therefore samples
+every subject in its own whitened coordinates (``valueint.trials.whitening``): a short SVI
+run (``warm_start``) finds the starting point, each subject's Hessian there gives a first
+Gaussian approximation of its likelihood, a first warmup refits it from the draws'
+moments, and the fit's own warmup and draws follow, each chain continuing where it
+stopped.  The older scheme, one learned centeredness per subject and parameter
+(``LocScaleReparam`` with ``centered=None``, the variationally inferred parameterization
+of Gorinova, Moore & Hoffman, 2020) with a shared start at the guide's median, stays
+available (``run_nuts``).  In both the population block (means, sds, covariate effects)
+is small and correlated, so it gets a dense mass matrix; the subject coordinates keep a
+diagonal one.
+
+Measured on rw, the Cutler data (152 subjects, group on both parameters), 2 chains x
+(500 + 500), min bulk ESS per 1,000 sampling gradients: non-centred 2.1, centred 1.0,
+learned centeredness with the dense population block 2.4-3.3, whitened 8.0 (mean tree
+size 31 leapfrog steps instead of 67).
 """
 
 from __future__ import annotations

@@ -146,6 +146,22 @@ def test_attrs_record_seed_versions_hash_and_settings(small_fit, small_data):
     assert settings["chains"] == 2 and settings["draws"] == 150 and settings["warmup"] == 150
     assert settings["group_covariates"] == ["group"]
     assert settings["chain_method"] == "parallel"  # conftest exposes two CPU devices
+    # the default sampler: whitened subjects after a first warmup of half the warmup
+    assert settings["parameterization"] == "whitened"
+    assert settings["approximation_warmup"] == 75 and settings["init"] == "svi"
+    assert settings["n_gradients_warmup"] > 0 and settings["n_gradients_sampling"] > 0
+
+
+def test_learned_centeredness_is_still_available_and_recorded(small_data):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        idata = fit(
+            small_data, "rw", chains=2, draws=20, warmup=20, progress=False, centeredness="auto"
+        )
+    settings = json.loads(idata.attrs["settings"])
+    assert settings["parameterization"] == "centeredness"
+    by_subject = np.asarray(settings["centeredness_by_subject"])
+    assert by_subject.shape == (N_SUBJECTS, 2) and np.all((by_subject >= 0) & (by_subject <= 1))
 
 
 def test_data_hash_changes_with_any_choice(small_data):
@@ -240,6 +256,10 @@ def test_bad_input_is_named(small_data):
         fit(small_data, "rw", group_covariates="age")
     with pytest.raises(ValueError, match="method"):
         fit(small_data, "rw", method="gibbs")
+    with pytest.raises(ValueError, match="approximation_warmup must be an integer of at least 4"):
+        fit(small_data, "rw", approximation_warmup=2)
+    with pytest.raises(ValueError, match="centeredness must be one of whitened, auto"):
+        fit(small_data, "rw", centeredness="sideways")
     with pytest.raises(ValueError, match="hierarchical"):
         fit(small_data, "rw", hierarchical=False, group_covariates="group")
     frame = pd.DataFrame({"subject": [1, 1], "block": [1, 1], "trial": [1, 2], "choice": [1, 0]})

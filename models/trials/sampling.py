@@ -135,42 +135,16 @@ def population_sites(numpyro_model, model_args) -> tuple[str, ...]:
     )
 
 
-def run_nuts(
-    numpyro_model,
-    model_args,
-    key,
-    *,
-    chains,
-    draws,
-    warmup,
-    target_accept_prob,
-    max_tree_depth,
-    progress,
-    sites,
-    centeredness,
-    init_values,
-    mass_matrix,
-):
-    """NUTS on ``numpyro_model`` with the subject site partially centred.
+def run_nuts(numpyro_model, model_args, key, *, centeredness, init_values, mass_matrix, **settings):
+    """NUTS on ``numpyro_model`` with the subject site partially centred; ``settings`` are
+    ``_nuts``'s (chains, draws, warmup, target_accept_prob, max_tree_depth, progress, sites).
 
     Returns (samples {site: [chain, draw, ...]}, sample stats, record), where the record
     holds the chain method and the leapfrog steps of warmup and sampling."""
     model = numpyro_model if centeredness is None else reparameterized(numpyro_model, centeredness)
     init = init_to_median if init_values is None else init_to_value(values=init_values)
-    return _nuts(
-        model,
-        model_args,
-        key,
-        dense=_dense_blocks(numpyro_model, model_args, mass_matrix),
-        init_strategy=init,
-        chains=chains,
-        draws=draws,
-        warmup=warmup,
-        target_accept_prob=target_accept_prob,
-        max_tree_depth=max_tree_depth,
-        progress=progress,
-        sites=sites,
-    )
+    dense = _dense_blocks(numpyro_model, model_args, mass_matrix)
+    return _nuts(model, model_args, key, dense=dense, init_strategy=init, **settings)
 
 
 def _dense_blocks(numpyro_model, model_args, mass_matrix):

@@ -60,6 +60,7 @@ def fit_one(prepared, settings, name, q_init, report, progress=False, position="
             draws=settings.draws,
             warmup=settings.warmup,
             approximation_warmup=settings.approximation_warmup,
+            centeredness=settings.centeredness,
             target_accept_prob=settings.target_accept_prob,
             max_tree_depth=settings.max_tree_depth,
             seed=settings.seed,

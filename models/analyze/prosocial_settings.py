@@ -25,6 +25,8 @@ class ProsocialSettings:
     # warmup steps per chain that refit each subject's whitening before ``warmup`` itself
     # (``valueint.trials.whitening``)
     approximation_warmup: int = 200
+    # how subject parameters are sampled (``fit``'s ``centeredness``); the full preset whitens
+    centeredness: str = "auto"
     target_accept_prob: float = 0.9
     max_tree_depth: int = 10
     seed: int = 0
@@ -84,7 +86,7 @@ class ProsocialSettings:
         """All subjects; 4 chains of 200 + 300 warmup and 1000 draws at target acceptance
         0.9.  The tail ESS of the least identified subjects' parameters sets the length:
         about 15% of the draws with the whitened parameterization."""
-        return cls(**changes)
+        return cls(**{"centeredness": "whitened", **changes})
 
     @classmethod
     def quick(cls, **changes) -> ProsocialSettings:
@@ -92,8 +94,7 @@ class ProsocialSettings:
         preset = {
             "chains": 2,
             "draws": 150,
-            "warmup": 100,
-            "approximation_warmup": 100,
+            "warmup": 150,
             "target_accept_prob": 0.9,
             "subjects_per_group": 10,
             "predictive_draws": 60,

@@ -100,7 +100,7 @@ def fit(
     svi_guide: str = "normal",
     predictive_draws: int = 100,
     likelihood_precision: str = "auto",
-    centeredness="whitened",
+    centeredness="auto",
     init: str = "svi",
     mass_matrix: str = "population",
     warm_start_steps: int = 1500,
@@ -123,13 +123,13 @@ def fit(
     data's per-subject columns.
     ``centeredness``, ``init``, ``mass_matrix``, ``warm_start_steps`` and
     ``approximation_warmup`` set how NUTS samples a hierarchical model
-    (``valueint.trials.sampling`` and ``valueint.trials.whitening`` say why).  By default
-    (``centeredness="whitened"``) a short SVI run finds the chains' starting point, each
+    (``valueint.trials.sampling`` and ``valueint.trials.whitening`` say why).  With
+    ``centeredness="whitened"`` a short SVI run finds the chains' starting point, each
     subject's parameters are sampled in coordinates whitened by a Gaussian approximation
     of its own likelihood (fitted at the start, then refitted from the moments of
     ``approximation_warmup`` warmup steps per chain; None: half of ``warmup``, at least
-    50), and the population block gets a dense mass matrix.  ``"auto"`` learns one centeredness per subject and parameter
-    instead; ``"centered"``, ``"noncentered"`` or numbers fix it.
+    50), and the population block gets a dense mass matrix.  ``"auto"`` (the default, cheaper to compile for short fits)
+    learns one centeredness per subject and parameter instead; ``"centered"``, ``"noncentered"`` or numbers fix it.
     ``predictive_draws`` posterior draws (thinned evenly) feed the simulated choices.
     Parameters and the log density are float64; the per-trial loop of the likelihood runs
     in ``likelihood_precision`` (``"auto"``: float32 above 5,000 observed trials, see

@@ -146,9 +146,8 @@ def test_attrs_record_seed_versions_hash_and_settings(small_fit, small_data):
     assert settings["chains"] == 2 and settings["draws"] == 150 and settings["warmup"] == 150
     assert settings["group_covariates"] == ["group"]
     assert settings["chain_method"] == "parallel"  # conftest exposes two CPU devices
-    # the default sampler: whitened subjects after a first warmup of half the warmup
-    assert settings["parameterization"] == "whitened"
-    assert settings["approximation_warmup"] == 75 and settings["init"] == "svi"
+    # the default sampler: a learned centeredness per subject and parameter
+    assert settings["parameterization"] == "centeredness" and settings["init"] == "svi"
     assert settings["n_gradients_warmup"] > 0 and settings["n_gradients_sampling"] > 0
 
 
@@ -257,7 +256,7 @@ def test_bad_input_is_named(small_data):
     with pytest.raises(ValueError, match="method"):
         fit(small_data, "rw", method="gibbs")
     with pytest.raises(ValueError, match="approximation_warmup must be an integer of at least 4"):
-        fit(small_data, "rw", approximation_warmup=2)
+        fit(small_data, "rw", centeredness="whitened", approximation_warmup=2)
     with pytest.raises(ValueError, match="centeredness must be one of whitened, auto"):
         fit(small_data, "rw", centeredness="sideways")
     with pytest.raises(ValueError, match="hierarchical"):

@@ -6,15 +6,16 @@ against what the data say: non-centred (theta = mean + sigma z) is right where a
 subject's own data say little, centred (theta sampled directly) where they pin it down;
 which holds differs from subject to subject and parameter to parameter, and within a
 subject a learning rate and an inverse temperature trade off (posterior correlations
-near 0.9 on the Cutler data).  The default (``run_whitened_nuts``) therefore samples
+near 0.9 on the Cutler data).  ``run_whitened_nuts`` (``centeredness="whitened"``) samples
 every subject in its own whitened coordinates (``valueint.trials.whitening``): a short SVI
 run (``warm_start``) finds the starting point, each subject's Hessian there gives a first
 Gaussian approximation of its likelihood, a first warmup refits it from the draws'
 moments, and the fit's own warmup and draws follow, each chain continuing where it
-stopped.  The older scheme, one learned centeredness per subject and parameter
+stopped.  The default scheme (its extra compiles make short fits slower), one learned
+centeredness per subject and parameter
 (``LocScaleReparam`` with ``centered=None``, the variationally inferred parameterization
-of Gorinova, Moore & Hoffman, 2020) with a shared start at the guide's median, stays
-available (``run_nuts``).  In both the population block (means, sds, covariate effects)
+of Gorinova, Moore & Hoffman, 2020) with a shared start at the guide's median, is
+``run_nuts``.  In both the population block (means, sds, covariate effects)
 is small and correlated, so it gets a dense mass matrix; the subject coordinates keep a
 diagonal one.
 
@@ -256,11 +257,13 @@ def run_whitened_nuts(
     offset, sigma = _population_prior(numpyro_model, model_args, population)
     u = whitened_from_theta(approximation, offset, sigma, jnp.asarray(start[SUBJECT_SITE]))
     key_first, key_second = jax.random.split(key)
+    block = population_sites(numpyro_model, model_args)
+    dense = _dense_blocks(numpyro_model, model_args, nuts_settings["mass_matrix"])
     first, _, first_record = _nuts(
         whitened(numpyro_model, approximation),
         model_args,
         key_first,
-        dense=_dense_blocks(numpyro_model, model_args, nuts_settings["mass_matrix"]),
+        dense=dense,
         init_strategy=init_to_value(values={**population, WHITENED_SITE: np.asarray(u)}),
         chains=nuts_settings["chains"],
         draws=0,
@@ -268,7 +271,7 @@ def run_whitened_nuts(
         target_accept_prob=nuts_settings["target_accept_prob"],
         max_tree_depth=nuts_settings["max_tree_depth"],
         progress=nuts_settings["progress"],
-        sites=stage_sites + population_sites(numpyro_model, model_args),
+        sites=stage_sites + block,
     )
     half = approximation_warmup // 2
     pooled = {k: v[:, half:].reshape(-1, *v.shape[2:]) for k, v in first.items()}
@@ -278,7 +281,7 @@ def run_whitened_nuts(
     # every chain continues from its own last stage-1 state, in the new coordinates
     last = {k: v[:, -1] for k, v in first.items()}
     init_params = {}
-    for name in population_sites(numpyro_model, model_args):
+    for name in block:
         init_params[name] = _unconstrained(numpyro_model, model_args, name, last[name])
     init_params[WHITENED_SITE] = jax.vmap(
         lambda o, s, t: whitened_from_theta(approximation, o, s, t)
@@ -288,7 +291,7 @@ def run_whitened_nuts(
         whitened(numpyro_model, approximation),
         model_args,
         key_second,
-        dense=_dense_blocks(numpyro_model, model_args, nuts_settings["mass_matrix"]),
+        dense=dense,
         init_strategy=init_to_median,
         init_params=init_params,
         sites=sites,

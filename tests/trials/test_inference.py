@@ -420,3 +420,15 @@ def test_likelihood_precision_is_float64_for_small_data_and_float32_for_large():
     assert likelihood_dtype("float32", 10) == jnp.float32
     with pytest.raises(ValueError, match="precision must be"):
         likelihood_dtype("half", 10)
+
+
+def test_whitened_sampler_runs_and_is_recorded(small_data):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)
+        idata = fit(
+            small_data, "rw", chains=2, draws=20, warmup=20, progress=False, centeredness="whitened"
+        )
+    settings = json.loads(idata.attrs["settings"])
+    assert settings["parameterization"] == "whitened"
+    assert settings["approximation_warmup"] == 50  # half the warmup, at least 50
+    assert np.all(np.isfinite(idata.posterior["alpha"].values))

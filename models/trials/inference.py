@@ -26,6 +26,7 @@ the formulas and standardization that rebuild the design matrices.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import time
@@ -396,33 +397,72 @@ def pointwise_loglik(spec: ModelSpec, options, arrays: TrialArrays, params: dict
     """
     index = observed_index(arrays.mask)
     arrays = device_arrays(arrays)
-    per_subject = subject_loglik(spec, options)
 
-    @jax.jit
-    def one(draw_params):
-        return per_subject(draw_params, arrays)[index]
+    def chunk(draws):
+        return _pointwise_loglik(spec, options, arrays, draws, index)
 
-    stacked = {name: jnp.asarray(value) for name, value in params.items()}
-    return np.asarray(jax.lax.map(one, stacked, batch_size=batch))
+    return _in_chunks(chunk, params, batch)
 
 
 def simulate_choices(spec: ModelSpec, options, arrays: TrialArrays, params: dict, key):
     """Choices simulated on the design of ``arrays``: [draw, obs] from {name: [draw, subject]}."""
     index = observed_index(arrays.mask)
     arrays = device_arrays(arrays)
-    n_draws, n_subjects = next(iter(params.values())).shape
+    keys = np.asarray(jax.random.key_data(jax.random.split(key, _n_draws(params))))
+
+    def chunk(draws):
+        draw_keys = jax.random.wrap_key_data(draws.pop("key"))
+        return _simulate_choices(spec, options, arrays, draws, draw_keys, index)
+
+    return _in_chunks(chunk, {**params, "key": keys}, 16)
+
+
+def _n_draws(params: dict) -> int:
+    return int(np.shape(next(iter(params.values())))[0])
+
+
+def _in_chunks(function, params: dict, size: int) -> np.ndarray:
+    """``function`` on the draws of ``params`` in chunks of ``size`` (the last one padded
+    with copies of the final draw, then cut), concatenated: one compiled program for every
+    chunk, where a ``lax.map`` run eagerly would compile anew for each call."""
+    n_draws = _n_draws(params)
+    size = min(size, n_draws)
+    params = {name: np.asarray(value) for name, value in params.items()}
+    pieces = []
+    for start in range(0, n_draws, size):
+        stop = min(start + size, n_draws)
+        draws = {name: value[start:stop] for name, value in params.items()}
+        if stop - start < size:
+            draws = {
+                name: np.concatenate([value, np.repeat(value[-1:], size - len(value), axis=0)])
+                for name, value in draws.items()
+            }
+        pieces.append(np.asarray(function(draws))[: stop - start])
+    return np.concatenate(pieces)
+
+
+# Module-level jits with the data as arguments: one compile per model and shape, shared by
+# every fit of that model to data of that shape (recovery runs, refits, resumed jobs).
+
+
+@functools.partial(jax.jit, static_argnames=("spec",))
+def _pointwise_loglik(spec, options, arrays, draws, index):
+    per_subject = subject_loglik(spec, options)
+    return jax.vmap(lambda draw: per_subject(draw, arrays)[index])(draws)
+
+
+@functools.partial(jax.jit, static_argnames=("spec",))
+def _simulate_choices(spec, options, arrays, draws, keys, index):
+    n_subjects = jnp.shape(arrays.choice)[0]
 
     def one_subject(subject_params, subject_data, subject_key):
         return spec.simulate(subject_params, subject_data, subject_key, options).choice
 
-    @jax.jit
     def one_draw(draw_params, draw_key):
-        keys = jax.random.split(draw_key, n_subjects)
-        return jax.vmap(one_subject)(draw_params, arrays, keys)[index]
+        subject_keys = jax.random.split(draw_key, n_subjects)
+        return jax.vmap(one_subject)(draw_params, arrays, subject_keys)[index]
 
-    keys = jax.random.split(key, n_draws)
-    stacked = {name: jnp.asarray(value) for name, value in params.items()}
-    return np.asarray(jax.lax.map(lambda a: one_draw(*a), (stacked, keys), batch_size=16))
+    return jax.vmap(one_draw)(draws, keys)
 
 
 def _population_terms(spec: ModelSpec, covariate_design, samples, coords) -> dict:

@@ -205,20 +205,35 @@ def _prepared(name, parameter_names, params, data, options):
     return params, as_design(data, dtype), options, dtype
 
 
+# The block loops are jitted once per model (options are arrays, not constants).  numpyro
+# runs a model eagerly several times while it sets up a fit (initial values, the guide's
+# prototype, predictive draws); an eager ``lax.scan`` with a fresh closure compiles anew
+# each time, about a second apiece, while a jitted loop is compiled once per shape and
+# inlined where it is traced inside a larger program.
+
+
 def make_loglik(name: str, rule: LearningRule, parameter_names: tuple[str, ...]):
+    @jax.jit
+    def blocks_loglik(params, data, options):
+        return jax.vmap(lambda block: block_loglik(rule, params, options, block))(data)
+
     def loglik(params: dict, data: TrialArrays, options: dict | None = None):
         params, data, options, _ = _prepared(name, parameter_names, params, data, options)
-        return jax.vmap(lambda block: block_loglik(rule, params, options, block))(data)
+        return blocks_loglik(params, data, options)
 
     loglik.__doc__ = f"[block, trial] log p(choice) of model {name!r} (0 where missed)."
     return loglik
 
 
 def make_simulate_from_uniforms(name: str, rule: LearningRule, parameter_names: tuple[str, ...]):
+    @jax.jit
+    def blocks_simulate(params, data, uniforms, options):
+        return jax.vmap(lambda b, u: block_simulate(rule, params, options, b, u))(data, uniforms)
+
     def simulate_from_uniforms(params: dict, data: TrialArrays, uniforms: dict, options=None):
         params, data, options, dtype = _prepared(name, parameter_names, params, data, options)
         uniforms = {k: jnp.asarray(uniforms[k], dtype) for k in UNIFORM_NAMES}
-        return jax.vmap(lambda b, u: block_simulate(rule, params, options, b, u))(data, uniforms)
+        return blocks_simulate(params, data, uniforms, options)
 
     simulate_from_uniforms.__doc__ = (
         f"Model {name!r}'s simulated TrialArrays on the design in ``data``, driven by "

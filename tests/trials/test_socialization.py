@@ -3,7 +3,7 @@
 Statistical tests with fixed seeds; tolerances are stated at each test.  Fits are
 hierarchical, by mean-field SVI (``method="svi"``): NUTS on the ISR likelihood takes
 about a minute per fit on 2 cores.  The nine fits of the model recovery are shared by both
-recovery tests (about 90 s with a cold compile cache, most of it compilation).
+recovery tests (about 3 min on 2 cores with a cold compile cache, most of it compilation).
 """
 
 from __future__ import annotations

@@ -577,7 +577,7 @@ def orchestrate(args, scratch: Path) -> int:
     }
     if "valueint" in args.samplers:
         run = run_worker("valueint", args, scratch)
-        result["runs"].append({"sampler": "valueint", "label": "valueint (fit defaults)", **run})
+        result["runs"].append({"sampler": "valueint", "label": "valueint, whitened", **run})
     for name in [s for s in args.samplers if s in VALUEINT_VARIANTS]:
         run = run_worker(name, args, scratch)
         result["runs"].append({"sampler": name, "label": VALUEINT_VARIANTS[name][0], **run})

@@ -151,13 +151,18 @@ def test_attrs_record_seed_versions_hash_and_settings(small_fit, small_data):
     assert settings["n_gradients_warmup"] > 0 and settings["n_gradients_sampling"] > 0
 
 
-def test_learned_centeredness_is_still_available_and_recorded(small_data):
+def _short_fit(data, centeredness):
+    """A 2 x (20 + 20) rw fit with the given sampler, and its recorded settings."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
         idata = fit(
-            small_data, "rw", chains=2, draws=20, warmup=20, progress=False, centeredness="auto"
+            data, "rw", chains=2, draws=20, warmup=20, progress=False, centeredness=centeredness
         )
-    settings = json.loads(idata.attrs["settings"])
+    return idata, json.loads(idata.attrs["settings"])
+
+
+def test_learned_centeredness_is_still_available_and_recorded(small_data):
+    _, settings = _short_fit(small_data, "auto")
     assert settings["parameterization"] == "centeredness"
     by_subject = np.asarray(settings["centeredness_by_subject"])
     assert by_subject.shape == (N_SUBJECTS, 2) and np.all((by_subject >= 0) & (by_subject <= 1))
@@ -423,12 +428,7 @@ def test_likelihood_precision_is_float64_for_small_data_and_float32_for_large():
 
 
 def test_whitened_sampler_runs_and_is_recorded(small_data):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FitWarning)
-        idata = fit(
-            small_data, "rw", chains=2, draws=20, warmup=20, progress=False, centeredness="whitened"
-        )
-    settings = json.loads(idata.attrs["settings"])
+    idata, settings = _short_fit(small_data, "whitened")
     assert settings["parameterization"] == "whitened"
     assert settings["approximation_warmup"] == 50  # half the warmup, at least 50
     assert np.all(np.isfinite(idata.posterior["alpha"].values))

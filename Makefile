@@ -28,7 +28,7 @@ run: install
 	$(BIN)/valueint reproduce all --out $(RUN_OUT) --overwrite
 
 test: install-dev
-	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=15
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15
 
 bench: install-dev
 	$(BIN)/python benchmarks/bench_simulation.py $(BENCH_ARGS)

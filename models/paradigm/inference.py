@@ -50,6 +50,7 @@ from valueint.paradigm.models import (
 )
 from valueint.paradigm.study import Counts, Paradigm
 from valueint.records import package_versions, pyplot
+from valueint.trials.chains import chain_method
 from valueint.trials.comparison import compare
 from valueint.trials.diagnostics import diagnostics, posterior_summary
 
@@ -132,10 +133,6 @@ def log_marginal_likelihood(
     return {"log_ml": log_ml, "se": se, "pareto_k": float(k_hat), "ess": ess}
 
 
-def _chain_method(chains: int) -> str:
-    return "parallel" if chains > 1 and jax.local_device_count() >= chains else "sequential"
-
-
 def fit_paradigm(
     paradigm: Paradigm,
     counts: Counts,
@@ -164,12 +161,13 @@ def fit_paradigm(
     n = jnp.asarray(counts.n, jnp.float64)
     k = jnp.asarray(counts.k, jnp.float64)
     key_fit, key_predict = jax.random.split(jax.random.key(seed))
+    method = chain_method(chains)
     mcmc = MCMC(
         NUTS(numpyro_model, target_accept_prob=target_accept_prob),
         num_warmup=warmup,
         num_samples=draws,
         num_chains=chains,
-        chain_method=_chain_method(chains),
+        chain_method=method,
         progress_bar=progress,
     )
     start = time.perf_counter()
@@ -187,7 +185,7 @@ def fit_paradigm(
         "warmup": warmup,
         "target_accept_prob": target_accept_prob,
         "evidence_samples": evidence_samples,
-        "chain_method": _chain_method(chains),
+        "chain_method": method,
     }
     idata.attrs.update(
         {

@@ -10,7 +10,8 @@ Pareto k).  Pareto k above 0.7 marks points whose PSIS estimate is unreliable; t
 whose log-likelihood is the same in every draw (e.g. a block's first choice at equal
 values) are exact: their importance weights are uniform, and they are not counted there.
 
-LOO and the stacking weights come from arviz-stats.  arviz 1.x no longer computes WAIC;
+The stacking weights come from arviz-stats, LOO's Pareto smoothing from ``valueint.trials.psis``
+(arviz-stats' algorithm, vectorized over points).  arviz 1.x no longer computes WAIC;
 ``waic`` here is the textbook estimate (Watanabe 2010; Vehtari et al. 2017) from the
 pointwise log-likelihood, as arviz 0.x computed it.
 """
@@ -25,9 +26,11 @@ import arviz_stats as azs
 import numpy as np
 import pandas as pd
 import xarray as xr
-from arviz_stats.base import array_stats
-from arviz_stats.utils import ELPDData
+from arviz_stats.loo.loo_helper import _warn_pareto_k
+from arviz_stats.utils import ELPDData, ELPDDataLOO
 from scipy.special import logsumexp
+
+from valueint.trials import psis
 
 PARETO_K_BAD = 0.7
 ICS = ("loo", "waic")
@@ -89,41 +92,56 @@ def _relative_efficiency(fit: xr.DataTree, n_samples: int) -> float:
 
 
 def loo(fit: xr.DataTree, unit_dim: str = "obs"):
-    """PSIS-LOO of the ``choice`` log-likelihood, pointwise.
+    """PSIS-LOO of the ``choice`` log-likelihood, pointwise (``valueint.trials.psis``,
+    every point at once; the result is arviz-stats' ``ELPDDataLOO``).
 
     Where Pareto smoothing is undefined the importance weights are used as they are, as
     arviz 0.x did: uniform and exact (k = 0) at points whose log-likelihood never varies;
-    raw, with k = inf (unreliable), where too few draws make up a tail to fit.
+    raw, with k = inf (unreliable), where too few draws make up a tail to fit or the
+    tail is flat.
     """
     loglik = fit["log_likelihood"]["choice"]
     n_samples = loglik.sizes["chain"] * loglik.sizes["draw"]
-    values = loglik.transpose(unit_dim, *SAMPLE_DIMS).values
+    values = loglik.transpose(unit_dim, *SAMPLE_DIMS).values.reshape(-1, n_samples)
     weights = np.full(values.shape, -math.log(n_samples))
     pareto_k = np.zeros(values.shape[0])
     varying = np.flatnonzero(~_constant(loglik, unit_dim))
     r_eff = _relative_efficiency(fit, n_samples)
-    try:
-        weights[varying], pareto_k[varying] = array_stats.psislw(
-            values[varying], r_eff=r_eff, axis=(-2, -1)
-        )
-    except ValueError:  # a tail too short or flat somewhere: smooth point by point
-        for i in varying:
-            try:
-                weights[i], pareto_k[i] = array_stats.psislw(values[i], r_eff=r_eff, axis=(0, 1))
-            except ValueError:
-                weights[i] = -values[i] - logsumexp(-values[i])
-                pareto_k[i] = math.inf
+    if varying.size:
+        try:
+            smoothed, k, flat = psis.psislw(values[varying], r_eff=r_eff)
+            k[flat] = math.inf
+        except ValueError:  # too few draws for a tail
+            raw = -values[varying]
+            smoothed = raw - logsumexp(raw, axis=1, keepdims=True)
+            k = np.full(varying.size, math.inf)
+        weights[varying], pareto_k[varying] = smoothed, k
+    elpd_i = logsumexp(weights + values, axis=1)
+    p_loo_i = logsumexp(values, axis=1) - math.log(n_samples) - elpd_i
     point_coords = loglik[unit_dim].coords
+    shape = (loglik.sizes[unit_dim], loglik.sizes["chain"], loglik.sizes["draw"])
     log_weights = xr.DataArray(
-        weights, dims=(unit_dim, *SAMPLE_DIMS), coords=loglik.coords
+        weights.reshape(shape), dims=(unit_dim, *SAMPLE_DIMS), coords=loglik.coords
     ).transpose(*loglik.dims)
     k = xr.DataArray(pareto_k, dims=(unit_dim,), coords=point_coords)
-    result = azs.loo(fit, pointwise=True, var_name="choice", log_weights=log_weights, pareto_k=k)
-    # se as these tables always gave it (and as for WAIC): sqrt(n) x the sd (ddof 0) of
-    # the pointwise elpd; arviz-stats divides by n - 1
-    pointwise = np.asarray(result.elpd_i).ravel()
-    result.se = float(math.sqrt(pointwise.size * np.var(pointwise)))
-    return result
+    warning, good_k = _warn_pareto_k(k, n_samples)
+    return ELPDDataLOO(
+        elpd=float(elpd_i.sum()),
+        # sqrt(n) x the sd (ddof 0) of the pointwise elpd, as these tables always gave it
+        # (and as for WAIC); arviz-stats divides by n - 1
+        se=float(math.sqrt(elpd_i.size * np.var(elpd_i))),
+        p=float(p_loo_i.sum()),
+        n_samples=n_samples,
+        n_data_points=elpd_i.size,
+        scale="log",
+        warning=warning,
+        good_k=good_k,
+        elpd_i=xr.DataArray(elpd_i, dims=(unit_dim,), coords=point_coords),
+        pareto_k=k,
+        approx_posterior=False,
+        log_weights=log_weights,
+        p_loo_i=xr.DataArray(p_loo_i, dims=(unit_dim,), coords=point_coords),
+    )
 
 
 def waic(fit: xr.DataTree, unit_dim: str = "obs") -> ELPDData:

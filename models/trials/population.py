@@ -119,7 +119,8 @@ def reparameterized(numpyro_model, centeredness):
     2020): per subject and parameter, 1 samples theta itself (centred), 0 samples the standardized
     offset z = (theta - mean) / sigma (non-centred), values between interpolate;
     ``None`` makes it a learnable ``numpyro.param`` (for SVI)."""
-    if centeredness is not None and np.all(np.asarray(centeredness) == 1):
+    concrete = centeredness is not None and not isinstance(centeredness, jax.core.Tracer)
+    if concrete and np.all(np.asarray(centeredness) == 1):
         return numpyro_model  # fully centred is the model as written
     centered = None if centeredness is None else jnp.asarray(centeredness, dtype=float)
     return numpyro.handlers.reparam(

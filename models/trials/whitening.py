@@ -50,7 +50,10 @@ class LikelihoodApproximation:
     precision: np.ndarray
 
     def __post_init__(self) -> None:
-        h, precision = np.asarray(self.h, float), np.asarray(self.precision, float)
+        h, precision = self.h, self.precision
+        if not isinstance(h, jax.core.Tracer) and not isinstance(precision, jax.core.Tracer):
+            # concrete arrays are kept as NumPy; traced ones (inside a chain program) as they are
+            h, precision = np.asarray(h, float), np.asarray(precision, float)
         if h.ndim != 2 or precision.shape != h.shape + h.shape[-1:]:
             raise ValueError(
                 f"h must be [subject, parameter] and precision [subject, parameter, "

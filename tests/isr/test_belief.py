@@ -28,6 +28,9 @@ from valueint.isr.belief import (
 from valueint.isr.feedback import feedback_log_likelihood, feedback_probabilities
 from valueint.testing.exact_posterior import praise_model, sample_posterior, simulate_praise
 
+# one worker runs this file: its module fixtures are fitted once
+pytestmark = pytest.mark.xdist_group("isr.test_belief")
+
 THETA = np.array([-1.0, 2.0, -2.0])
 BETA, BIAS, PRIOR_SD = 2.0, -1.0, 2.0
 # candy, book, crayons (the default gridworld types) and a sweet-and-messy object

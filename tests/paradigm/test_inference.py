@@ -27,6 +27,9 @@ from valueint.paradigm.inference import (
 from valueint.paradigm.models import PARADIGM_MODELS, design_arrays, social_value
 from valueint.paradigm.study import FEEDBACK_CODES, Condition, Counts, FeedbackEvent, Paradigm
 
+# one worker runs this file: its module fixtures are fitted once
+pytestmark = pytest.mark.xdist_group("paradigm.test_inference")
+
 # --------------------------------------------------------------------------- 2. evidence
 
 

@@ -16,6 +16,9 @@ from valueint.cli.app import app
 from valueint.sim import claims as cl
 from valueint.sim import reproduce as rp
 
+# one worker runs this file: its module fixtures are fitted once
+pytestmark = pytest.mark.xdist_group("sim.test_reproduce")
+
 
 @pytest.fixture(scope="module", params=rp.NAMES)
 def result(request, tmp_path_factory):

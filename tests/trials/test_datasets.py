@@ -13,6 +13,9 @@ from valueint.trials import datasets
 from valueint.trials.arrays import to_arrays
 from valueint.trials.contract import TrialDataError, validate
 
+# one worker runs this file: its module fixtures are fitted once
+pytestmark = pytest.mark.xdist_group("trials.test_datasets")
+
 SOURCE_COLUMNS = list(datasets.CUTLER2021_SOURCE_COLUMNS)
 
 

@@ -33,6 +33,9 @@ from valueint.trials.fit_files import (
 )
 from valueint.trials.predictive_check import predictive_check
 
+# one worker runs this file: its module fixtures are fitted once
+pytestmark = pytest.mark.xdist_group("trials.test_fit_files")
+
 DATA = Path(__file__).parent / "data"
 LEGACY_FIT = DATA / "legacy_fit_rw.nc"
 LEGACY_TRIALS = DATA / "legacy_trials.csv"

@@ -24,6 +24,9 @@ from valueint.trials.predictive_check import predictive_check
 from valueint.trials.recovery import synthetic_data
 from valueint.trials.specs import TrialArrays
 
+# one worker runs this file: its module fixtures are fitted once
+pytestmark = pytest.mark.xdist_group("trials.test_inference")
+
 N_SUBJECTS, N_TRIALS = 8, 48
 
 

@@ -18,6 +18,9 @@ from valueint.trials.recovery import make_design, simulate_data
 from valueint.trials.specs import get_spec
 from valueint.trials.transforms import constrain
 
+# one worker runs this file: its module fixtures are fitted once
+pytestmark = pytest.mark.xdist_group("trials.test_population")
+
 N_SUBJECTS = 48
 N_TRIALS = 96  # 6 blocks of 16, the real task's block length
 TRUE = {"alpha": (0.0, 0.4), "log_beta_intercept": np.log(4.0), "log_beta_age_slope": 0.5}

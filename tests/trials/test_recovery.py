@@ -29,6 +29,9 @@ from valueint.trials.recovery import (
 from valueint.trials.socialization import SocializationDesign
 from valueint.trials.specs import get_spec
 
+# one worker runs this file: its module fixtures are fitted once
+pytestmark = pytest.mark.xdist_group("trials.test_recovery")
+
 LEARNING_RATES = ("alpha_self", "alpha_other", "alpha_none")
 # Learning rates spread over (0, 1) (logit-normal(0, 1.5), the models' prior) and a
 # fairly decisive softmax (beta log-normal(2, 0.5): median 7.4, 90% within (3.2, 17)).

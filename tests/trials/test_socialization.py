@@ -17,6 +17,9 @@ from valueint.trials.recovery import model_recovery, simulate_data
 from valueint.trials.socialization import SocializationDesign
 from valueint.trials.specs import get_spec
 
+# one worker runs this file: its module fixtures are fitted once
+pytestmark = pytest.mark.xdist_group("trials.test_socialization")
+
 # 4 blocks of 32 trials (16 watched, then 16 unwatched): 128 trials per subject.  The
 # caregiver approves of option 0, which pays 0.1; option 1 pays 0.9.
 DESIGN = SocializationDesign(

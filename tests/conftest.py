@@ -16,4 +16,5 @@ jax.config.update(
     "jax_compilation_cache_dir",
     os.environ.get("VALUEINT_JAX_CACHE", os.path.join(tempfile.gettempdir(), "valueint-jax-cache")),
 )
-jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
+# small programs too: many are compiled alike in every worker and notebook kernel
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.1)

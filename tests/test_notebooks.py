@@ -45,7 +45,11 @@ def _run(nb, tmp_path, env=None, name="notebook"):
         nb,
         mode="small",
         out=tmp_path / "out",
-        env={"JAX_COMPILATION_CACHE_DIR": JAX_CACHE, **(env or {})},
+        env={
+            "JAX_COMPILATION_CACHE_DIR": JAX_CACHE,
+            "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0.1",
+            **(env or {}),
+        },
         timeout=CELL_TIMEOUT_S,
         name=name,
     )

@@ -41,8 +41,11 @@ import jax.numpy as jnp
 import numpy as np
 import numpyro
 from numpyro.distributions import biject_to
-from numpyro.infer import SVI, Predictive, Trace_ELBO, init_to_median
+from numpyro.handlers import replay, seed
+from numpyro.infer import SVI, Predictive, init_to_median
 from numpyro.infer.autoguide import AutoMultivariateNormal, AutoNormal
+from numpyro.infer.elbo import ELBO
+from numpyro.infer.util import log_density
 
 from valueint.trials.chains import ChainProgram, run_chains
 from valueint.trials.population import (
@@ -124,6 +127,21 @@ class SviProgram:
     sites: tuple[str, ...] = ()
 
 
+class TraceOrderELBO(ELBO):
+    """numpyro's ``Trace_ELBO`` with one particle, log q(z) - log p(x, z) at z ~ q, each
+    trace summed in its own order.  ``Trace_ELBO`` sums over a ``set`` of site names, an
+    order that follows Python's string hashing and so changes from process to process:
+    each process then traces a different program (no hit in the persistent compilation
+    cache, and losses that differ in the last bits)."""
+
+    def loss_with_mutable_state(self, rng_key, param_map, model, guide, *args, **kwargs):
+        model_key, guide_key = jax.random.split(rng_key)  # Trace_ELBO's split
+        guide_log_q, guide_trace = log_density(seed(guide, guide_key), args, kwargs, param_map)
+        model = replay(seed(model, model_key), guide_trace)
+        model_log_p, _ = log_density(model, args, kwargs, param_map)
+        return {"loss": guide_log_q - model_log_p, "mutable_state": None}
+
+
 def run_svi_program(program: SviProgram, key, model_args, arrays=None, progress=False):
     """Fit ``program``'s guide by Adam in one compiled program, reused by every fit of the
     same model and data shape: (params, losses, guide median, ``draws`` guide draws of
@@ -142,7 +160,7 @@ def _svi(program: SviProgram, token, key, dynamic, arrays):
     # Started at prior medians: from random starts the mean-field guide can settle in a
     # poor optimum with an inflated population sd.
     guide = GUIDES[program.guide](model, init_loc_fn=init_to_median)
-    svi = SVI(model, guide, numpyro.optim.Adam(program.learning_rate), Trace_ELBO())
+    svi = SVI(model, guide, numpyro.optim.Adam(program.learning_rate), TraceOrderELBO())
     key_init, key_draw = jax.random.split(key)
     state = svi.init(key_init, *model_args)
 

@@ -46,6 +46,7 @@ import numpyro
 
 numpyro.set_host_device_count(4)  # before JAX starts: the 4 NUTS chains run in parallel
 
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from IPython.display import Image, display  # noqa: E402
 
@@ -107,6 +108,30 @@ if DATA is not None:
     )
 
 # %% [markdown]
+# After an unrewarded choice, how often did people switch to the other symbol on the next
+# trial: after the first trial of a block, and after the later ones?
+
+# %%
+if DATA is not None:
+    steps = trials.sort_values(["subject", "block", "trial"])
+    by_block = steps.groupby(["subject", "block"])
+    steps = steps.assign(
+        previous_choice=by_block["choice"].shift(),
+        previous_outcome=by_block["outcome"].shift(),
+        previous_trial=by_block["trial"].shift(),
+    )
+    after_loss = steps[(steps["previous_outcome"] == 0) & steps["choice"].notna()]
+    after_loss = after_loss.assign(
+        switched=after_loss["choice"] != after_loss["previous_choice"],
+        after=np.where(after_loss["previous_trial"] == 1, "trial 1", "trials 2-15"),
+    )
+    display(
+        after_loss.pivot_table(index="group", columns="after", values="switched", aggfunc="mean")
+        .round(2)
+        .rename_axis(columns="P(switch) after an unrewarded")
+    )
+
+# %% [markdown]
 # ## The models
 #
 # All models choose between the two symbols with a softmax (logistic) rule on a
@@ -121,7 +146,11 @@ if DATA is not None:
 # | `rw_ck` | `rw` plus the choice kernel | α, β, α_c, β_c |
 #
 # `choice_kernel` is the baseline every learning model must beat: it can fit a
-# participant's habits but not their learning.
+# participant's habits but not their learning. The switch table above is a test for all
+# of them: early in a block the two values are still equal, so one unrewarded choice can
+# turn a learner around, while later the learned difference absorbs it. `bayes` and
+# `bayes_ck` (fitted on request, `--models`) also let the learning rate fall with
+# experience, 1/(κ + n) at an option's n-th payoff.
 #
 # **Hierarchy and the age effect.** For each parameter p, on its unconstrained scale
 # (logit for rates, log for β), participant s has

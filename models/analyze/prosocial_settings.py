@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 
-MODELS = ("rw", "rw_recipient", "value_recipient", "choice_kernel", "rw_ck")
+MODELS = ("rw", "rw_recipient", "value_recipient", "choice_kernel", "rw_ck")  # the default
+# also fitted on request (``--models``): learning rates that fall with experience
+EXTRA_MODELS = ("bayes", "bayes_ck")
 GROUP_ORDER = ("young", "older")  # the first is the reference level
 CONTEXT_ORDER = ("self", "other", "none")
 CONTEXT_NAMES = {"self": "self", "other": "other", "none": "no one"}
@@ -44,11 +46,11 @@ class ProsocialSettings:
     def __post_init__(self) -> None:
         models = tuple(self.models)
         object.__setattr__(self, "models", models)
-        unknown = [m for m in models if m not in MODELS]
+        unknown = [m for m in models if m not in (*MODELS, *EXTRA_MODELS)]
         if unknown:
             raise ValueError(
                 f"unknown model(s) {', '.join(map(repr, unknown))}; this analysis fits "
-                f"{', '.join(MODELS)}"
+                f"{', '.join((*MODELS, *EXTRA_MODELS))}"
             )
         if len(models) < 2 or len(set(models)) != len(models):
             raise ValueError(f"give at least two distinct models to compare; got {models}")

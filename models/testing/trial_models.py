@@ -47,6 +47,8 @@ class RefLearner:
         q0 = float(opts["q_init"])
         self.q = [q0, q0]  # option values
         self.ck = [0.0, 0.0]  # choice kernel
+        self.n = [0, 0]  # bayes: outcomes seen of each option, and their sum
+        self.outcome_sum = [0.0, 0.0]
         if model in ISR_MODELS:
             n_features = opts["features"].shape[1]
             self.mean = np.zeros(n_features)
@@ -64,11 +66,11 @@ class RefLearner:
 
     def logit(self, context: int, present: float) -> float:
         p, m = self.p, self.model
-        if m in ("rw", "rw_recipient", "value_recipient"):
+        if m in ("rw", "rw_recipient", "value_recipient", "bayes"):
             return p["beta"] * (self.q[1] - self.q[0])
         if m == "choice_kernel":
             return p["beta_c"] * (self.ck[1] - self.ck[0])
-        if m == "rw_ck":
+        if m in ("rw_ck", "bayes_ck"):
             return p["beta"] * (self.q[1] - self.q[0]) + p["beta_c"] * (self.ck[1] - self.ck[0])
         # isr / no_internalization
         w = p.get("w", 0.0)
@@ -87,7 +89,13 @@ class RefLearner:
         elif m == "value_recipient":
             w = (1.0, p["w_other"], p["w_none"])[context]
             self.q[choice] += p["alpha"] * (w * outcome - self.q[choice])
-        if m in ("choice_kernel", "rw_ck"):
+        elif m in ("bayes", "bayes_ck"):
+            # the mean of kappa pseudo-outcomes q_init and the n outcomes seen
+            self.n[choice] += 1
+            self.outcome_sum[choice] += outcome
+            prior = p["kappa"] * float(self.o["q_init"])
+            self.q[choice] = (prior + self.outcome_sum[choice]) / (p["kappa"] + self.n[choice])
+        if m in ("choice_kernel", "rw_ck", "bayes_ck"):
             for k in range(2):
                 chosen = 1.0 if k == choice else 0.0
                 self.ck[k] += p["alpha_c"] * (chosen - self.ck[k])

@@ -9,7 +9,11 @@ and choice follows sigmoid(beta (Q_1 - Q_0)):
 * ``value_recipient``  target = w_context * outcome, w_self = 1 [alpha, beta, w_other, w_none];
 * ``choice_kernel``    a kernel that moves towards the last choice, no reward learning
                        [alpha_c, beta_c];
-* ``rw_ck``            ``rw`` plus a choice kernel [alpha, beta, alpha_c, beta_c].
+* ``rw_ck``            ``rw`` plus a choice kernel [alpha, beta, alpha_c, beta_c];
+* ``bayes``            each option's value is the posterior mean of its payoff rate: Q
+                       starts at q_init with the weight of kappa pseudo-observations, so the
+                       n-th outcome of an option moves it at rate 1 / (kappa + n) [kappa, beta];
+* ``bayes_ck``         ``bayes`` plus a choice kernel [kappa, beta, alpha_c, beta_c].
 
 Why Q starts at 0 and what identifies w is said once, in ``valueint.trials.models``.
 """
@@ -86,6 +90,36 @@ value_recipient = LearningRule(
 )
 
 
+def _experience_rates(kappa, block):
+    """1 / (kappa + n) per trial, n the number of observed choices of the chosen option
+    so far in the block, this one included (missed trials count for nothing)."""
+    chose = [(block.choice == k) & block.mask for k in range(N_OPTIONS)]
+    counts = [jnp.cumsum(c.astype(block.outcome.dtype)) for c in chose]
+    n = jnp.where(block.choice == 1, counts[1], counts[0])
+    return 1.0 / (kappa + jnp.maximum(n, 1.0))
+
+
+def bayes_step(state, choice, outcome, kappa):
+    """The chosen option's count goes up by one and its value moves 1 / (kappa + n) of the
+    way to the outcome: Q stays the mean of kappa pseudo-outcomes q_init and the real ones."""
+    q, n = state
+    chosen = one_hot(choice, q.dtype)
+    n = n + chosen
+    return q + chosen * (outcome - q) / (kappa + n), n
+
+
+def _bayes_init(options, dtype):
+    return initial_values(options, dtype), jnp.zeros(N_OPTIONS, dtype)
+
+
+bayes = LearningRule(
+    init=lambda p, o, dtype: _bayes_init(o, dtype),
+    logit=lambda p, o, s, t: p["beta"] * (s[0][1] - s[0][0]),
+    update=lambda p, o, s, t: bayes_step(s, t.choice, t.outcome, p["kappa"]),
+    delta_rule=lambda p, o, b: (_experience_rates(p["kappa"], b), b.outcome),
+)
+
+
 def _ck_step(ck, choice, alpha_c):
     """The choice kernel moves towards the one-hot of the last choice."""
     return ck + alpha_c * (one_hot(choice, ck.dtype) - ck)
@@ -105,5 +139,18 @@ rw_ck = LearningRule(
         _ck_step(s[1], t.choice, p["alpha_c"]),
     ),
     delta_rule=lambda p, o, b: (_per_trial(p["alpha"], b), b.outcome),
+    choice_kernel=True,
+)
+
+bayes_ck = LearningRule(
+    init=lambda p, o, dtype: (_bayes_init(o, dtype), jnp.zeros(N_OPTIONS, dtype)),
+    logit=lambda p, o, s, t: (
+        p["beta"] * (s[0][0][1] - s[0][0][0]) + p["beta_c"] * (s[1][1] - s[1][0])
+    ),
+    update=lambda p, o, s, t: (
+        bayes_step(s[0], t.choice, t.outcome, p["kappa"]),
+        _ck_step(s[1], t.choice, p["alpha_c"]),
+    ),
+    delta_rule=lambda p, o, b: (_experience_rates(p["kappa"], b), b.outcome),
     choice_kernel=True,
 )

@@ -18,6 +18,11 @@ Models (natural-scale parameters in brackets):
                        [alpha, beta].
 * ``choice_kernel``    perseveration only, no reward learning [alpha_c, beta_c].
 * ``rw_ck``            ``rw`` plus a choice kernel [alpha, beta, alpha_c, beta_c].
+* ``bayes``            each value is the posterior mean of the option's payoff rate, with
+                       q_init worth kappa observations: the n-th outcome of an option moves
+                       it by 1 / (kappa + n), fast at first and slower with experience
+                       [kappa, beta].
+* ``bayes_ck``         ``bayes`` plus a choice kernel [kappa, beta, alpha_c, beta_c].
 
 Shared choices, documented once:
 
@@ -263,6 +268,9 @@ def make_simulate(simulate_from_uniforms: Callable):
 #     negative w can express a preference against the recipient's reward.
 #   ISR w on (0, inf), log-normal(0, 1): median 1 (full internalization), 95% within
 #     (0.14, 7.1); w = 0 is its own model, ``no_internalization``.
+#   kappa on (0, inf), log-normal(0, 1.5): median 1, so that a first outcome moves the
+#     value half way to it; 95% within (0.05, 19), from nearly all the way (a first loss
+#     makes the option look worthless) to a learner whose values barely move in 16 trials.
 #   beta_c on the real line, Normal(1, 2): mild perseveration expected; alternation
 #     (beta_c < 0) and strong habits (beta_c ~ 5) are well inside the prior.
 
@@ -292,6 +300,17 @@ def value_weight(name: str, recipient: str) -> Parameter:
         name, -1.0, 2.0, "logit", 0.0, 1.0, f"value of a reward for {recipient}, self = 1"
     )
 
+
+KAPPA = Parameter(
+    "kappa",
+    0.0,
+    math.inf,
+    "log",
+    0.0,
+    1.5,
+    "weight of the initial value, in outcomes (the n-th outcome of an option moves its "
+    "value by 1 / (kappa + n))",
+)
 
 W_ISR = Parameter(
     "w", 0.0, math.inf, "log", 0.0, 1.0, "weight of the internalized praise when no one watches"
@@ -353,6 +372,21 @@ MODELS = (
         (ALPHA, BETA, ALPHA_C, BETA_C),
         (*CORE, "outcome"),
         delta_rules.rw_ck,
+    ),
+    (
+        "bayes",
+        "each option's value is the running posterior mean of its payoffs, the initial "
+        "value counting as kappa outcomes",
+        (KAPPA, BETA),
+        (*CORE, "outcome"),
+        delta_rules.bayes,
+    ),
+    (
+        "bayes_ck",
+        "bayes plus a choice kernel",
+        (KAPPA, BETA, ALPHA_C, BETA_C),
+        (*CORE, "outcome"),
+        delta_rules.bayes_ck,
     ),
 )
 

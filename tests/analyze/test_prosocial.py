@@ -226,3 +226,12 @@ def test_command_rejects_unknown_model(tmp_path, no_fitting):
     )
     assert result.exit_code == 2, result.output
     assert "'nope'" in result.output
+
+
+def test_extra_models_are_fitted_only_on_request():
+    """The default family stays the five; the experience-weighted learners are accepted by
+    name, and a name outside both is refused with the list of what is fitted."""
+    assert "bayes_ck" not in ProsocialSettings().models
+    assert ProsocialSettings(models=("rw_ck", "bayes_ck")).models == ("rw_ck", "bayes_ck")
+    with pytest.raises(ValueError, match=r"'nope'.*rw_ck, bayes, bayes_ck"):
+        ProsocialSettings(models=("rw", "nope"))

@@ -39,6 +39,8 @@ MODELS = (
     "no_internalization",
     "choice_kernel",
     "rw_ck",
+    "bayes",
+    "bayes_ck",
 )
 RTOL = 1e-9
 
@@ -398,7 +400,7 @@ def test_trial_probabilities_are_valid_for_any_parameters(model, z):
     assert np.all(ll[~mask] == 0.0)
 
 
-@pytest.mark.parametrize("model", ["rw_recipient", "isr"])
+@pytest.mark.parametrize("model", ["rw_recipient", "bayes_ck", "isr"])
 def test_loglik_vmaps_over_subjects_and_jits_with_options_as_arguments(model):
     """The inference pattern: one call for many subjects, design constants traced."""
     spec = get_spec(model)
@@ -536,7 +538,9 @@ def test_check_trial_arrays_names_the_first_bad_trial():
     check_trial_arrays(missed)  # missed trials may hold anything
 
 
-@pytest.mark.parametrize("model", ["rw", "rw_recipient", "value_recipient", "rw_ck"])
+@pytest.mark.parametrize(
+    "model", ["rw", "rw_recipient", "value_recipient", "rw_ck", "bayes", "bayes_ck"]
+)
 def test_delta_rule_loop_equals_the_generic_scan(model):
     """Delta-rule models score trials in a leaner loop; it must give the generic scan's
     numbers, missed trials (with garbage data) included."""
@@ -551,3 +555,24 @@ def test_delta_rule_loop_equals_the_generic_scan(model):
             block_data
         )
         np.testing.assert_allclose(np.asarray(fast), np.asarray(slow), rtol=1e-12, atol=0)
+
+
+def test_bayes_values_are_posterior_means_and_learn_fast_then_slowly():
+    """Always choosing option 1 and always rewarded: after n outcomes its value is
+    (kappa q_init + n) / (kappa + n), so each outcome moves it less than the one before,
+    while a Rescorla-Wagner learner's steps shrink only geometrically by (1 - alpha)."""
+    kappa, beta, q_init, n_trials = 0.5, 3.0, 0.5, 10
+    data = design(1, n_trials).replace(
+        choice=np.ones((1, n_trials), np.int32), outcome=np.ones((1, n_trials))
+    )
+    ll = np.asarray(
+        get_spec("bayes").loglik({"kappa": kappa, "beta": beta}, data, {"q_init": q_init})
+    )[0]
+    p_choice = np.exp(ll)
+    value_gap = np.log(p_choice / (1 - p_choice)) / beta  # Q_1 - Q_0 before each trial
+    n_seen = np.arange(n_trials)
+    expected = (kappa * q_init + n_seen) / (kappa + n_seen) - q_init
+    np.testing.assert_allclose(value_gap, expected, rtol=1e-10)
+    steps = np.diff(value_gap)
+    assert steps[0] == pytest.approx((1 - q_init) / (kappa + 1))  # 1/3 of the way at first
+    assert np.all(np.diff(steps) < 0) and steps[-1] < 0.01

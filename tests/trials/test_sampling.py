@@ -9,21 +9,29 @@ import textwrap
 import jax
 import numpy as np
 import numpyro
-import numpyro.distributions as dist
 from numpyro.infer import Trace_ELBO
 from numpyro.infer.autoguide import AutoNormal
 
 from valueint.trials.sampling import TraceOrderELBO
 
+# a model with several latent sites, so that an order of site names has room to vary;
+# run here and, as source, in fresh interpreters
+MODEL_SOURCE = """
+import numpyro
+import numpyro.distributions as dist
 
-def _hierarchy(y):
-    # several latent sites, so that an order of site names has room to vary
+
+def hierarchy(y):
     mu = numpyro.sample("mu", dist.Normal(0.0, 1.0))
     sigma = numpyro.sample("sigma", dist.HalfNormal(1.0))
     tau = numpyro.sample("tau", dist.Normal(0.0, 1.0))
     with numpyro.plate("subject", y.shape[0]):
         theta = numpyro.sample("theta", dist.Normal(mu, sigma))
         numpyro.sample("y", dist.Normal(theta + tau, 1.0), obs=y)
+"""
+_namespace: dict = {}
+exec(MODEL_SOURCE, _namespace)
+_hierarchy = _namespace["hierarchy"]
 
 
 def test_loss_equals_numpyros_trace_elbo():
@@ -39,23 +47,15 @@ def test_loss_equals_numpyros_trace_elbo():
         np.testing.assert_allclose(float(ours), float(theirs), rtol=1e-12)
 
 
-PROGRAM_TEXT = textwrap.dedent(
+PROGRAM_TEXT = MODEL_SOURCE + textwrap.dedent(
     """
-    import hashlib, jax, numpy as np, numpyro, numpyro.distributions as dist
+    import hashlib, jax, numpy as np
     from numpyro.infer.autoguide import AutoNormal
     from valueint.trials.sampling import TraceOrderELBO
 
-    def model(y):
-        mu = numpyro.sample("mu", dist.Normal(0.0, 1.0))
-        sigma = numpyro.sample("sigma", dist.HalfNormal(1.0))
-        tau = numpyro.sample("tau", dist.Normal(0.0, 1.0))
-        with numpyro.plate("subject", y.shape[0]):
-            theta = numpyro.sample("theta", dist.Normal(mu, sigma))
-            numpyro.sample("y", dist.Normal(theta + tau, 1.0), obs=y)
-
     y = np.linspace(-2.0, 3.0, 7)
-    guide = AutoNormal(model)
-    svi = numpyro.infer.SVI(model, guide, numpyro.optim.Adam(0.1), TraceOrderELBO())
+    guide = AutoNormal(hierarchy)
+    svi = numpyro.infer.SVI(hierarchy, guide, numpyro.optim.Adam(0.1), TraceOrderELBO())
     state = svi.init(jax.random.key(0), y)
     text = jax.jit(lambda s: svi.update(s, y)).lower(state).as_text()
     print(hashlib.sha256(text.encode()).hexdigest())

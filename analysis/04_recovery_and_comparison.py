@@ -34,8 +34,6 @@
 # | `value_recipient` | α, β, w_other, w_none | the outcome is worth w to the learner (w_self = 1) |
 # | `choice_kernel` | α_c, β_c | perseveration only, no reward learning |
 # | `rw_ck` | α, β, α_c, β_c | Rescorla–Wagner plus a choice kernel |
-# | `bayes` | κ, β | values are running means of the payoffs, the initial value worth κ of them |
-# | `bayes_ck` | κ, β, α_c, β_c | `bayes` plus a choice kernel |
 #
 # Section 3 does the same for the ISR models, `isr` (α, β, w) and `no_internalization`
 # (α, β; w = 0), against `rw`, on a socialization design of their own.
@@ -94,15 +92,7 @@ MODE = notebook_mode()  # VALUEINT_NOTEBOOK_MODE: full (default) or small
 OUT = notebook_out("04_recovery_and_comparison")  # under VALUEINT_NOTEBOOK_OUT
 OVERWRITE = True  # re-running the notebook replaces what it wrote before
 
-MODELS = (
-    "rw",
-    "rw_recipient",
-    "value_recipient",
-    "choice_kernel",
-    "rw_ck",
-    "bayes",
-    "bayes_ck",
-)
+MODELS = ("rw", "rw_recipient", "value_recipient", "choice_kernel", "rw_ck")
 N_TRIALS = 144  # 3 recipients x 3 blocks x 16 trials
 SETTINGS = {
     "full": {

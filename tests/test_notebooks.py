@@ -9,10 +9,8 @@ A failure shows the failing cell's source and traceback.
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 
 import jupytext
@@ -34,10 +32,6 @@ def _load_runner():
 
 runner = _load_runner()
 NOTEBOOKS = runner.notebook_paths(ANALYSIS)
-# JAX's compilation cache, shared with the tests' own (see conftest.py)
-JAX_CACHE = os.environ.get(
-    "VALUEINT_JAX_CACHE", os.path.join(tempfile.gettempdir(), "valueint-jax-cache")
-)
 
 
 def _run(nb, tmp_path, env=None, name="notebook"):
@@ -45,11 +39,7 @@ def _run(nb, tmp_path, env=None, name="notebook"):
         nb,
         mode="small",
         out=tmp_path / "out",
-        env={
-            "JAX_COMPILATION_CACHE_DIR": JAX_CACHE,
-            "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0.1",
-            **(env or {}),
-        },
+        env=env,  # over this process's, which holds the compilation cache (conftest.py)
         timeout=CELL_TIMEOUT_S,
         name=name,
     )

@@ -8,6 +8,7 @@ import dataclasses
 MODELS = ("rw", "rw_recipient", "value_recipient", "choice_kernel", "rw_ck")  # the default
 # also fitted on request (``--models``): learning rates that fall with experience
 EXTRA_MODELS = ("bayes", "bayes_ck")
+FITTABLE_MODELS = (*MODELS, *EXTRA_MODELS)
 GROUP_ORDER = ("young", "older")  # the first is the reference level
 CONTEXT_ORDER = ("self", "other", "none")
 CONTEXT_NAMES = {"self": "self", "other": "other", "none": "no one"}
@@ -46,11 +47,11 @@ class ProsocialSettings:
     def __post_init__(self) -> None:
         models = tuple(self.models)
         object.__setattr__(self, "models", models)
-        unknown = [m for m in models if m not in (*MODELS, *EXTRA_MODELS)]
+        unknown = [m for m in models if m not in FITTABLE_MODELS]
         if unknown:
             raise ValueError(
                 f"unknown model(s) {', '.join(map(repr, unknown))}; this analysis fits "
-                f"{', '.join((*MODELS, *EXTRA_MODELS))}"
+                f"{', '.join(FITTABLE_MODELS)}"
             )
         if len(models) < 2 or len(set(models)) != len(models):
             raise ValueError(f"give at least two distinct models to compare; got {models}")

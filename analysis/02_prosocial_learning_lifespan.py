@@ -148,9 +148,11 @@ if DATA is not None:
 # `choice_kernel` is the baseline every learning model must beat: it can fit a
 # participant's habits but not their learning. The switch table above is a test for all
 # of them: early in a block the two values are still equal, so one unrewarded choice can
-# turn a learner around, while later the learned difference absorbs it. `bayes` and
-# `bayes_ck` (fitted on request, `--models`) also let the learning rate fall with
-# experience, 1/(κ + n) at an option's n-th payoff.
+# turn a learner around, while later the learned difference absorbs it. Two pairs of
+# models are fitted on request (`--models`): `rw_asym` and `rw_asym_ck` learn at α_neg
+# from an outcome below the chosen value and at α_pos from one above it, and `bayes` and
+# `bayes_ck` let the learning rate fall with experience, 1/(κ + n) at an option's n-th
+# payoff.
 #
 # **Hierarchy and the age effect.** For each parameter p, on its unconstrained scale
 # (logit for rates, log for β), participant s has

@@ -6,8 +6,9 @@ from __future__ import annotations
 import dataclasses
 
 MODELS = ("rw", "rw_recipient", "value_recipient", "choice_kernel", "rw_ck")  # the default
-# also fitted on request (``--models``): learning rates that fall with experience
-EXTRA_MODELS = ("bayes", "bayes_ck")
+# also fitted on request (``--models``): learning rates that differ by the sign of the
+# prediction error, and learning rates that fall with experience
+EXTRA_MODELS = ("rw_asym", "rw_asym_ck", "bayes", "bayes_ck")
 FITTABLE_MODELS = (*MODELS, *EXTRA_MODELS)
 GROUP_ORDER = ("young", "older")  # the first is the reference level
 CONTEXT_ORDER = ("self", "other", "none")

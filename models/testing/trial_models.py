@@ -66,11 +66,11 @@ class RefLearner:
 
     def logit(self, context: int, present: float) -> float:
         p, m = self.p, self.model
-        if m in ("rw", "rw_recipient", "value_recipient", "bayes"):
+        if m in ("rw", "rw_recipient", "value_recipient", "rw_asym", "bayes"):
             return p["beta"] * (self.q[1] - self.q[0])
         if m == "choice_kernel":
             return p["beta_c"] * (self.ck[1] - self.ck[0])
-        if m in ("rw_ck", "bayes_ck"):
+        if m in ("rw_ck", "rw_asym_ck", "bayes_ck"):
             return p["beta"] * (self.q[1] - self.q[0]) + p["beta_c"] * (self.ck[1] - self.ck[0])
         # isr / no_internalization
         w = p.get("w", 0.0)
@@ -89,13 +89,17 @@ class RefLearner:
         elif m == "value_recipient":
             w = (1.0, p["w_other"], p["w_none"])[context]
             self.q[choice] += p["alpha"] * (w * outcome - self.q[choice])
+        elif m in ("rw_asym", "rw_asym_ck"):
+            error = outcome - self.q[choice]
+            alpha = p["alpha_neg"] if error < 0 else p["alpha_pos"]
+            self.q[choice] += alpha * error
         elif m in ("bayes", "bayes_ck"):
             # the mean of kappa pseudo-outcomes q_init and the n outcomes seen
             self.n[choice] += 1
             self.outcome_sum[choice] += outcome
             prior = p["kappa"] * float(self.o["q_init"])
             self.q[choice] = (prior + self.outcome_sum[choice]) / (p["kappa"] + self.n[choice])
-        if m in ("choice_kernel", "rw_ck", "bayes_ck"):
+        if m in ("choice_kernel", "rw_ck", "rw_asym_ck", "bayes_ck"):
             for k in range(2):
                 chosen = 1.0 if k == choice else 0.0
                 self.ck[k] += p["alpha_c"] * (chosen - self.ck[k])

@@ -10,6 +10,11 @@ and choice follows sigmoid(beta (Q_1 - Q_0)):
 * ``choice_kernel``    a kernel that moves towards the last choice, no reward learning
                        [alpha_c, beta_c];
 * ``rw_ck``            ``rw`` plus a choice kernel [alpha, beta, alpha_c, beta_c];
+* ``rw_asym``          one learning rate when the outcome is above the chosen value (a
+                       positive prediction error) and another when it is below
+                       [alpha_pos, alpha_neg, beta];
+* ``rw_asym_ck``       ``rw_asym`` plus a choice kernel [alpha_pos, alpha_neg, beta,
+                       alpha_c, beta_c];
 * ``bayes``            each option's value is the posterior mean of its payoff rate: Q
                        starts at q_init with the weight of kappa pseudo-observations, so the
                        n-th outcome of an option moves it at rate 1 / (kappa + n) [kappa, beta];
@@ -22,7 +27,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from valueint.trials.learning import N_OPTIONS, LearningRule
+from valueint.trials.learning import N_OPTIONS, LearningRule, valence_rate
 
 
 def one_hot(choice, dtype):
@@ -90,6 +95,25 @@ value_recipient = LearningRule(
 )
 
 
+def rw_asym_step(q, choice, target, alpha_pos, alpha_neg):
+    alpha = valence_rate(jnp.where(choice == 1, q[1], q[0]), target, alpha_pos, alpha_neg)
+    return rw_step(q, choice, target, alpha)
+
+
+def _valence_rates(p, block):
+    """(alpha_pos, target, alpha_neg) per trial: the faster loop picks one by the sign of
+    each trial's prediction error."""
+    return _per_trial(p["alpha_pos"], block), block.outcome, _per_trial(p["alpha_neg"], block)
+
+
+rw_asym = LearningRule(
+    init=lambda p, o, dtype: initial_values(o, dtype),
+    logit=lambda p, o, q, t: p["beta"] * (q[1] - q[0]),
+    update=lambda p, o, q, t: rw_asym_step(q, t.choice, t.outcome, p["alpha_pos"], p["alpha_neg"]),
+    delta_rule=lambda p, o, b: _valence_rates(p, b),
+)
+
+
 def _experience_rates(kappa, block):
     """1 / (kappa + n) per trial, n the number of observed choices of the chosen option
     so far in the block, this one included (missed trials count for nothing)."""
@@ -139,6 +163,17 @@ rw_ck = LearningRule(
         _ck_step(s[1], t.choice, p["alpha_c"]),
     ),
     delta_rule=lambda p, o, b: (_per_trial(p["alpha"], b), b.outcome),
+    choice_kernel=True,
+)
+
+rw_asym_ck = LearningRule(
+    init=lambda p, o, dtype: (initial_values(o, dtype), jnp.zeros(N_OPTIONS, dtype)),
+    logit=lambda p, o, s, t: p["beta"] * (s[0][1] - s[0][0]) + p["beta_c"] * (s[1][1] - s[1][0]),
+    update=lambda p, o, s, t: (
+        rw_asym_step(s[0], t.choice, t.outcome, p["alpha_pos"], p["alpha_neg"]),
+        _ck_step(s[1], t.choice, p["alpha_c"]),
+    ),
+    delta_rule=lambda p, o, b: _valence_rates(p, b),
     choice_kernel=True,
 )
 

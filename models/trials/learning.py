@@ -37,7 +37,9 @@ class LearningRule:
     draw_praise: Callable | None = None
     # Delta-rule learners (Q_c <- Q_c + alpha_t (target_t - Q_c), choice by
     # sigmoid(beta (Q_1 - Q_0))) also give delta_rule(params, options, block) ->
-    # (alpha[T], target[T]), which the log-likelihood uses for a faster loop.
+    # (alpha[T], target[T]), which the log-likelihood uses for a faster loop; a learner
+    # with a second rate for negative prediction errors gives (alpha, target, alpha_neg)
+    # (``valence_rate`` picks between them).
     delta_rule: Callable | None = None
     # A delta-rule learner whose state is (Q, choice kernel K), K moving towards the one-hot
     # of each choice at rate alpha_c and adding beta_c (K_1 - K_0) to the log-odds; the
@@ -84,17 +86,24 @@ def block_loglik(rule: LearningRule, params, options, block: TrialArrays):
     return block_loglik_scan(rule, params, options, block)
 
 
+def valence_rate(q_chosen, target, alpha_pos, alpha_neg):
+    """alpha_neg when the target falls short of the chosen value (a negative prediction
+    error), alpha_pos otherwise (at a zero error the two give the same step)."""
+    return jnp.where(target < q_chosen, alpha_neg, alpha_pos)
+
+
 def _block_loglik_delta_rule(rule: LearningRule, params, options, block: TrialArrays):
     """The same numbers as ``block_loglik_scan`` for a delta-rule learner choosing by
     sigmoid(beta (Q_1 - Q_0)), in a leaner loop: per-trial learning rates and targets are
     computed for the whole block first, and each step is a handful of fused array ops
     (this loop is where a hierarchical fit spends its time)."""
     block = _observed_only(block)
-    alpha, target = rule.delta_rule(params, options, block)
+    alpha, target, *negative = rule.delta_rule(params, options, block)
     dtype = alpha.dtype
     chose_1 = (block.choice == 1).astype(dtype)
     observed = block.mask.astype(dtype)
     rate = alpha * observed  # a missed trial changes nothing
+    rate_neg = negative[0] * observed if negative else None
     beta = params["beta"]
     if rule.choice_kernel:
         # K starts at 0 and both entries move towards the one-hot of the choice, so their
@@ -106,9 +115,11 @@ def _block_loglik_delta_rule(rule: LearningRule, params, options, block: TrialAr
 
     def step(state, trial):
         q0, q1, d = state
-        c1, r, a, a_c = trial
+        c1, r, a, a_c, *a_neg = trial
         sign = 2.0 * c1 - 1.0
         logp = jax.nn.log_sigmoid(sign * (beta * (q1 - q0) + beta_c * d))
+        if a_neg:
+            a = valence_rate(jnp.where(c1 > 0, q1, q0), r, a, a_neg[0])
         q1 = q1 + a * c1 * (r - q1)
         q0 = q0 + a * (1.0 - c1) * (r - q0)
         d = d + a_c * (sign - d)
@@ -116,7 +127,8 @@ def _block_loglik_delta_rule(rule: LearningRule, params, options, block: TrialAr
 
     q_init = jnp.asarray(options["q_init"], dtype)
     start = (q_init, q_init, jnp.zeros((), dtype))
-    _, logp = jax.lax.scan(step, start, (chose_1, target, rate, kernel_rate))
+    inputs = (chose_1, target, rate, kernel_rate) + ((rate_neg,) if negative else ())
+    _, logp = jax.lax.scan(step, start, inputs)
     return jnp.where(block.mask, logp, 0.0)
 
 

@@ -18,6 +18,10 @@ Models (natural-scale parameters in brackets):
                        [alpha, beta].
 * ``choice_kernel``    perseveration only, no reward learning [alpha_c, beta_c].
 * ``rw_ck``            ``rw`` plus a choice kernel [alpha, beta, alpha_c, beta_c].
+* ``rw_asym``          ``rw`` with one learning rate for outcomes above the chosen value
+                       and another for outcomes below it [alpha_pos, alpha_neg, beta].
+* ``rw_asym_ck``       ``rw_asym`` plus a choice kernel [alpha_pos, alpha_neg, beta,
+                       alpha_c, beta_c].
 * ``bayes``            each value is the posterior mean of the option's payoff rate, with
                        q_init worth kappa observations: the n-th outcome of an option moves
                        it by 1 / (kappa + n), fast at first and slower with experience
@@ -284,6 +288,8 @@ BETA = Parameter(
 )
 ALPHA = learning_rate("alpha", "learning rate of the option values")
 ALPHA_C = learning_rate("alpha_c", "learning rate of the choice kernel")
+ALPHA_POS = learning_rate("alpha_pos", "learning rate after an outcome above the chosen value")
+ALPHA_NEG = learning_rate("alpha_neg", "learning rate after an outcome below the chosen value")
 BETA_C = Parameter(
     "beta_c",
     -math.inf,
@@ -372,6 +378,20 @@ MODELS = (
         (ALPHA, BETA, ALPHA_C, BETA_C),
         (*CORE, "outcome"),
         delta_rules.rw_ck,
+    ),
+    (
+        "rw_asym",
+        "Rescorla-Wagner with separate learning rates for positive and negative prediction errors",
+        (ALPHA_POS, ALPHA_NEG, BETA),
+        (*CORE, "outcome"),
+        delta_rules.rw_asym,
+    ),
+    (
+        "rw_asym_ck",
+        "rw_asym plus a choice kernel",
+        (ALPHA_POS, ALPHA_NEG, BETA, ALPHA_C, BETA_C),
+        (*CORE, "outcome"),
+        delta_rules.rw_asym_ck,
     ),
     (
         "bayes",

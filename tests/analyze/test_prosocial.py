@@ -233,5 +233,5 @@ def test_extra_models_are_fitted_only_on_request():
     name, and a name outside both is refused with the list of what is fitted."""
     assert "bayes_ck" not in ProsocialSettings().models
     assert ProsocialSettings(models=("rw_ck", "bayes_ck")).models == ("rw_ck", "bayes_ck")
-    with pytest.raises(ValueError, match=r"'nope'.*rw_ck, bayes, bayes_ck"):
+    with pytest.raises(ValueError, match=r"'nope'.*rw_ck, rw_asym, rw_asym_ck, bayes, bayes_ck"):
         ProsocialSettings(models=("rw", "nope"))

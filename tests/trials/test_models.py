@@ -39,6 +39,8 @@ MODELS = (
     "no_internalization",
     "choice_kernel",
     "rw_ck",
+    "rw_asym",
+    "rw_asym_ck",
     "bayes",
     "bayes_ck",
 )
@@ -372,6 +374,9 @@ def test_gradients_are_finite(model):
         assert all(np.isfinite(float(g)) for g in grad.values()), (scale, grad)
 
 
+MAX_PARAMETERS = max(len(get_spec(m).parameters) for m in MODELS)
+
+
 @functools.cache
 def unconstrained_loglik(model):
     spec = get_spec(model)
@@ -386,7 +391,7 @@ def property_data(model):
 @settings(max_examples=40, deadline=None)
 @given(
     model=st.sampled_from(MODELS),
-    z=st.lists(st.floats(-5.0, 5.0), min_size=4, max_size=4),
+    z=st.lists(st.floats(-5.0, 5.0), min_size=MAX_PARAMETERS, max_size=MAX_PARAMETERS),
 )
 def test_trial_probabilities_are_valid_for_any_parameters(model, z):
     """For any unconstrained parameters in [-5, 5] (past the priors' bulk): every observed
@@ -539,7 +544,17 @@ def test_check_trial_arrays_names_the_first_bad_trial():
 
 
 @pytest.mark.parametrize(
-    "model", ["rw", "rw_recipient", "value_recipient", "rw_ck", "bayes", "bayes_ck"]
+    "model",
+    [
+        "rw",
+        "rw_recipient",
+        "value_recipient",
+        "rw_ck",
+        "rw_asym",
+        "rw_asym_ck",
+        "bayes",
+        "bayes_ck",
+    ],
 )
 def test_delta_rule_loop_equals_the_generic_scan(model):
     """Delta-rule models score trials in a leaner loop; it must give the generic scan's
@@ -576,3 +591,38 @@ def test_bayes_values_are_posterior_means_and_learn_fast_then_slowly():
     steps = np.diff(value_gap)
     assert steps[0] == pytest.approx((1 - q_init) / (kappa + 1))  # 1/3 of the way at first
     assert np.all(np.diff(steps) < 0) and steps[-1] < 0.01
+
+
+@pytest.mark.parametrize(("asymmetric", "symmetric"), [("rw_asym", "rw"), ("rw_asym_ck", "rw_ck")])
+def test_asymmetric_learning_rates_nest_the_symmetric_model(asymmetric, symmetric):
+    """With alpha_pos = alpha_neg = alpha the asymmetric model is its symmetric one, on
+    data with missed trials and outcomes that are not 0/1 (garbage on missed trials)."""
+    for seed in range(3):
+        params, _, _, sim = parity_data(symmetric, None, seed)
+        data = with_garbage(sim.replace(outcome=np.asarray(sim.outcome) * 1.7 - 0.3), seed)
+        others = {k: v for k, v in params.items() if k != "alpha"}
+        nested = {**others, "alpha_pos": params["alpha"], "alpha_neg": params["alpha"]}
+        options = {"q_init": 0.4}
+        np.testing.assert_allclose(
+            np.asarray(get_spec(asymmetric).loglik(nested, data, options)),
+            np.asarray(get_spec(symmetric).loglik(params, data, options)),
+            rtol=1e-12,
+        )
+
+
+def test_asymmetric_values_move_by_the_rate_of_the_error_sign():
+    """Always choosing option 1, rewarded on every other trial from q_init 0.5: a loss
+    moves its value down by alpha_neg of the gap, a win up by alpha_pos of it."""
+    alpha_pos, alpha_neg, beta, n_trials = 0.2, 0.7, 3.0, 8
+    outcome = (np.arange(n_trials) % 2).astype(float)[None]  # 0, 1, 0, 1, ...
+    data = design(1, n_trials).replace(choice=np.ones((1, n_trials), np.int32), outcome=outcome)
+    params = {"alpha_pos": alpha_pos, "alpha_neg": alpha_neg, "beta": beta}
+    ll = np.asarray(get_spec("rw_asym").loglik(params, data, {"q_init": 0.5}))[0]
+    p_choice = np.exp(ll)
+    value_gap = np.log(p_choice / (1 - p_choice)) / beta  # Q_1 - Q_0 before each trial
+    q, expected = 0.5, []
+    for r in outcome[0]:
+        expected.append(q - 0.5)
+        q += (alpha_neg if r < q else alpha_pos) * (r - q)
+    np.testing.assert_allclose(value_gap, expected, rtol=1e-10, atol=1e-12)
+    assert value_gap[1] == pytest.approx(-0.5 * alpha_neg)  # the first loss, at alpha_neg

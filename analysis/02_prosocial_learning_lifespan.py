@@ -144,15 +144,15 @@ if DATA is not None:
 # | `value_recipient` | as `rw`, but a reward is worth w_other (w_none) when it goes to another (no one); self = 1 | α, β, w_other, w_none |
 # | `choice_kernel` | no reward learning: a tendency to repeat recent choices (perseveration) | α_c, β_c |
 # | `rw_ck` | `rw` plus the choice kernel | α, β, α_c, β_c |
+# | `rw_asym_ck` | `rw_ck`, learning at α_pos from an outcome above the chosen value and at α_neg from one below it | α_pos, α_neg, β, α_c, β_c |
 #
 # `choice_kernel` is the baseline every learning model must beat: it can fit a
 # participant's habits but not their learning. The switch table above is a test for all
 # of them: early in a block the two values are still equal, so one unrewarded choice can
-# turn a learner around, while later the learned difference absorbs it. Two pairs of
-# models are fitted on request (`--models`): `rw_asym` and `rw_asym_ck` learn at α_neg
-# from an outcome below the chosen value and at α_pos from one above it, and `bayes` and
-# `bayes_ck` let the learning rate fall with experience, 1/(κ + n) at an option's n-th
-# payoff.
+# turn a learner around, while later the learned difference absorbs it. Fitted on
+# request (`--models`): `rw_asym`, the asymmetric learner without the kernel, and
+# `bayes` and `bayes_ck`, whose learning rate falls with experience, 1/(κ + n) at an
+# option's n-th payoff.
 #
 # **Hierarchy and the age effect.** For each parameter p, on its unconstrained scale
 # (logit for rates, log for β), participant s has

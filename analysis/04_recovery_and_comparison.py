@@ -92,6 +92,9 @@ MODE = notebook_mode()  # VALUEINT_NOTEBOOK_MODE: full (default) or small
 OUT = notebook_out("04_recovery_and_comparison")  # under VALUEINT_NOTEBOOK_OUT
 OVERWRITE = True  # re-running the notebook replaces what it wrote before
 
+# the delta-rule family of the prosocial analysis, less rw_asym_ck (added to it later:
+# with it the full mode would take about twice the times analysis/README.md states;
+# ``valueint recover rw_asym_ck`` checks it alone)
 MODELS = ("rw", "rw_recipient", "value_recipient", "choice_kernel", "rw_ck")
 N_TRIALS = 144  # 3 recipients x 3 blocks x 16 trials
 SETTINGS = {

@@ -13,7 +13,7 @@ from valueint.analyze.prosocial import output_paths, run_prosocial_analysis
 from valueint.analyze.prosocial_curves import coverage_table
 from valueint.analyze.prosocial_figures import plot_learning_curves
 from valueint.analyze.prosocial_fitting import COMPARISON_COLUMNS
-from valueint.analyze.prosocial_settings import ProsocialSettings
+from valueint.analyze.prosocial_settings import EXTRA_MODELS, ProsocialSettings
 from valueint.cli.app import app
 from valueint.records import save_figure
 from valueint.trials import inference
@@ -229,9 +229,10 @@ def test_command_rejects_unknown_model(tmp_path, no_fitting):
 
 
 def test_extra_models_are_fitted_only_on_request():
-    """The default family stays the five; the experience-weighted learners are accepted by
-    name, and a name outside both is refused with the list of what is fitted."""
-    assert "bayes_ck" not in ProsocialSettings().models
+    """The extra learners are not in the default family but are accepted by name, and a
+    name outside both is refused with the list of what is fitted."""
+    assert "rw_asym_ck" in ProsocialSettings().models
+    assert not set(EXTRA_MODELS) & set(ProsocialSettings().models)
     assert ProsocialSettings(models=("rw_ck", "bayes_ck")).models == ("rw_ck", "bayes_ck")
-    with pytest.raises(ValueError, match=r"'nope'.*rw_ck, rw_asym, rw_asym_ck, bayes, bayes_ck"):
+    with pytest.raises(ValueError, match=r"'nope'.*rw_ck, rw_asym_ck, rw_asym, bayes, bayes_ck"):
         ProsocialSettings(models=("rw", "nope"))

@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from valueint.trials.learning import N_OPTIONS, LearningRule, valence_rate
+from valueint.trials.delta_rule_loop import valence_rate
+from valueint.trials.learning import N_OPTIONS, LearningRule
 
 
 def one_hot(choice, dtype):

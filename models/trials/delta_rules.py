@@ -27,8 +27,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from valueint.trials.delta_rule_loop import valence_rate
-from valueint.trials.learning import N_OPTIONS, LearningRule
+from valueint.trials.learning import N_OPTIONS, LearningRule, valence_rate
 
 
 def one_hot(choice, dtype):

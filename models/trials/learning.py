@@ -15,7 +15,6 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from valueint.trials.delta_rule_loop import delta_rule_logp
 from valueint.trials.specs import TrialArrays
 
 N_OPTIONS = 2  # every trial is a choice between option 0 and option 1
@@ -40,7 +39,7 @@ class LearningRule:
     # sigmoid(beta (Q_1 - Q_0))) also give delta_rule(params, options, block) ->
     # (alpha[T], target[T]), which the log-likelihood uses for a faster loop; a learner
     # with a second rate for negative prediction errors gives (alpha, target, alpha_neg)
-    # (``delta_rule_loop.valence_rate`` picks between them).
+    # (``valence_rate`` picks between them).
     delta_rule: Callable | None = None
     # A delta-rule learner whose state is (Q, choice kernel K), K moving towards the one-hot
     # of each choice at rate alpha_c and adding beta_c (K_1 - K_0) to the log-odds; the
@@ -87,36 +86,49 @@ def block_loglik(rule: LearningRule, params, options, block: TrialArrays):
     return block_loglik_scan(rule, params, options, block)
 
 
+def valence_rate(q_chosen, target, alpha_pos, alpha_neg):
+    """alpha_neg when the target falls short of the chosen value (a negative prediction
+    error), alpha_pos otherwise (at a zero error the two give the same step)."""
+    return jnp.where(target < q_chosen, alpha_neg, alpha_pos)
+
+
 def _block_loglik_delta_rule(rule: LearningRule, params, options, block: TrialArrays):
     """The same numbers as ``block_loglik_scan`` for a delta-rule learner choosing by
-    sigmoid(beta (Q_1 - Q_0)), in a leaner loop with a hand-written gradient
-    (``valueint.trials.delta_rule_loop``): per-trial learning rates and targets are
-    computed for the whole block first (this loop is where a hierarchical fit spends its
-    time)."""
+    sigmoid(beta (Q_1 - Q_0)), in a leaner loop: per-trial learning rates and targets are
+    computed for the whole block first, and each step is a handful of fused array ops
+    (this loop is where a hierarchical fit spends its time)."""
     block = _observed_only(block)
     alpha, target, *negative = rule.delta_rule(params, options, block)
     dtype = alpha.dtype
+    chose_1 = (block.choice == 1).astype(dtype)
     observed = block.mask.astype(dtype)
     rate = alpha * observed  # a missed trial changes nothing
-    rate_neg = negative[0] * observed if negative else jnp.zeros_like(rate)
+    rate_neg = negative[0] * observed if negative else None
+    beta = params["beta"]
     if rule.choice_kernel:
         # K starts at 0 and both entries move towards the one-hot of the choice, so their
         # difference d moves towards +1 or -1 at the same rate
         kernel_rate = params["alpha_c"] * observed
-        beta_c = jnp.asarray(params["beta_c"], dtype)
+        beta_c = params["beta_c"]
     else:
-        kernel_rate, beta_c = jnp.zeros_like(rate), jnp.zeros((), dtype)
-    logp = delta_rule_logp(
-        (bool(negative), rule.choice_kernel),
-        jnp.asarray(params["beta"], dtype),
-        beta_c,
-        jnp.asarray(options["q_init"], dtype),
-        (block.choice == 1).astype(dtype),
-        target,
-        rate,
-        kernel_rate,
-        rate_neg,
-    )
+        kernel_rate, beta_c = jnp.zeros_like(rate), 0.0
+
+    def step(state, trial):
+        q0, q1, d = state
+        c1, r, a, a_c, *a_neg = trial
+        sign = 2.0 * c1 - 1.0
+        logp = jax.nn.log_sigmoid(sign * (beta * (q1 - q0) + beta_c * d))
+        if a_neg:
+            a = valence_rate(jnp.where(c1 > 0, q1, q0), r, a, a_neg[0])
+        q1 = q1 + a * c1 * (r - q1)
+        q0 = q0 + a * (1.0 - c1) * (r - q0)
+        d = d + a_c * (sign - d)
+        return (q0, q1, d), logp
+
+    q_init = jnp.asarray(options["q_init"], dtype)
+    start = (q_init, q_init, jnp.zeros((), dtype))
+    inputs = (chose_1, target, rate, kernel_rate) + ((rate_neg,) if negative else ())
+    _, logp = jax.lax.scan(step, start, inputs)
     return jnp.where(block.mask, logp, 0.0)
 
 

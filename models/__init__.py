@@ -10,6 +10,8 @@ The package, one concern per subpackage:
 - ``valueint.sim``: worlds, caregiver, agents, runner, reproductions of the paper;
 - ``valueint.trials``: trial data, cognitive models, fitting, comparison, recovery;
 - ``valueint.paradigm``: count-level studies (conditions, children, proportions);
+- ``valueint.jobs``: many independent tasks on Dask, local or on a cluster, resumable;
+- ``valueint.calibration``: simulation-based calibration of every model on those tasks;
 - ``valueint.analyze``: the reports behind ``valueint analyze``;
 - ``valueint.cli``: the ``valueint`` command;
 - ``valueint.testing``: slow, obvious NumPy references.
@@ -48,6 +50,10 @@ _ENTRY_POINTS = {
     # count-level studies
     "load_paradigm": "valueint.paradigm.study",
     "fit_paradigm": "valueint.paradigm.inference",
+    # many fits: calibration on the distributed engine
+    "calibrate": "valueint.calibration.job",
+    "CalibrationJob": "valueint.calibration.job",
+    "run_tasks": "valueint.jobs.engine",
     # errors
     "ConfigError": "valueint.errors",
 }
@@ -55,9 +61,11 @@ _ENTRY_POINTS = {
 _NEEDS_MODELS = {"get_spec", "registered", "fit", "compare"}
 
 __all__ = [
+    "CalibrationJob",
     "ConfigError",
     "Experiment",
     "TrialDataError",
+    "calibrate",
     "compare",
     "default_config",
     "diagnostics",
@@ -72,6 +80,7 @@ __all__ = [
     "make",
     "registered",
     "resolve",
+    "run_tasks",
     "simulate",
     "to_arrays",
     "validate",

@@ -18,7 +18,17 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_DIR = REPO_ROOT / "models"
 PACKAGE = "valueint"
 MAX_MODULE_LINES = 600
-SUBPACKAGES = ("isr", "sim", "trials", "paradigm", "analyze", "cli", "testing")
+SUBPACKAGES = (
+    "isr",
+    "sim",
+    "trials",
+    "paradigm",
+    "jobs",
+    "calibration",
+    "analyze",
+    "cli",
+    "testing",
+)
 
 
 def module_name(path: Path) -> str:

@@ -1,6 +1,6 @@
 """Command line: ``valueint simulate`` runs a config, ``valueint reproduce`` draws the
 paper's figures, and ``fit``, ``compare``, ``recover`` and ``ppc`` fit cognitive models
-to trial data."""
+to trial data; ``calibrate`` runs simulation-based calibration on many workers."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from valueint.cli import analyze as analyze_cli
+from valueint.cli import calibrate as calibrate_cli
 from valueint.cli import fit as fit_cli
 from valueint.cli.common import fail as _fail
 
@@ -218,6 +219,7 @@ def _summary(frame) -> None:
 
 fit_cli.register(app)  # fit, compare, recover, ppc
 app.add_typer(analyze_cli.app, name="analyze")
+app.command("calibrate")(calibrate_cli.calibrate)
 
 if __name__ == "__main__":
     app()

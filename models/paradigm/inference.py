@@ -24,6 +24,7 @@ reported as not computable rather than given a number.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import time
@@ -162,16 +163,19 @@ def fit_paradigm(
     k = jnp.asarray(counts.k, jnp.float64)
     key_fit, key_predict = jax.random.split(jax.random.key(seed))
     method = chain_method(chains)
+    # the counts and design are traced arguments, not constants of the program, so that
+    # fits of other counts (simulation-based calibration, study design) reuse its compilation
     mcmc = MCMC(
-        NUTS(numpyro_model, target_accept_prob=target_accept_prob),
+        NUTS(functools.partial(numpyro_model, model), target_accept_prob=target_accept_prob),
         num_warmup=warmup,
         num_samples=draws,
         num_chains=chains,
         chain_method=method,
         progress_bar=progress,
+        jit_model_args=True,
     )
     start = time.perf_counter()
-    mcmc.run(key_fit, model, design, n, k, extra_fields=("diverging", "num_steps", "accept_prob"))
+    mcmc.run(key_fit, design, n, k, extra_fields=("diverging", "num_steps", "accept_prob"))
     sampling_s = time.perf_counter() - start
     grouped = {name: np.asarray(v) for name, v in mcmc.get_samples(group_by_chain=True).items()}
     fields = mcmc.get_extra_fields(group_by_chain=True)

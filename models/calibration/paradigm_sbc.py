@@ -1,0 +1,78 @@
+"""One SBC replication of a count-level paradigm model: prior, simulated counts, fit, rank.
+
+The truth and the counts are drawn together from ``valueint.paradigm.inference``'s
+numpyro model with the counts left unobserved (its prior predictive), on the paradigm's
+conditions with ``children`` per condition, and refitted with ``fit_paradigm``.  Ranked
+quantities: every parameter, and ``loglik``, the counts' log-likelihood (one Bernoulli
+term per child, as in the fit's ``log_likelihood`` group).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import numpyro
+
+from valueint.calibration.ranks import diagnostics_of, fit_messages, rank_against, thinned
+from valueint.paradigm.inference import fit_paradigm, numpyro_model
+from valueint.paradigm.models import design_arrays, get_paradigm_model
+from valueint.paradigm.study import Counts, paradigm_from_dict
+
+PARADIGM_DESIGN = {"children": 30, "chains": 2, "warmup": 300, "draws": 300}
+# importance draws for the fit's marginal likelihood, which SBC does not use
+EVIDENCE_SAMPLES = 500
+
+
+def bernoulli_loglik(p, n, k) -> np.ndarray:
+    """sum over conditions of k log p + (n - k) log(1 - p), for p [..., condition]."""
+    p = np.asarray(p, float)
+    return np.sum(k * np.log(p) + (n - k) * np.log1p(-p), axis=-1)
+
+
+def paradigm_replication(payload: dict, seed: int) -> dict:
+    """Run one replication; ``payload`` holds ``model``, ``paradigm`` (the paradigm's TOML
+    as a dict), ``children`` per condition, ``chains``, ``warmup``, ``draws``, ``rank_draws``."""
+    numpyro.enable_x64()
+    model = get_paradigm_model(payload["model"])
+    paradigm = paradigm_from_dict(payload["paradigm"], "paradigm of the calibration job")
+    design = design_arrays(paradigm)
+    n = np.full(len(paradigm.condition_names), int(payload["children"]))
+    seeded = numpyro.handlers.seed(numpyro_model, jax.random.key(seed))
+    trace = numpyro.handlers.trace(seeded).get_trace(model, design, jnp.asarray(n))
+    k = np.asarray(trace["k"]["value"]).round().astype(int)
+    counts = Counts(paradigm.condition_names, n, k)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        idata = fit_paradigm(
+            paradigm,
+            counts,
+            model,
+            chains=payload["chains"],
+            warmup=payload["warmup"],
+            draws=payload["draws"],
+            seed=seed,
+            evidence_samples=EVIDENCE_SAMPLES,
+        )
+    posterior = idata["posterior"].to_dataset()
+    quantities = {
+        name: (float(trace[name]["value"]), posterior[name].values)
+        for name in model.parameter_names
+    }
+    quantities["loglik"] = (
+        float(bernoulli_loglik(trace["p"]["value"], n, k)),
+        bernoulli_loglik(posterior["p"].values, n, k),
+    )
+    L = payload["rank_draws"]
+    ranks = {q: rank_against(truth, thinned(draws, L)) for q, (truth, draws) in quantities.items()}
+    return {
+        "model": model.name,
+        "rank_draws": L,
+        "ranks": ranks,
+        "truth": {q: truth for q, (truth, _) in quantities.items()},
+        "counts": k.tolist(),
+        **diagnostics_of({q: d for q, (_, d) in quantities.items()}, idata),
+        "messages": fit_messages(caught),
+    }

@@ -1,0 +1,64 @@
+"""The engine on real local Dask workers (separate processes)."""
+
+import numpy as np
+import pytest
+from rich.console import Console
+
+from valueint.jobs import ADDRESS_ENV, TaskStore, connect, run_tasks, task_seed
+from valueint.testing.tasks import seeded_draws
+
+pytestmark = pytest.mark.xdist_group("dask")  # one worker starts the local clusters
+
+
+def store_for(folder, n_tasks=5):
+    return TaskStore(folder, kind="test", config={"n": 3}, seed=11, n_tasks=n_tasks)
+
+
+def quiet():
+    return Console(file=open("/dev/null", "w"))  # noqa: SIM115
+
+
+def test_tasks_run_on_workers_and_resume_without_redoing_work(tmp_path):
+    payloads = [{"n": 3}] * 5
+    payloads[3] = {"n": 3, "fail": True}
+    store = store_for(tmp_path)
+    report = run_tasks(seeded_draws, payloads, store, workers=2, console=quiet())
+    # one task failed, is recorded with its seed, and the others finished
+    assert (report.completed, len(report.failures), report.complete) == (4, 1, False)
+    failure = store.failures()[0]
+    assert failure["index"] == 3 and failure["seed"] == task_seed(11, 3)
+    assert "asked to fail" in failure["error"]
+    # each result is the task's own seeded draw, whichever worker ran it
+    for result in store.results():
+        expected = np.random.default_rng(task_seed(11, result["index"])).normal(size=3)
+        np.testing.assert_array_equal(result["draws"], expected)
+    assert len({r["pid"] for r in store.results()}) >= 1
+    finished = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "tasks").iterdir()}
+    # run again with the failure fixed: only task 3 runs; the others are not rewritten
+    payloads[3] = {"n": 3}
+    again = run_tasks(seeded_draws, payloads, store_for(tmp_path), workers=1, console=quiet())
+    assert (again.skipped, again.completed, again.complete) == (4, 1, True)
+    assert store.failures() == []
+    for name, mtime in finished.items():
+        assert (tmp_path / "tasks" / name).stat().st_mtime_ns == mtime
+    done = run_tasks(seeded_draws, payloads, store_for(tmp_path), console=quiet())
+    assert (done.skipped, done.completed) == (5, 0)
+
+
+def test_the_numbers_do_not_depend_on_the_number_of_workers(tmp_path):
+    payloads = [{"n": 2}] * 4
+    runs = []
+    for workers in (1, 2):
+        store = TaskStore(tmp_path / str(workers), kind="t", config={}, seed=5, n_tasks=4)
+        run_tasks(seeded_draws, payloads, store, workers=workers, console=quiet())
+        runs.append([r["draws"] for r in store.results()])
+    assert runs[0] == runs[1]
+
+
+def test_a_wrong_payload_count_and_an_absent_cluster_are_named(tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match="2 payloads for a job of 5 tasks"):
+        run_tasks(seeded_draws, [{}] * 2, store_for(tmp_path), console=quiet())
+    monkeypatch.setenv(ADDRESS_ENV, "tcp://127.0.0.1:9")  # nothing listens there
+    with pytest.raises(ConnectionError, match="no Dask scheduler answered at 'tcp://127.0.0.1:9'"):
+        with connect(timeout="2s"):
+            pass

@@ -32,7 +32,7 @@ from valueint.calibration.figures import plot_ecdf_differences, plot_overview
 from valueint.calibration.paradigm_sbc import PARADIGM_DESIGN, paradigm_replication
 from valueint.calibration.ranks import BAND_PROB, rank_table, summarize_ranks
 from valueint.calibration.trial_sbc import TRIAL_DESIGN, trial_replication
-from valueint.jobs import TaskStore, run_tasks
+from valueint.jobs import JobReport, TaskStore, run_tasks
 from valueint.records import atomic_write, run_record, save_figure, write_json
 
 LEVELS = ("trial", "paradigm")
@@ -171,23 +171,29 @@ def calibrate(
     workers=None,
     progress=True,
     console=None,
+    run=True,
 ) -> CalibrationResult:
-    """Run (or resume) ``job`` in the folder ``out`` and write its tables and figure."""
+    """Run (or resume) ``job`` in the folder ``out`` and write its tables and figure;
+    ``run=False`` runs nothing and summarizes the replications already finished."""
     out = Path(out)
     start = time.perf_counter()
     store = TaskStore(
         out, kind="sbc", config=job.identity(), seed=job.seed, n_tasks=job.replications
     )
-    report = run_tasks(
-        job.task,
-        [job.payload()] * job.replications,
-        store,
-        address=address,
-        workers=workers,
-        progress=progress,
-        console=console,
-        description=f"SBC {job.level} {job.model}",
-    )
+    if run:
+        report = run_tasks(
+            job.task,
+            [job.payload()] * job.replications,
+            store,
+            address=address,
+            workers=workers,
+            progress=progress,
+            console=console,
+            description=f"SBC {job.level} {job.model}",
+        )
+    else:
+        done = job.replications - len(store.pending())
+        report = JobReport(job.replications, done, 0, (), 0.0, "not run (--no-run)")
     results = store.results()
     ranks = rank_table(results)
     summary = summarize_ranks(ranks, job.seed) if results else pd.DataFrame()
@@ -216,6 +222,11 @@ def calibrate(
     return CalibrationResult(job, ranks, summary, report, tuple(store.failures()))
 
 
+def _finished(rows: pd.DataFrame, job: CalibrationJob) -> str:
+    n = int(rows["n"].min())
+    return str(n) if n >= job.replications else f"{n} of {job.replications} (unfinished)"
+
+
 def summary_markdown(summary: pd.DataFrame, jobs: list[CalibrationJob]) -> str:
     lines = [
         "# Simulation-based calibration of every shipped model",
@@ -237,7 +248,7 @@ def summary_markdown(summary: pd.DataFrame, jobs: list[CalibrationJob]) -> str:
             continue
         failed = ", ".join(rows.loc[~rows["passes"], "quantity"]) or "none"
         lines.append(
-            f"| {job.level} | {job.model} | {job.stated_design()} | {int(rows['n'].min())} | "
+            f"| {job.level} | {job.model} | {job.stated_design()} | {_finished(rows, job)} | "
             f"{failed} | {rows['p_value'].min():.3f} | "
             f"{rows['fits_with_divergences'].iloc[0]:.0%} | {rows['fits_rhat_above_1.01'].iloc[0]:.0%} |"
         )

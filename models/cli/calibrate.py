@@ -84,6 +84,9 @@ def calibrate(
         int | None, typer.Option(min=1, help="local worker processes (default: one per core)")
     ] = None,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+    run: Annotated[
+        bool, typer.Option(help="run the missing replications (--no-run: summarize the finished)")
+    ] = True,
 ) -> None:
     """Draw parameters from the prior, simulate at the stated design, fit, and rank the
     truth among the posterior draws; write ranks, a uniformity summary and ECDF plots."""
@@ -96,6 +99,7 @@ def calibrate(
     trial_design |= {"warmup": warmup, "draws": draws}
     paradigm_design = {"children": children, "chains": chains, "warmup": warmup, "draws": draws}
     engine = {"address": address, "workers": workers, "progress": progress, "console": console}
+    engine["run"] = run
     try:
         if model == "all":
             results = calibrate_all(

@@ -82,6 +82,9 @@ def test_a_job_writes_its_tables_and_figure_and_resumes(tmp_path):
     again = calibrate(job, tmp_path, workers=1, progress=False)
     assert (again.report.skipped, again.report.completed) == (4, 0)
     pd.testing.assert_frame_equal(again.ranks, result.ranks)
+    summarized = calibrate(job, tmp_path, run=False)  # nothing runs, nothing is lost
+    assert (summarized.report.skipped, summarized.report.completed) == (4, 0)
+    pd.testing.assert_frame_equal(summarized.ranks, result.ranks)
 
 
 @pytest.mark.slow

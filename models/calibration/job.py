@@ -28,16 +28,15 @@ from pathlib import Path
 
 import pandas as pd
 
+from valueint.calibration.designs import PARADIGM_DESIGN, RANK_DRAWS, REPLICATIONS, TRIAL_DESIGN
 from valueint.calibration.figures import plot_ecdf_differences, plot_overview
-from valueint.calibration.paradigm_sbc import PARADIGM_DESIGN, paradigm_replication
+from valueint.calibration.paradigm_sbc import paradigm_replication
 from valueint.calibration.ranks import BAND_PROB, rank_table, summarize_ranks
-from valueint.calibration.trial_sbc import TRIAL_DESIGN, trial_replication
+from valueint.calibration.trial_sbc import trial_replication
 from valueint.jobs import JobReport, TaskStore, run_tasks
 from valueint.records import atomic_write, run_record, save_figure, write_json
 
 LEVELS = ("trial", "paradigm")
-RANK_DRAWS = 99  # ranks take 100 values
-REPLICATIONS = 200
 COMMAND = "valueint calibrate"
 
 

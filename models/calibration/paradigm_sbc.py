@@ -16,12 +16,11 @@ import jax.numpy as jnp
 import numpy as np
 import numpyro
 
-from valueint.calibration.ranks import diagnostics_of, fit_messages, rank_against, thinned
+from valueint.calibration.ranks import replication_result
 from valueint.paradigm.inference import fit_paradigm, numpyro_model
 from valueint.paradigm.models import design_arrays, get_paradigm_model
 from valueint.paradigm.study import Counts, paradigm_from_dict
 
-PARADIGM_DESIGN = {"children": 30, "chains": 2, "warmup": 300, "draws": 300}
 # importance draws for the fit's marginal likelihood, which SBC does not use
 EVIDENCE_SAMPLES = 500
 
@@ -65,14 +64,5 @@ def paradigm_replication(payload: dict, seed: int) -> dict:
         float(bernoulli_loglik(trace["p"]["value"], n, k)),
         bernoulli_loglik(posterior["p"].values, n, k),
     )
-    L = payload["rank_draws"]
-    ranks = {q: rank_against(truth, thinned(draws, L)) for q, (truth, draws) in quantities.items()}
-    return {
-        "model": model.name,
-        "rank_draws": L,
-        "ranks": ranks,
-        "truth": {q: truth for q, (truth, _) in quantities.items()},
-        "counts": k.tolist(),
-        **diagnostics_of({q: d for q, (_, d) in quantities.items()}, idata),
-        "messages": fit_messages(caught),
-    }
+    result = replication_result(model.name, quantities, payload["rank_draws"], idata, caught)
+    return {**result, "counts": k.tolist()}

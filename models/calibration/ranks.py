@@ -51,6 +51,23 @@ def diagnostics_of(quantities: dict, idata) -> dict:
     }
 
 
+def replication_result(model: str, quantities: dict, rank_draws: int, idata, caught) -> dict:
+    """A replication's result from {quantity: (truth, draws [chain, draw])}: each truth's
+    rank among ``rank_draws`` thinned draws, the truths, the fit's diagnostics over the
+    ranked quantities and its warnings (``caught``)."""
+    return {
+        "model": model,
+        "rank_draws": rank_draws,
+        "ranks": {
+            q: rank_against(truth, thinned(draws, rank_draws))
+            for q, (truth, draws) in quantities.items()
+        },
+        "truth": {q: truth for q, (truth, _) in quantities.items()},
+        **diagnostics_of({q: draws for q, (_, draws) in quantities.items()}, idata),
+        "messages": fit_messages(caught),
+    }
+
+
 def fit_messages(caught) -> list[str]:
     """The fit's warnings, less the one that says a task's chains run in turn: a worker
     has one device by design (``valueint.jobs.engine``)."""

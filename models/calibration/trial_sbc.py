@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 import numpyro
 
-from valueint.calibration.ranks import diagnostics_of, fit_messages, rank_against, thinned
+from valueint.calibration.ranks import replication_result
 from valueint.trials.fit_data import FitData
 from valueint.trials.inference import fit
 from valueint.trials.models import ISR_MODELS
@@ -30,16 +30,6 @@ from valueint.trials.population import SUBJECT_SITE, hierarchical_model, subject
 from valueint.trials.recovery import design_options, make_design, simulate_data
 from valueint.trials.socialization import SocializationDesign
 from valueint.trials.specs import CONTEXTS, get_spec
-
-# the SBC design unless told otherwise: small enough that a fit takes seconds
-TRIAL_DESIGN = {
-    "subjects": 8,
-    "trials": 48,
-    "chains": 2,
-    "warmup": 300,
-    "draws": 300,
-    "target_accept_prob": 0.9,
-}
 
 
 def task_design(model: str, trials: int):
@@ -118,15 +108,4 @@ def trial_replication(payload: dict, seed: int) -> dict:
         quantities[f"{p}[0]"] = (float(truth[p][0]), posterior[p].values[..., 0])
     loglik_draws = idata["log_likelihood"]["choice"].values.sum(axis=-1)
     quantities["loglik"] = (total_loglik(spec, options, arrays, subject_params), loglik_draws)
-    L = payload["rank_draws"]
-    ranks = {
-        q: rank_against(truth_q, thinned(draws, L)) for q, (truth_q, draws) in quantities.items()
-    }
-    return {
-        "model": spec.name,
-        "rank_draws": L,
-        "ranks": ranks,
-        "truth": {q: truth_q for q, (truth_q, _) in quantities.items()},
-        **diagnostics_of({q: d for q, (_, d) in quantities.items()}, idata),
-        "messages": fit_messages(caught),
-    }
+    return replication_result(spec.name, quantities, payload["rank_draws"], idata, caught)

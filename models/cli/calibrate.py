@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from valueint.calibration.designs import PARADIGM_DESIGN, RANK_DRAWS, REPLICATIONS, TRIAL_DESIGN
 from valueint.cli.common import fail
 
 console = Console(stderr=True, soft_wrap=True)
@@ -59,22 +60,30 @@ def calibrate(
     level: Annotated[
         str | None, typer.Option(help="trial or paradigm (needed for names known to both)")
     ] = None,
-    replications: Annotated[int, typer.Option(min=1, help="SBC replications per model")] = 200,
-    subjects: Annotated[int, typer.Option(min=1, help="trial level: subjects per data set")] = 8,
-    trials: Annotated[int, typer.Option(min=16, help="trial level: trials per subject")] = 48,
+    replications: Annotated[
+        int, typer.Option(min=1, help="SBC replications per model")
+    ] = REPLICATIONS,
+    subjects: Annotated[
+        int, typer.Option(min=1, help="trial level: subjects per data set")
+    ] = TRIAL_DESIGN["subjects"],
+    trials: Annotated[
+        int, typer.Option(min=16, help="trial level: trials per subject")
+    ] = TRIAL_DESIGN["trials"],
     children: Annotated[
         int, typer.Option(min=1, help="paradigm level: children per condition")
-    ] = 30,
+    ] = PARADIGM_DESIGN["children"],
     paradigm: Annotated[
         Path | None,
         typer.Option(help="paradigm level: paradigm TOML (default: the shipped Zhao et al. 2017)"),
     ] = None,
-    chains: Annotated[int, typer.Option(min=1, help="chains per fit")] = 2,
-    warmup: Annotated[int, typer.Option(min=1, help="warmup steps per chain")] = 300,
-    draws: Annotated[int, typer.Option(min=1, help="draws per chain")] = 300,
+    chains: Annotated[int, typer.Option(min=1, help="chains per fit")] = TRIAL_DESIGN["chains"],
+    warmup: Annotated[int, typer.Option(min=1, help="warmup steps per chain")] = TRIAL_DESIGN[
+        "warmup"
+    ],
+    draws: Annotated[int, typer.Option(min=1, help="draws per chain")] = TRIAL_DESIGN["draws"],
     rank_draws: Annotated[
         int, typer.Option(min=1, help="thinned posterior draws each rank is taken among")
-    ] = 99,
+    ] = RANK_DRAWS,
     seed: Annotated[int, typer.Option(min=0, help="the job's seed")] = 0,
     address: Annotated[
         str | None,

@@ -40,7 +40,6 @@ import numpyro.distributions as dist
 import pandas as pd
 import xarray as xr
 from arviz_stats.base import array_stats
-from numpyro.infer import MCMC, NUTS
 from scipy import stats
 
 from valueint.paradigm.models import (
@@ -51,13 +50,14 @@ from valueint.paradigm.models import (
 )
 from valueint.paradigm.study import Counts, Paradigm
 from valueint.records import package_versions, pyplot
-from valueint.trials.chains import chain_method
+from valueint.trials.chains import ChainProgram, run_chains
 from valueint.trials.comparison import compare
 from valueint.trials.diagnostics import diagnostics, posterior_summary
 
 EVIDENCE_SAMPLES = 40_000
 EVIDENCE_DF = 4.0
 PARETO_K_OK = 0.7
+MAX_TREE_DEPTH = 10
 
 
 class ParadigmFitWarning(UserWarning):
@@ -84,13 +84,19 @@ def numpyro_model(model: ParadigmModel, design: ParadigmDesign, n, k=None):
 
 def log_joint(model: ParadigmModel, design: ParadigmDesign, n, k):
     """log p(z) + log p(counts | z) for z [..., n_parameters] on the unconstrained scale."""
+    return functools.partial(_log_joint, model, design, n, k)
+
+
+@functools.partial(jax.jit, static_argnums=(0,))
+def _log_joint(model, design, n, k, z):
+    # one compiled program per model and shape, whatever the counts
     loc, scale = _prior(model)
 
     def one(z):
         prior = jnp.sum(jax.scipy.stats.norm.logpdf(z, loc, scale))
         return prior + jnp.sum(model.loglik(model.constrain(z), design, n, k))
 
-    return jax.jit(jax.vmap(one))
+    return jax.vmap(one)(z)
 
 
 def log_marginal_likelihood(
@@ -162,23 +168,27 @@ def fit_paradigm(
     n = jnp.asarray(counts.n, jnp.float64)
     k = jnp.asarray(counts.k, jnp.float64)
     key_fit, key_predict = jax.random.split(jax.random.key(seed))
-    method = chain_method(chains)
-    # the counts and design are traced arguments, not constants of the program, so that
-    # fits of other counts (simulation-based calibration, study design) reuse its compilation
-    mcmc = MCMC(
-        NUTS(functools.partial(numpyro_model, model), target_accept_prob=target_accept_prob),
-        num_warmup=warmup,
-        num_samples=draws,
-        num_chains=chains,
-        chain_method=method,
-        progress_bar=progress,
-        jit_model_args=True,
+    # one compiled chain program per model, settings and shape (``valueint.trials.chains``):
+    # fits of other counts (simulation-based calibration, study design) reuse it
+    program = ChainProgram(
+        numpyro_model=numpyro_model,
+        spec=model,
+        parameterization="as_written",
+        warmup=int(warmup),
+        draws=int(draws),
+        target_accept_prob=float(target_accept_prob),
+        max_tree_depth=MAX_TREE_DEPTH,
+        dense=False,
+        sites=("z", "p", *model.parameter_names),
+        start="median",
     )
     start = time.perf_counter()
-    mcmc.run(key_fit, design, n, k, extra_fields=("diverging", "num_steps", "accept_prob"))
+    everything, fields, method = run_chains(
+        program, key_fit, chains=chains, model_args=(model, design, n, k), progress=progress
+    )
     sampling_s = time.perf_counter() - start
-    grouped = {name: np.asarray(v) for name, v in mcmc.get_samples(group_by_chain=True).items()}
-    fields = mcmc.get_extra_fields(group_by_chain=True)
+    grouped = {name: value[:, warmup:] for name, value in everything.items()}
+    fields = {name: value[:, warmup:] for name, value in fields.items()}
 
     z = grouped["z"].reshape(-1, len(model.parameters))
     evidence = log_marginal_likelihood(model, design, counts, z, evidence_samples, seed)

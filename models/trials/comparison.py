@@ -34,6 +34,7 @@ from valueint.trials import psis
 
 PARETO_K_BAD = 0.7
 ICS = ("loo", "waic")
+METHODS = ("psis", "kfold")
 UNITS = ("trial", "subject")
 SAMPLE_DIMS = ("chain", "draw")
 # pointwise log-likelihoods whose variance over draws exceeds this make WAIC unreliable
@@ -91,6 +92,20 @@ def _relative_efficiency(fit: xr.DataTree, n_samples: int) -> float:
     return float(np.hstack([ess[v].values.ravel() for v in ess.data_vars]).mean() / n_samples)
 
 
+def distinct_rows(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(index of each distinct row's first occurrence, the distinct row of every row), so
+    that ``values[first][inverse]`` is ``values``.  Rows are grouped by a random
+    projection, then the grouped rows are checked entry by entry: distinct rows are never
+    merged (identical rows may stay apart, which costs time, not accuracy)."""
+    projection = values @ np.random.default_rng(0).standard_normal(values.shape[1])
+    _, first, inverse = np.unique(projection, return_index=True, return_inverse=True)
+    merged = np.flatnonzero(first[inverse] != np.arange(len(values)))
+    same = np.array_equal(values[merged], values[first[inverse[merged]]], equal_nan=True)
+    if not same:  # a projection tie between distinct rows: no grouping
+        return np.arange(len(values)), np.arange(len(values))
+    return first, inverse
+
+
 def loo(fit: xr.DataTree, unit_dim: str = "obs"):
     """PSIS-LOO of the ``choice`` log-likelihood, pointwise (``valueint.trials.psis``,
     every point at once; the result is arviz-stats' ``ELPDDataLOO``).
@@ -102,10 +117,14 @@ def loo(fit: xr.DataTree, unit_dim: str = "obs"):
     """
     loglik = fit["log_likelihood"]["choice"]
     n_samples = loglik.sizes["chain"] * loglik.sizes["draw"]
-    values = loglik.transpose(unit_dim, *SAMPLE_DIMS).values.reshape(-1, n_samples)
+    every = loglik.transpose(unit_dim, *SAMPLE_DIMS).values.reshape(-1, n_samples)
+    # points with the same log-likelihood in every draw (children of one condition who
+    # chose alike) have the same LOO terms: smooth each distinct row once
+    first, inverse = distinct_rows(every)
+    values = every[first]
     weights = np.full(values.shape, -math.log(n_samples))
     pareto_k = np.zeros(values.shape[0])
-    varying = np.flatnonzero(~_constant(loglik, unit_dim))
+    varying = np.flatnonzero(np.ptp(values, axis=1) >= 1e-12)
     r_eff = _relative_efficiency(fit, n_samples)
     if varying.size:
         try:
@@ -118,6 +137,8 @@ def loo(fit: xr.DataTree, unit_dim: str = "obs"):
         weights[varying], pareto_k[varying] = smoothed, k
     elpd_i = logsumexp(weights + values, axis=1)
     p_loo_i = logsumexp(values, axis=1) - math.log(n_samples) - elpd_i
+    weights, pareto_k = weights[inverse], pareto_k[inverse]
+    elpd_i, p_loo_i = elpd_i[inverse], p_loo_i[inverse]
     point_coords = loglik[unit_dim].coords
     shape = (loglik.sizes[unit_dim], loglik.sizes["chain"], loglik.sizes["draw"])
     log_weights = xr.DataArray(
@@ -147,10 +168,12 @@ def loo(fit: xr.DataTree, unit_dim: str = "obs"):
 def waic(fit: xr.DataTree, unit_dim: str = "obs") -> ELPDData:
     """WAIC of the ``choice`` log-likelihood, pointwise: elpd_i = lppd_i - var_draws(loglik_i)."""
     loglik = fit["log_likelihood"]["choice"]
-    values = loglik.stack(sample=SAMPLE_DIMS).transpose(unit_dim, "sample").values
-    n_points, n_samples = values.shape
-    lppd = logsumexp(values, axis=1) - math.log(n_samples)
-    variance = values.var(axis=1)
+    every = loglik.stack(sample=SAMPLE_DIMS).transpose(unit_dim, "sample").values
+    n_points, n_samples = every.shape
+    first, inverse = distinct_rows(every)
+    values = every[first]
+    lppd = (logsumexp(values, axis=1) - math.log(n_samples))[inverse]
+    variance = values.var(axis=1)[inverse]
     pointwise = lppd - variance
     elpd_i = xr.DataArray(pointwise, dims=(unit_dim,), coords=loglik[unit_dim].coords)
     return ELPDData(
@@ -173,8 +196,21 @@ def _n_bad_k(elpd, loglik: xr.DataArray, unit_dim: str) -> tuple[int, int]:
     return int(np.sum((k > PARETO_K_BAD) & ~constant)), int(constant.sum())
 
 
-def compare(fits: Mapping[str, xr.DataTree], ic: str = "loo", by: str = "trial") -> pd.DataFrame:
+def compare(
+    fits: Mapping[str, xr.DataTree],
+    ic: str = "loo",
+    by: str = "trial",
+    *,
+    method: str = "psis",
+    k: int = 10,
+    **kfold_options,
+) -> pd.DataFrame:
     """Rank fits by PSIS-LOO (``ic="loo"``) or WAIC; stacking weights; both ICs shown.
+
+    ``method="kfold"`` (with ``by="subject"``) ranks them instead by exact K-fold
+    cross-validation: every model refitted without each of ``k`` folds of subjects, on the
+    job engine (``valueint.trials.kfold``; ``kfold_options`` such as ``out``, ``seed``,
+    ``refit``, ``address`` and ``workers`` go to ``kfold``), beside the PSIS estimates.
 
     Columns: rank, elpd (of ``ic``), p (effective parameters), elpd_diff and dse (to the
     best model), se, weight (stacking), elpd_loo/p_loo/elpd_waic/p_waic, n_pareto_k_bad
@@ -185,8 +221,20 @@ def compare(fits: Mapping[str, xr.DataTree], ic: str = "loo", by: str = "trial")
         raise ValueError(f"ic must be one of {', '.join(ICS)}; got {ic!r}")
     if by not in UNITS:
         raise ValueError(f"by must be one of {', '.join(UNITS)}; got {by!r}")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+    if method == "kfold" and by != "subject":
+        raise ValueError(
+            "K-fold here leaves out whole subjects: use by='subject' with method='kfold'"
+        )
+    if kfold_options and method != "kfold":
+        raise TypeError(
+            f"compare got K-fold options {sorted(kfold_options)} with method={method!r}"
+        )
     fits = dict(fits)
     _check_fits(fits)
+    if method == "kfold":
+        return kfold_table(fits, compare(fits, "loo", "subject"), k, **kfold_options)
     if by == "subject":
         fits = {name: by_subject(fit) for name, fit in fits.items()}
     unit_dim = "obs" if by == "trial" else "subject"
@@ -233,4 +281,68 @@ def compare(fits: Mapping[str, xr.DataTree], ic: str = "loo", by: str = "trial")
             ComparisonWarning,
             stacklevel=2,
         )
+    return table
+
+
+def kfold_table(fits, psis_table: pd.DataFrame, k: int, **kfold_options) -> pd.DataFrame:
+    """The K-fold comparison table (see ``compare``), with PSIS-LOO by subject beside it.
+
+    Columns: rank, elpd (K-fold), p (lppd of the full fit - elpd), elpd_diff and dse (to
+    the best, paired over subjects), se, weight (stacking), mc_se (Monte Carlo se of the
+    held-out densities), elpd_psis and n_pareto_k_bad (PSIS-LOO by subject), n_heldout_k_bad
+    (held-out densities whose importance weights have k > 0.7), folds_with_warnings
+    (fold fits that failed a convergence check), n_points, model, ic ("kfold"), unit, k.
+    """
+    from valueint.trials.kfold import kfold
+
+    results = kfold(fits, k, **kfold_options)
+    elpds, extra = {}, {}
+    for name, result in results.items():
+        loglik = by_subject(fits[name])["log_likelihood"]["choice"]
+        values = loglik.stack(sample=SAMPLE_DIMS).transpose("subject", "sample").values
+        lppd = float(np.sum(logsumexp(values, axis=1) - math.log(values.shape[1])))
+        elpd_i = xr.DataArray(
+            result.elpd_i, dims=("subject",), coords={"subject": list(result.subject_ids)}
+        )
+        elpds[name] = ELPDData(
+            elpd=result.elpd,
+            se=result.se,
+            p=lppd - result.elpd,
+            n_samples=values.shape[1],
+            n_data_points=result.elpd_i.size,
+            scale="log",
+            warning=bool(np.any(result.pareto_k_i > PARETO_K_BAD)),
+            good_k=PARETO_K_BAD,
+            elpd_i=elpd_i,
+        )
+        extra[name] = {
+            "mc_se": result.mc_se,
+            "elpd_psis": float(psis_table.loc[name, "elpd_loo"]),
+            "n_pareto_k_bad": int(psis_table.loc[name, "n_pareto_k_bad"]),
+            "n_heldout_k_bad": int(np.sum(result.pareto_k_i > PARETO_K_BAD)),
+            "folds_with_warnings": len(result.fit_messages),
+            "n_points": result.elpd_i.size,
+            "model": str(fits[name].attrs.get("model", name)),
+        }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        ranked = azs.compare(elpds, method="stacking", round_to="none")
+    table = ranked[["rank", "elpd", "p"]].assign(
+        elpd_diff=0.0 - ranked["elpd_diff"],
+        weight=ranked["weight"],
+        se=ranked["se"],
+        dse=ranked["dse"],
+    )
+    table = table.astype({"rank": int}).join(pd.DataFrame.from_dict(extra, orient="index"))
+    table["ic"], table["unit"], table["k"] = "kfold", "subject", int(k)
+    table.index.name = "fit"
+    table.attrs["kfold"] = results
+    unsettled = table[(table["n_heldout_k_bad"] > 0) | (table["folds_with_warnings"] > 0)]
+    if len(unsettled):
+        listed = ", ".join(
+            f"{name} ({int(row.folds_with_warnings)} fold fit(s) with warnings, "
+            f"{int(row.n_heldout_k_bad)} held-out subject(s) with k > {PARETO_K_BAD})"
+            for name, row in unsettled.iterrows()
+        )
+        warnings.warn(f"K-fold: {listed}; see the fold results", ComparisonWarning, stacklevel=3)
     return table

@@ -50,6 +50,7 @@ from valueint.analyze.prosocial_fitting import (
     diagnostics_table,
     fit_models,
     initial_value_comparison,
+    kfold_comparison,
     ranking,
 )
 from valueint.analyze.prosocial_parameters import parameters_table
@@ -68,10 +69,14 @@ FIGURES = ("comparison", "learning_curves", "parameters_by_group")
 RECORD_FILES = ("run.json", "summary.md")
 
 
-def output_paths(out: str | Path, save_fits: bool = False, models: Sequence[str] = ()) -> dict:
-    """Every file the analysis writes, by name (``fits/<model>.nc`` with ``save_fits``)."""
+def output_paths(
+    out: str | Path, save_fits: bool = False, models: Sequence[str] = (), kfold: bool = False
+) -> dict:
+    """Every file the analysis writes, by name (``fits/<model>.nc`` with ``save_fits``,
+    ``kfold.csv`` with K-fold; the K-fold job folder ``kfold/`` is resumed, not replaced)."""
     out = Path(out)
     names = [
+        *(("kfold.csv",) if kfold else ()),
         *TABLE_FILES,
         *(f"{s}.{ext}" for s in FIGURES for ext in ("png", "pdf")),
         *RECORD_FILES,
@@ -107,6 +112,7 @@ class ProsocialResult:
     summary: str
     paths: dict
     prepared: PreparedData
+    kfold: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
 
     @property
     def converged(self) -> bool:
@@ -128,6 +134,8 @@ def run_prosocial_analysis(
     *,
     report: Callable[[str], None] | None = None,
     progress: bool = False,
+    address: str | None = None,
+    workers: int | None = None,
 ) -> ProsocialResult:
     """Fit, compare and summarise the models of ``settings`` on the prosocial learning data.
 
@@ -135,13 +143,16 @@ def run_prosocial_analysis(
     (``datasets.resolve_cutler2021``), or a trial frame with ``group`` and ``context``
     columns.  Existing outputs in ``out`` are refused unless ``overwrite`` (checked before
     anything is fitted).  ``report`` receives progress messages (plain text).
+    With ``settings.kfold`` the models are also compared by exact K-fold
+    cross-validation by subject, refitted on the job engine (local workers, or the Dask
+    scheduler at ``address``); its task folder ``out/kfold/`` lets a rerun resume.
     """
     from valueint.records import atomic_write, check_output_paths, run_record, write_json
     from valueint.trials.fit_files import save_fit
 
     settings = settings or ProsocialSettings.full()
     report = report or _quiet
-    paths = output_paths(out, save_fits, settings.models)
+    paths = output_paths(out, save_fits, settings.models, settings.kfold is not None)
     check_output_paths(paths.values(), overwrite)
     start = time.perf_counter()
 
@@ -167,6 +178,12 @@ def run_prosocial_analysis(
             prepared, settings, best, fits[best], report, progress
         )
         judged.update(alternative)
+    kfold = pd.DataFrame()
+    if settings.kfold is not None:
+        kfold, kfold_messages = kfold_comparison(
+            fits, settings, Path(out) / "kfold", report, progress, address, workers
+        )
+        compare_messages = [*compare_messages, *kfold_messages]
     curves = learning_curves_table(prepared.frame, fits, prepared.groups)
     coverage = coverage_table(curves)
     parameters = parameters_table(fits, prepared.groups)
@@ -179,6 +196,7 @@ def run_prosocial_analysis(
         ("initial_value.csv", initial_value),
         ("parameters.csv", parameters),
         ("diagnostics.csv", diagnostics),
+        *((("kfold.csv", kfold),) if settings.kfold is not None else ()),
     ):
         _write_csv(paths[name], table)
     save_png_and_pdf(plot_comparison_panels(comparison), paths, "comparison")
@@ -204,6 +222,7 @@ def run_prosocial_analysis(
         diagnostics=diagnostics,
         coverage=coverage,
         initial_value=initial_value,
+        kfold=kfold,
         best=best,
         messages=compare_messages,
         wall_time_s=wall,
@@ -254,6 +273,7 @@ def run_prosocial_analysis(
             for name, idata in fits.items()
         },
         comparison_warnings=compare_messages,
+        kfold_best_model=str(kfold.sort_values("rank")["model"].iloc[0]) if len(kfold) else None,
         outputs=sorted(str(p.relative_to(Path(out))) for p in paths.values()),
     )
     write_json(paths["run.json"], record)
@@ -272,4 +292,5 @@ def run_prosocial_analysis(
         summary=summary,
         paths=paths,
         prepared=prepared,
+        kfold=kfold,
     )

@@ -33,7 +33,8 @@ def wilson_interval(k, n, z: float = WILSON_Z) -> tuple[np.ndarray, np.ndarray]:
     denom = 1 + z**2 / n
     centre = (share + z**2 / (2 * n)) / denom
     half = z * np.sqrt(share * (1 - share) / n + z**2 / (4 * n**2)) / denom
-    return centre - half, centre + half
+    # at k = 0 or k = n a bound equals the share only up to rounding: keep it on its side
+    return np.minimum(centre - half, share), np.maximum(centre + half, share)
 
 
 def observed_curves(frame: pd.DataFrame) -> pd.DataFrame:

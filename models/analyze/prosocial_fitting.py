@@ -184,6 +184,64 @@ def comparison_table(fits: Mapping) -> tuple[pd.DataFrame, list[str]]:
     return pd.concat(tables, ignore_index=True), messages
 
 
+KFOLD_COLUMNS = (
+    "rank",
+    "model",
+    "elpd",
+    "se",
+    "elpd_diff",
+    "dse",
+    "weight",
+    "p",
+    "mc_se",
+    "n_heldout_k_bad",
+    "folds_with_warnings",
+    "elpd_psis",
+    "n_pareto_k_bad",
+    "n_points",
+    "k",
+)
+
+
+def kfold_comparison(
+    fits: Mapping, settings, folder, report, progress, address=None, workers=None
+) -> tuple[pd.DataFrame, list[str]]:
+    """Exact K-fold by subject (``settings.kfold`` folds), every model refitted as it was
+    fitted, on the job engine with its tasks in ``folder``; the table best first, beside
+    PSIS-LOO by subject, and the warnings (fold fits that failed a check, unreliable
+    held-out densities)."""
+    from valueint.trials.comparison import ComparisonWarning, compare
+
+    report(
+        f"K-fold cross-validation by subject: {settings.kfold} folds x {len(fits)} models "
+        f"refitted on the job engine (tasks in {folder})"
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ComparisonWarning)
+        table = compare(
+            fits,
+            by="subject",
+            method="kfold",
+            k=settings.kfold,
+            seed=settings.seed,
+            out=folder,
+            address=address,
+            workers=workers,
+            progress=progress,
+        )
+    messages = [
+        str(w.message)
+        for w in caught
+        if issubclass(w.category, ComparisonWarning) and str(w.message).startswith("K-fold")
+    ]
+    for name, result in table.attrs["kfold"].items():
+        for fold, fold_messages in sorted(result.fit_messages.items()):
+            messages += [f"K-fold {name}, fold {fold}: {m}" for m in fold_messages]
+    table = table.drop(columns=["model"]).rename_axis("model").reset_index()
+    table.attrs = {}
+    return table[list(KFOLD_COLUMNS)], messages
+
+
 def ranking(comparison: pd.DataFrame, unit: str = "trial") -> list[str]:
     """Model names best first by LOO leaving out one ``unit``."""
     table = comparison[comparison["unit"] == unit].sort_values("rank")

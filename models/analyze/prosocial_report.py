@@ -59,6 +59,7 @@ def summary_markdown(
     messages: Sequence[str],
     wall_time_s: float,
     initial_value: pd.DataFrame | None = None,
+    kfold: pd.DataFrame | None = None,
 ) -> str:
     """The run's results in a few paragraphs and tables; every number comes from them."""
     reference, compared = prepared.groups
@@ -116,6 +117,7 @@ def summary_markdown(
                 "are rough; read it as a check on the direction, not on the size.",
                 "",
             ]
+    lines += kfold_section(kfold, comparison)
     if messages:
         lines += ["Warnings of the comparison:", "", *(f"- {m}" for m in messages), ""]
     lines += initial_value_section(initial_value, settings, best)
@@ -335,3 +337,46 @@ def convergence_criterion() -> str:
 
 def _interval(row) -> str:
     return f"{row['median']:.3f} [{row['hdi_low']:.3f}, {row['hdi_high']:.3f}]"
+
+
+def kfold_section(kfold: pd.DataFrame | None, comparison: pd.DataFrame) -> list[str]:
+    """The K-fold table beside PSIS-LOO by subject, and which of the two to trust."""
+    if kfold is None or kfold.empty:
+        return []
+    k = int(kfold["k"].iloc[0])
+    shown = ["rank", "model", "elpd", "se", "elpd_diff", "dse", "weight", "mc_se"]
+    shown += ["n_heldout_k_bad", "folds_with_warnings", "elpd_psis", "n_pareto_k_bad"]
+    digits = {"elpd": 1, "se": 1, "elpd_diff": 1, "dse": 1, "weight": 2, "mc_se": 2}
+    digits["elpd_psis"] = 1
+    table = kfold.sort_values("rank")
+    psis_order = ranking(comparison, "subject")
+    kfold_order = [str(m) for m in table["model"]]
+    same = psis_order == kfold_order
+    best, runner = table.iloc[0], table.iloc[1]
+    share = float((table["n_pareto_k_bad"] / table["n_points"]).max())
+    return [
+        f"## Exact {k}-fold cross-validation by subject",
+        "",
+        f"Each model refitted {k} times, each time without one fold of subjects (folds "
+        "balanced on age group), and each left-out subject scored as a new member of the "
+        "fitted population: elpd is the sum of log p(subject's choices | the other folds), "
+        "estimated by importance sampling (`mc_se` its Monte Carlo se; `n_heldout_k_bad`: "
+        "subjects whose importance weights have Pareto k > 0.7). `elpd_psis` and "
+        "`n_pareto_k_bad` are PSIS-LOO by subject from the full fit.",
+        "",
+        markdown_table(table[shown], digits),
+        "",
+        f"K-fold ranks `{best['model']}` first, {runner['elpd_diff']:.1f} elpd ahead of "
+        f"`{runner['model']}` (dse {runner['dse']:.1f}). "
+        + (
+            "The ranking is the same as PSIS-LOO by subject's."
+            if same
+            else "PSIS-LOO by subject ranks them " + ", ".join(f"`{m}`" for m in psis_order) + "."
+        ),
+        "",
+        "**Which to trust.** For a new person, K-fold: it refits and needs no importance "
+        f"sampling over the posterior, whereas up to {share:.0%} of the subjects have PSIS "
+        "Pareto k > 0.7. PSIS-LOO leaving out one trial answers a different question "
+        "(the next choice of a person already seen).",
+        "",
+    ]

@@ -48,6 +48,9 @@ class ProsocialSettings:
     q_init: float = 0.5
     # also fit the best model with this initial value and compare the two (None: skip)
     q_init_alternative: float | None = 0.0
+    # exact K-fold cross-validation by subject with this many folds (None: skip); the
+    # refits repeat each model's fit and run as tasks on the job engine
+    kfold: int | None = None
 
     def __post_init__(self) -> None:
         models = tuple(self.models)
@@ -75,6 +78,8 @@ class ProsocialSettings:
             raise ValueError(
                 f"target_accept_prob must lie in (0, 1); got {self.target_accept_prob}"
             )
+        if self.kfold is not None and (not isinstance(self.kfold, int) or self.kfold < 2):
+            raise ValueError(f"kfold must be an integer of at least 2; got {self.kfold!r}")
         for name in ("q_init", "q_init_alternative"):
             value = getattr(self, name)
             if value is not None and not 0.0 <= value <= 1.0:

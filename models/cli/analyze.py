@@ -20,7 +20,7 @@ from rich.table import Table
 # the settings modules are light; the analyses (pandas, JAX) load when a command runs
 from valueint.analyze.paradigm import ZHAO2017, ParadigmSettings, shipped_dataset_dir
 from valueint.analyze.prosocial_settings import MODELS, ProsocialSettings
-from valueint.cli.common import fail
+from valueint.cli.common import AddressOption, WorkersOption, fail
 
 app = typer.Typer(
     add_completion=False,
@@ -58,6 +58,19 @@ def prosocial_comparison_table(comparison, unit: str) -> Table:
     rows = comparison[comparison["unit"] == unit].sort_values("rank")
     for _, row in rows.iterrows():
         table.add_row(*(format_cell(row[c], 2 if c == "weight" else 1) for c in columns))
+    return table
+
+
+def kfold_console_table(kfold) -> Table:
+    """The K-fold comparison as a console table, best first."""
+    from valueint.analyze.prosocial_report import format_cell
+
+    table = Table(title=f"exact {int(kfold['k'].iloc[0])}-fold by subject (best first)")
+    columns = ["model", "elpd", "se", "elpd_diff", "dse", "mc_se", "elpd_psis"]
+    for column in columns:
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for _, row in kfold.sort_values("rank").iterrows():
+        table.add_row(*(format_cell(row[c], 2 if c == "mc_se" else 1) for c in columns))
     return table
 
 
@@ -106,6 +119,16 @@ def prosocial_learning_command(
         bool, typer.Option(help="skip the refit at the alternative initial value")
     ] = False,
     save_fits: Annotated[bool, typer.Option(help="also write fits/<model>.nc")] = False,
+    kfold: Annotated[
+        int | None,
+        typer.Option(
+            min=2,
+            help="also compare by exact K-fold cross-validation by subject with K folds "
+            "(K x models refits on the job engine; resumable from OUT/kfold/)",
+        ),
+    ] = None,
+    address: AddressOption = None,
+    workers: WorkersOption = None,
     overwrite: Annotated[bool, typer.Option(help="replace existing output files")] = False,
 ) -> None:
     """Prosocial learning (Cutler et al. 2021): fit, compare and summarise the models."""
@@ -126,13 +149,15 @@ def prosocial_learning_command(
             subjects_per_group=subjects_per_group,
             q_init=q_init,
             q_init_alternative=q_init_alternative,
+            kfold=kfold,
         )
         if no_q_init_comparison:
             settings = dataclasses.replace(settings, q_init_alternative=None)
     except ValueError as err:
         fail(str(err))
     try:
-        check_output_paths(output_paths(out, save_fits, settings.models).values(), overwrite)
+        paths = output_paths(out, save_fits, settings.models, settings.kfold is not None)
+        check_output_paths(paths.values(), overwrite)
     except FileExistsError as err:
         fail(str(err))
     try:
@@ -152,12 +177,16 @@ def prosocial_learning_command(
             save_fits=save_fits,
             report=report,
             progress=True,
+            address=address,
+            workers=workers,
         )
-    except (TrialDataError, ValueError) as err:
+    except (TrialDataError, ValueError, ConnectionError) as err:
         fail(str(err))
     result_console = Console()
     for unit in ("trial", "subject"):
         result_console.print(prosocial_comparison_table(result.comparison, unit))
+    if settings.kfold is not None:
+        result_console.print(kfold_console_table(result.kfold))
     console.print(f"best model (leave one trial out): [bold]{result.best_model}[/]")
     for _, row in result.diagnostics.iterrows():
         if not row["converged"]:

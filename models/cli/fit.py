@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from valueint.cli.common import AddressOption, WorkersOption
 from valueint.cli.common import fail as _fail
 
 console = Console(stderr=True, soft_wrap=True)
@@ -229,9 +230,21 @@ def compare_command(
     plot: Annotated[Path | None, typer.Option(help="image file for the comparison plot")] = None,
     ic: Annotated[str, typer.Option(help="loo (PSIS-LOO) or waic")] = "loo",
     by: Annotated[str, typer.Option(help="what one left-out point is: trial or subject")] = "trial",
+    method: Annotated[
+        str, typer.Option(help="psis, or kfold: exact K-fold by subject (refits every model)")
+    ] = "psis",
+    k: Annotated[int, typer.Option(min=2, help="folds for --method kfold")] = 10,
+    jobs: Annotated[
+        Path | None,
+        typer.Option(help="folder for the K-fold refits' results (rerun to resume)"),
+    ] = None,
+    seed: Annotated[int, typer.Option(min=0, help="seed of the folds and refits")] = 0,
+    address: AddressOption = None,
+    workers: WorkersOption = None,
     overwrite: Annotated[bool, typer.Option(help="replace existing output files")] = False,
 ) -> None:
-    """Rank fits by PSIS-LOO (stacking weights, Pareto k counts, WAIC alongside)."""
+    """Rank fits by PSIS-LOO (stacking weights, Pareto k counts, WAIC alongside), or by
+    exact K-fold cross-validation by subject (--method kfold --by subject)."""
     from valueint.records import atomic_write, check_output_paths
     from valueint.trials.comparison import ComparisonWarning, compare
     from valueint.trials.figures import plot_comparison
@@ -246,17 +259,33 @@ def compare_command(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ComparisonWarning)
         try:
-            table = compare(loaded, ic=ic, by=by)
-        except ValueError as err:
+            if method == "kfold":
+                table = compare(
+                    loaded,
+                    by=by,
+                    method="kfold",
+                    k=k,
+                    seed=seed,
+                    out=jobs,
+                    address=address,
+                    workers=workers,
+                )
+            else:
+                table = compare(loaded, ic=ic, by=by, method=method)
+        except (ValueError, RuntimeError, ConnectionError) as err:
             _fail(str(err))
-    shown = table[["rank", "elpd", "se", "elpd_diff", "dse", "p", "weight", "elpd_waic"]]
+    if method == "kfold":
+        shown = table[["rank", "elpd", "se", "elpd_diff", "dse", "mc_se", "weight", "elpd_psis"]]
+        title = f"exact {k}-fold comparison by subject (best first)"
+    else:
+        shown = table[["rank", "elpd", "se", "elpd_diff", "dse", "p", "weight", "elpd_waic"]]
+        title = f"{ic.upper()} comparison (leave one {by} out; best first)"
     shown = shown.assign(k_bad=table["n_pareto_k_bad"])
-    Console().print(
-        _frame_table(shown, f"{ic.upper()} comparison (leave one {by} out; best first)", "fit")
-    )
+    Console().print(_frame_table(shown, title, "fit"))
     _print_warnings(caught)
     if out is not None:
         buffer = io.StringIO()
+        table.attrs = {}
         table.to_csv(buffer)
         atomic_write(out, buffer.getvalue())
         console.print(f"wrote {out}")

@@ -136,6 +136,53 @@ def fit_options(fit: xr.DataTree):
         ) from None
 
 
+def refit_arguments(fit: xr.DataTree) -> dict:
+    """The keyword arguments of ``valueint.trials.fit`` that made ``fit`` (data and seed
+    aside), read back from its attributes: ``fit(data, **refit_arguments(tree))`` fits
+    other data as ``tree`` was fitted.
+
+    A fit whose subjects' centeredness was fixed by hand records only the values it used,
+    so it is refitted with the learned (``"auto"``) centeredness.
+    """
+    from valueint.trials.covariates import CovariateFormulas
+
+    settings = json.loads(fit.attrs.get("settings", "{}"))
+    if not settings:
+        raise ValueError("the fit records no settings (attrs['settings']): it cannot be refitted")
+    method = str(fit.attrs.get("method", "nuts"))
+    arguments = {
+        "model": str(fit.attrs["model"]),
+        "method": method,
+        "hierarchical": bool(settings["hierarchical"]),
+        "formulas": CovariateFormulas.from_dict(settings.get("formulas", {})),
+        "draws": int(settings["draws"]),
+        "predictive_draws": int(settings.get("predictive_draws", 100)),
+        "likelihood_precision": str(settings.get("likelihood_precision", "auto")),
+        "options": fit_options(fit),
+    }
+    if method == "svi":
+        arguments |= {
+            "svi_steps": int(settings["svi_steps"]),
+            "svi_learning_rate": float(settings["svi_learning_rate"]),
+            "svi_guide": str(settings.get("svi_guide", "normal")),
+        }
+        return arguments
+    arguments |= {
+        "chains": int(settings["chains"]),
+        "warmup": int(settings["warmup"]),
+        "target_accept_prob": float(settings["target_accept_prob"]),
+        "max_tree_depth": int(settings["max_tree_depth"]),
+        "init": str(settings.get("init", "svi")),
+        "mass_matrix": str(settings.get("mass_matrix", "population")),
+        "centeredness": "whitened" if settings.get("parameterization") == "whitened" else "auto",
+    }
+    if "warm_start_steps" in settings:
+        arguments["warm_start_steps"] = int(settings["warm_start_steps"])
+    if "approximation_warmup" in settings:
+        arguments["approximation_warmup"] = int(settings["approximation_warmup"])
+    return arguments
+
+
 def recompute_log_likelihood(fit: xr.DataTree, chains: Sequence[int] | None = None) -> xr.Dataset:
     """The ``log_likelihood`` group of ``fit``, recomputed from its posterior and design.
 

@@ -1,0 +1,77 @@
+"""K-fold cross-validation by subject: the folds, and refits on real local workers."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from valueint.trials.comparison import compare
+from valueint.trials.fit_data import Covariate
+from valueint.trials.fit_files import refit_arguments
+from valueint.trials.inference import fit
+from valueint.trials.kfold import fold_of_subjects
+from valueint.trials.recovery import synthetic_data
+
+
+def with_groups(data, codes):
+    return type(data)(
+        data.arrays,
+        data.subject_ids,
+        (Covariate("group", np.asarray(codes), ("a", "b")),),
+        data.context_labels,
+    )
+
+
+SUBJECTS, _ = synthetic_data("rw", 40, 16, seed=0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, 1), min_size=6, max_size=40), st.integers(2, 6), st.integers(0, 99))
+def test_folds_are_balanced_within_groups_and_fixed_by_the_seed(codes, k, seed):
+    data = with_groups(SUBJECTS.select_subjects(slice(0, len(codes))), codes)
+    k = min(k, len(codes))
+    folds = fold_of_subjects(data, k, seed)
+    sizes = np.bincount(folds, minlength=k)
+    assert sizes.max() - sizes.min() <= 1
+    for level in (0, 1):
+        in_level = np.bincount(folds[np.asarray(codes) == level], minlength=k)
+        assert in_level.max() - in_level.min() <= 1
+    np.testing.assert_array_equal(folds, fold_of_subjects(data, k, seed))
+
+
+def test_a_bad_number_of_folds_is_named():
+    data = SUBJECTS.select_subjects(slice(0, 4))
+    with pytest.raises(ValueError, match="k must be an integer from 2 to the 4 subjects"):
+        fold_of_subjects(data, 5, 0)
+    with pytest.raises(ValueError, match="by='subject'"):
+        compare({"a": None, "b": None}, by="trial", method="kfold")
+
+
+@pytest.mark.xdist_group("dask")
+def test_kfold_prefers_the_generating_model_and_resumes(tmp_path):
+    # 16 subjects of a Rescorla-Wagner learner; the choice kernel alone cannot learn
+    data, _ = synthetic_data("rw", 16, 48, seed=3)
+    fits = {
+        m: fit(data, m, method="svi", draws=200, svi_steps=800, progress=False)
+        for m in ("rw", "choice_kernel")
+    }
+    # each refit is made as the full fit was: the same call on the same data repeats it
+    arguments = refit_arguments(fits["rw"])
+    assert arguments["method"] == "svi" and arguments["svi_steps"] == 800
+    model = arguments.pop("model")
+    repeat = fit(data, model, seed=int(fits["rw"].attrs["seed"]), progress=False, **arguments)
+    np.testing.assert_array_equal(repeat["posterior"]["alpha"], fits["rw"]["posterior"]["alpha"])
+    options = {"out": tmp_path, "workers": 1, "progress": False, "heldout_draws": 1000}
+    table = compare(fits, by="subject", method="kfold", k=2, **options)
+    assert list(table.index) == ["rw", "choice_kernel"]
+    loser = table.loc["choice_kernel"]
+    assert loser["elpd_diff"] > 2 * loser["dse"]  # clear of zero, not only ahead
+    assert (table["n_points"] == 16).all() and (table["ic"] == "kfold").all()
+    assert np.isfinite(table["elpd_psis"]).all() and (table["mc_se"] < 1.0).all()
+    results = table.attrs["kfold"]
+    assert set(np.unique(results["rw"].folds)) == {0, 1}
+    written = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "tasks").iterdir()}
+    assert len(written) == 4
+    again = compare(fits, by="subject", method="kfold", k=2, **options)
+    np.testing.assert_array_equal(again["elpd"].values, table["elpd"].values)
+    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "tasks").iterdir()} == written

@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 RUN_OUT ?= paper/figures
 
-.PHONY: run test bench bench-fit lint install install-dev clean notebooks
+.PHONY: run test bench bench-fit bench-jobs lint install install-dev clean notebooks
 
 $(BIN)/python:
 	@if [ -z "$(PYTHON)" ]; then echo "make: no Python 3.12 or 3.13 found (looked on PATH and under pyenv). Install one (e.g. 'pyenv install 3.12') or run 'make PYTHON=/path/to/python3.12 ...'." >&2; exit 1; fi
@@ -37,6 +37,10 @@ bench: install-dev
 # data, chains and draws; installs the bench extra (PyMC, nutpie) and rewrites
 # benchmarks/fit_results.json and FIT_RESULTS.md (~15 min on 2 cores).  Quick look:
 # make bench-fit BENCH_ARGS="--subjects 20 --warmup 100 --draws 100 --out-dir /tmp/bench-fit"
+# the job engine: one model's SBC job on 1 local worker against one per core (~5 min)
+bench-jobs: install-dev
+	$(BIN)/python benchmarks/bench_jobs.py $(BENCH_ARGS)
+
 bench-fit: install-dev
 	$(BIN)/pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python benchmarks/bench_fit.py $(BENCH_ARGS)

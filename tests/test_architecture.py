@@ -25,6 +25,7 @@ SUBPACKAGES = (
     "paradigm",
     "jobs",
     "calibration",
+    "design",
     "analyze",
     "cli",
     "testing",

@@ -33,7 +33,7 @@ from valueint.calibration.figures import plot_ecdf_differences, plot_overview
 from valueint.calibration.paradigm_sbc import paradigm_replication
 from valueint.calibration.ranks import BAND_PROB, rank_table, summarize_ranks
 from valueint.calibration.trial_sbc import trial_replication
-from valueint.jobs import JobReport, TaskStore, run_tasks
+from valueint.jobs import TaskStore, finished_only, run_tasks
 from valueint.records import atomic_write, run_record, save_figure, write_json
 
 LEVELS = ("trial", "paradigm")
@@ -191,8 +191,7 @@ def calibrate(
             description=f"SBC {job.level} {job.model}",
         )
     else:
-        done = job.replications - len(store.pending())
-        report = JobReport(job.replications, done, 0, (), 0.0, "not run (--no-run)")
+        report = finished_only(store)
     results = store.results()
     ranks = rank_table(results)
     summary = summarize_ranks(ranks, job.seed) if results else pd.DataFrame()
@@ -209,13 +208,7 @@ def calibrate(
         seeds=[job.seed],
         wall_time_s=time.perf_counter() - start,
         replications_finished=len(results),
-        engine={
-            "address": report.address,
-            "skipped": report.skipped,
-            "completed": report.completed,
-            "failed": len(report.failures),
-            "wall_s": round(report.wall_s, 3),
-        },
+        engine=report.record(),
     )
     write_json(out / "run.json", record)
     return CalibrationResult(job, ranks, summary, report, tuple(store.failures()))

@@ -1,6 +1,7 @@
 """Command line: ``valueint simulate`` runs a config, ``valueint reproduce`` draws the
 paper's figures, and ``fit``, ``compare``, ``recover`` and ``ppc`` fit cognitive models
-to trial data; ``calibrate`` runs simulation-based calibration on many workers."""
+to trial data; ``calibrate`` runs simulation-based calibration and ``design`` the power
+analysis of a study, on many workers."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from rich.table import Table
 
 from valueint.cli import analyze as analyze_cli
 from valueint.cli import calibrate as calibrate_cli
+from valueint.cli import design as design_cli
 from valueint.cli import fit as fit_cli
 from valueint.cli.common import fail as _fail
 
@@ -220,6 +222,7 @@ def _summary(frame) -> None:
 fit_cli.register(app)  # fit, compare, recover, ppc
 app.add_typer(analyze_cli.app, name="analyze")
 app.command("calibrate")(calibrate_cli.calibrate)
+app.command("design")(design_cli.design)
 
 if __name__ == "__main__":
     app()

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from valueint.calibration.designs import PARADIGM_DESIGN, RANK_DRAWS, REPLICATIONS, TRIAL_DESIGN
-from valueint.cli.common import fail
+from valueint.cli.common import AddressOption, ProgressOption, WorkersOption, fail
 
 console = Console(stderr=True, soft_wrap=True)
 
@@ -85,14 +85,9 @@ def calibrate(
         int, typer.Option(min=1, help="thinned posterior draws each rank is taken among")
     ] = RANK_DRAWS,
     seed: Annotated[int, typer.Option(min=0, help="the job's seed")] = 0,
-    address: Annotated[
-        str | None,
-        typer.Option(help="Dask scheduler to run on (default: $VALUEINT_DASK_ADDRESS, else local)"),
-    ] = None,
-    workers: Annotated[
-        int | None, typer.Option(min=1, help="local worker processes (default: one per core)")
-    ] = None,
-    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+    address: AddressOption = None,
+    workers: WorkersOption = None,
+    progress: ProgressOption = True,
     run: Annotated[
         bool, typer.Option(help="run the missing replications (--no-run: summarize the finished)")
     ] = True,

@@ -1,8 +1,9 @@
-"""What every ``valueint`` command shares: how it stops on bad input."""
+"""What every ``valueint`` command shares: how it stops on bad input, and the options of
+the commands that run on the job engine."""
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -19,3 +20,14 @@ def fail(message: str) -> NoReturn:
     """
     _errors.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(code=2)
+
+
+# the job engine's options (``valueint.jobs``), the same for every command that uses it
+AddressOption = Annotated[
+    str | None,
+    typer.Option(help="Dask scheduler to run on (default: $VALUEINT_DASK_ADDRESS, else local)"),
+]
+WorkersOption = Annotated[
+    int | None, typer.Option(min=1, help="local worker processes (default: one per core)")
+]
+ProgressOption = Annotated[bool, typer.Option(help="show a progress bar")]

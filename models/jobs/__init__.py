@@ -6,7 +6,7 @@ the job's seed and the task's index (``seeds``), so that the numbers do not depe
 many workers run the job or in what order.
 """
 
-from valueint.jobs.engine import ADDRESS_ENV, JobReport, connect, run_tasks
+from valueint.jobs.engine import ADDRESS_ENV, JobReport, connect, finished_only, run_tasks
 from valueint.jobs.seeds import task_seed
 from valueint.jobs.store import JobMismatchError, TaskStore
 
@@ -16,6 +16,7 @@ __all__ = [
     "JobReport",
     "TaskStore",
     "connect",
+    "finished_only",
     "run_tasks",
     "task_seed",
 ]

@@ -71,6 +71,22 @@ class JobReport:
     def complete(self) -> bool:
         return self.skipped + self.completed == self.n_tasks
 
+    def record(self) -> dict:
+        """What the engine did, for a result's run record."""
+        return {
+            "address": self.address,
+            "skipped": self.skipped,
+            "completed": self.completed,
+            "failed": len(self.failures),
+            "wall_s": round(self.wall_s, 3),
+        }
+
+
+def finished_only(store: TaskStore) -> JobReport:
+    """The report of a job that is summarized without running its missing tasks."""
+    n_tasks = store.job["n_tasks"]
+    return JobReport(n_tasks, n_tasks - len(store.pending()), 0, (), 0.0, "not run (--no-run)")
+
 
 def local_worker_env() -> dict[str, str]:
     inherited = {k: os.environ[k] for k in INHERITED_ENV if k in os.environ}

@@ -6,12 +6,16 @@ function by its module name.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 
 def seeded_draws(payload: dict, seed: int) -> dict:
     """``payload["n"]`` standard normals from the task's seed (the same on any worker),
-    or a ``ValueError`` when ``payload["fail"]`` is true."""
+    after ``payload["sleep"]`` seconds (a slow task, to be interrupted), or a
+    ``ValueError`` when ``payload["fail"]`` is true."""
+    time.sleep(payload.get("sleep", 0.0))
     if payload.get("fail"):
         raise ValueError(f"asked to fail (payload {payload})")
     return {"draws": np.random.default_rng(seed).normal(size=payload["n"]).tolist()}

@@ -62,3 +62,53 @@ def test_a_wrong_payload_count_and_an_absent_cluster_are_named(tmp_path, monkeyp
     with pytest.raises(ConnectionError, match="no Dask scheduler answered at 'tcp://127.0.0.1:9'"):
         with connect(timeout="2s"):
             pass
+
+
+KILLED_JOB = """
+import sys
+from valueint.jobs import TaskStore, run_tasks
+from valueint.testing.tasks import seeded_draws
+
+if __name__ == "__main__":
+    store = TaskStore(sys.argv[1], kind="test", config={"n": 3}, seed=11, n_tasks=8)
+    run_tasks(seeded_draws, [{"n": 3, "sleep": 1.5}] * 8, store, workers=1, progress=False)
+"""
+
+
+def test_a_job_killed_midway_resumes_without_redoing_finished_tasks(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "job.py"
+    script.write_text(KILLED_JOB)
+    folder = tmp_path / "job"
+    process = subprocess.Popen(
+        [sys.executable, str(script), str(folder)],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    tasks = folder / "tasks"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(tasks.glob("*.json"))) < 2:
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)  # the job, its scheduler and its worker
+    process.wait()
+    finished = {p.name: p.stat().st_mtime_ns for p in tasks.glob("*.json")}
+    assert 2 <= len(finished) < 8, "the job was to be killed midway"
+    store = TaskStore(folder, kind="test", config={"n": 3}, seed=11, n_tasks=8)
+    payloads = [{"n": 3}] * 8
+    report = run_tasks(seeded_draws, payloads, store, workers=1, console=quiet())
+    assert (report.skipped, report.completed, report.complete) == (
+        len(finished),
+        8 - len(finished),
+        True,
+    )
+    for name, mtime in finished.items():
+        assert (tasks / name).stat().st_mtime_ns == mtime
+    for result in store.results():
+        expected = np.random.default_rng(task_seed(11, result["index"])).normal(size=3)
+        np.testing.assert_array_equal(result["draws"], expected)

@@ -1,0 +1,73 @@
+"""Study design end to end on real local workers: paradigm and trial-level studies."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from valueint.design import design
+from valueint.design.study import study_from_dict
+
+ZHAO = Path(__file__).parents[2] / "data" / "zhao2017_praise_cheating" / "power.toml"
+
+pytestmark = pytest.mark.xdist_group("dask")
+
+
+def paradigm_study(studies=4):
+    raw = {
+        "name": "strong-effect",
+        "level": "paradigm",
+        "paradigm": "paradigm.toml",
+        "sizes": [10, 300],
+        "studies": studies,
+        "seed": 1,
+        "truth": {
+            "model": "isr",
+            "values": {"bias": -0.4, "value_weight": 3.0, "correlation": 0.3},
+        },
+        "fit": {"models": ["isr", "null_rate"], "chains": 2, "warmup": 200, "draws": 300},
+        "criteria": {"weight": "value_weight"},
+    }
+    return study_from_dict(raw, "strong.toml", ZHAO.parent)
+
+
+def test_a_strong_effect_is_found_at_the_large_size_and_the_job_resumes(tmp_path):
+    result = design(paradigm_study(), tmp_path, workers=1, progress=False)
+    power = result.power.set_index("size")
+    # value_weight 3: P(peek) 0.40 -> about 0.75 after ability praise; 300 per condition
+    # separate the models in every study, 10 per condition rarely do
+    assert power.loc[300, "win_rate"] == 1.0 and power.loc[300, "lead_rate"] == 1.0
+    assert power.loc[10, "lead_rate"] < 1.0
+    assert power.loc[300, "weight_sd"] < power.loc[10, "weight_sd"]
+    for name in ("studies.csv", "power.csv", "power.png", "summary.md", "run.json"):
+        assert (tmp_path / name).is_file()
+    assert "## Answers" in (tmp_path / "summary.md").read_text()
+    record = json.loads((tmp_path / "run.json").read_text())
+    assert record["seeds"] == [1] and record["studies_finished"] == 8
+    written = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "tasks").iterdir()}
+    # two more studies per size: only the 4 new tasks run; the others are kept
+    more = design(paradigm_study(studies=6), tmp_path, workers=1, progress=False)
+    assert (more.report.skipped, more.report.completed) == (8, 4)
+    for name, mtime in written.items():
+        assert (tmp_path / "tasks" / name).stat().st_mtime_ns == mtime
+    np.testing.assert_array_equal(
+        more.studies[more.studies["study"] < 4]["lead"], result.studies["lead"]
+    )
+
+
+def test_a_trial_level_study_runs_its_socialization_design(tmp_path):
+    raw = {
+        "level": "trial",
+        "sizes": [6],
+        "studies": 1,
+        "truth": {"model": "isr", "values": {"w": [0.5, 0.3]}},
+        "fit": {"models": ["isr", "no_internalization"], "svi_steps": 300, "draws": 100},
+        "criteria": {"weight": "w"},
+        "socialization": {"n_blocks": 2, "n_trials": 16},
+    }
+    result = design(study_from_dict(raw, "trial.toml"), tmp_path, workers=1, progress=False)
+    row = result.studies.iloc[0]
+    assert row["size"] == 6 and row["winner"] in ("isr", "no_internalization")
+    assert 0 < row["weight_low"] < row["weight_high"] and row["weight_sd"] > 0
+    assert np.isfinite(row["lead"]) and row["lead_se"] >= 0

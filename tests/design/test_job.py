@@ -14,7 +14,7 @@ ZHAO = Path(__file__).parents[2] / "data" / "zhao2017_praise_cheating" / "power.
 pytestmark = pytest.mark.xdist_group("dask")
 
 
-def paradigm_study(studies=4):
+def paradigm_study(studies=3):
     raw = {
         "name": "strong-effect",
         "level": "paradigm",
@@ -26,7 +26,7 @@ def paradigm_study(studies=4):
             "model": "isr",
             "values": {"bias": -0.4, "value_weight": 3.0, "correlation": 0.3},
         },
-        "fit": {"models": ["isr", "null_rate"], "chains": 2, "warmup": 200, "draws": 300},
+        "fit": {"models": ["isr", "null_rate"], "chains": 2, "warmup": 150, "draws": 200},
         "criteria": {"weight": "value_weight"},
     }
     return study_from_dict(raw, "strong.toml", ZHAO.parent)
@@ -44,15 +44,15 @@ def test_a_strong_effect_is_found_at_the_large_size_and_the_job_resumes(tmp_path
         assert (tmp_path / name).is_file()
     assert "## Answers" in (tmp_path / "summary.md").read_text()
     record = json.loads((tmp_path / "run.json").read_text())
-    assert record["seeds"] == [1] and record["studies_finished"] == 8
+    assert record["seeds"] == [1] and record["studies_finished"] == 6
     written = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "tasks").iterdir()}
-    # two more studies per size: only the 4 new tasks run; the others are kept
-    more = design(paradigm_study(studies=6), tmp_path, workers=1, progress=False)
-    assert (more.report.skipped, more.report.completed) == (8, 4)
+    # one more study per size: only its 2 new tasks run; the others are kept
+    more = design(paradigm_study(studies=4), tmp_path, workers=1, progress=False)
+    assert (more.report.skipped, more.report.completed) == (6, 2)
     for name, mtime in written.items():
         assert (tmp_path / "tasks" / name).stat().st_mtime_ns == mtime
     np.testing.assert_array_equal(
-        more.studies[more.studies["study"] < 4]["lead"], result.studies["lead"]
+        more.studies[more.studies["study"] < 3]["lead"], result.studies["lead"]
     )
 
 

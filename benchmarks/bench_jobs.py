@@ -26,6 +26,7 @@ from rich.console import Console
 
 import valueint
 from valueint.calibration.job import CalibrationJob, calibrate
+from valueint.jobs import TaskStore, run_tasks
 from valueint.records import write_json
 
 console = Console(stderr=True)
@@ -74,7 +75,8 @@ def main(argv=None) -> int:
         scratch = Path(scratch)
         start = time.perf_counter()
         warm = job_for(args.model, args.level, 1, args.seed + 1)
-        calibrate(warm, scratch / "warm", workers=1, progress=False)
+        store = TaskStore(scratch / "warm", kind="warm-up", config={}, seed=warm.seed, n_tasks=1)
+        run_tasks(warm.task, [warm.payload()], store, workers=1, progress=False)
         warm_s = time.perf_counter() - start
         console.print(f"warm-up (fills the compile cache): {warm_s:.1f} s")
         runs = []

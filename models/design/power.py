@@ -50,7 +50,7 @@ def paradigm_study(payload: dict, seed: int) -> dict:
     import jax
     import numpyro
 
-    from valueint.paradigm.inference import compare_paradigm, fit_messages, fit_paradigm
+    from valueint.paradigm.inference import ParadigmFitWarning, compare_paradigm, fit_paradigm
     from valueint.paradigm.models import design_arrays, get_paradigm_model
     from valueint.paradigm.study import Counts, paradigm_from_dict
 
@@ -65,8 +65,8 @@ def paradigm_study(payload: dict, seed: int) -> dict:
     fit = payload["fit"]
     fits, messages = {}, {}
     for name in payload["models"]:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")  # the fit warns its diagnostics: keep them
             fits[name] = fit_paradigm(
                 paradigm,
                 counts,
@@ -77,7 +77,7 @@ def paradigm_study(payload: dict, seed: int) -> dict:
                 seed=seed,
                 evidence_samples=EVIDENCE_SAMPLES,
             )
-        messages[name] = fit_messages(fits[name])
+        messages[name] = _messages(caught, ParadigmFitWarning)
     table = compare_paradigm(fits)
     lead, lead_se, rival = truth_lead(table, truth.name)
     weight = fits[truth.name]["posterior"][payload["weight"]].values
@@ -96,7 +96,7 @@ def trial_study(payload: dict, seed: int) -> dict:
     truth population (unconstrained means and sds), fit every model, compare by PSIS-LOO
     (one trial left out)."""
     from valueint.trials.comparison import compare
-    from valueint.trials.diagnostics import diagnostics
+    from valueint.trials.inference import FitWarning
     from valueint.trials.inference import fit as fit_trials
     from valueint.trials.recovery import synthetic_data
     from valueint.trials.socialization import SocializationDesign
@@ -116,8 +116,8 @@ def trial_study(payload: dict, seed: int) -> dict:
         settings.pop("svi_steps", None)
     fits, messages = {}, {}
     for name in payload["models"]:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             fits[name] = fit_trials(
                 data,
                 name,
@@ -127,7 +127,7 @@ def trial_study(payload: dict, seed: int) -> dict:
                 progress=False,
                 **settings,
             )
-        messages[name] = list(diagnostics(fits[name]).messages) if method == "nuts" else []
+        messages[name] = _messages(caught, FitWarning) if method == "nuts" else []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         table = compare(fits, ic="loo", by="trial")
@@ -139,11 +139,17 @@ def trial_study(payload: dict, seed: int) -> dict:
     }
 
 
+def _messages(caught, category) -> list[str]:
+    """The messages of the warnings of ``category`` among ``caught``: a fit's diagnostics,
+    which it warns once each."""
+    return [str(w.message) for w in caught if issubclass(w.category, category)]
+
+
 def _common(payload, table, lead, lead_se, rival, messages) -> dict:
     return {
         "size": int(payload["size"]),
         "study": int(payload["study"]),
-        "truth": {k: v for k, v in payload["truth"].items()},
+        "truth": dict(payload["truth"]),
         "winner": str(table["elpd"].idxmax()),
         "lead": lead,
         "lead_se": lead_se,

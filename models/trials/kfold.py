@@ -58,17 +58,17 @@ def fold_of_subjects(data: FitData, k: int, seed: int) -> np.ndarray:
 
 def kfold_task(payload: dict, seed: int) -> dict:
     """One model fitted without one fold, and the fold's subjects scored (a job task)."""
-    from valueint.trials.diagnostics import diagnostics
     from valueint.trials.heldout import heldout_density
-    from valueint.trials.inference import fit
+    from valueint.trials.inference import FitWarning, fit
 
     data: FitData = payload["data"]
     folds = np.asarray(payload["folds"])
     fold = payload["fold"]
     arguments = dict(payload["arguments"])
     model = arguments.pop("model")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the diagnostics are recorded below instead
+    with warnings.catch_warnings(record=True) as caught:
+        # the fit's own diagnostics, warned once each, are kept instead of shown
+        warnings.simplefilter("always")
         tree = fit(
             data.select_subjects(folds != fold),
             model,
@@ -87,7 +87,7 @@ def kfold_task(payload: dict, seed: int) -> dict:
         "name": payload["name"],
         "fold": fold,
         "heldout": density.to_dict(),
-        "fit_messages": list(diagnostics(tree).messages),
+        "fit_messages": [str(w.message) for w in caught if issubclass(w.category, FitWarning)],
         "sampling_time_s": float(tree.attrs["sampling_time_s"]),
     }
 

@@ -58,7 +58,7 @@ def _probit_plain_mean(mu, var, slope, offset):
     return mu + var * lam_slope * mills / s
 
 
-def likelihood_terms(mu, var, y, beta, bias, disapproval):
+def likelihood_terms(mu, var, y, beta, bias, disapproval, disapproval_possible=True):
     """P(y | u) as ten probit terms c_j exp(tilt_j u) Phi(alpha_j u + gamma_j), up to a
     constant factor.  Returns (c, alpha, gamma, tilt).
 
@@ -68,6 +68,10 @@ def likelihood_terms(mu, var, y, beta, bias, disapproval):
     mixture is accurate only in absolute terms, so sigmoid(a) is written exp(a)
     sigmoid(-a) instead.  With disapproval, P(0 | u) = sigmoid(-beta u - b) -
     sigmoid(-beta u + b) fills all ten terms.
+
+    ``disapproval_possible=False`` (static; the caller guarantees disapproval = 0)
+    returns the first five terms only: the other five are zero then, and leaving them
+    out halves the work without changing the result.
     """
     dtype = jnp.result_type(beta, float)
     scales = jnp.asarray(PROBIT_SCALES, dtype)
@@ -78,6 +82,9 @@ def likelihood_terms(mu, var, y, beta, bias, disapproval):
     offset = jnp.where(y == 0, -bias, bias)
     tail = ~window & (slope * _probit_plain_mean(mu, var, slope, offset) + offset < 0)
     sign = jnp.where(tail, -1.0, 1.0)
+    if not disapproval_possible:
+        tilt = jnp.where(tail, slope, 0.0) + zeros
+        return weights, sign * scales * slope, sign * scales * offset, tilt
     c = jnp.concatenate([weights, jnp.where(window, -weights, zeros)])
     alpha = jnp.concatenate([sign * scales * slope, scales * -beta])
     gamma = jnp.concatenate([sign * scales * offset, scales * bias])
@@ -85,9 +92,11 @@ def likelihood_terms(mu, var, y, beta, bias, disapproval):
     return c, alpha, gamma, tilt
 
 
-def tilted_moments(mu, var, y, beta, bias, disapproval):
+def tilted_moments(mu, var, y, beta, bias, disapproval, disapproval_possible=True):
     """Mean and variance of u under N(u; mu, var) * P(y | u), in closed form."""
-    c, alpha, gamma, tilt = likelihood_terms(mu, var, y, beta, bias, disapproval)
+    c, alpha, gamma, tilt = likelihood_terms(
+        mu, var, y, beta, bias, disapproval, disapproval_possible
+    )
     # exp(tilt u) N(u; mu, var) is proportional to N(u; mu + tilt var, var)
     mean = mu + tilt * var
     s = jnp.sqrt(1.0 + alpha**2 * var)
@@ -104,17 +113,33 @@ def tilted_moments(mu, var, y, beta, bias, disapproval):
     return new_mu, jnp.clip(new_var, 1e-12 * var, var)
 
 
-def adf_update(belief: GaussianBelief, phi, y, beta, bias, disapproval, observed=True):
+def adf_update(
+    belief: GaussianBelief,
+    phi,
+    y,
+    beta,
+    bias,
+    disapproval,
+    observed=True,
+    disapproval_possible=True,
+):
     """Posterior after one piece of feedback ``y`` on an action with features ``phi``.
 
     ``observed=False`` (or phi = 0) leaves the belief unchanged.
+    ``disapproval_possible=False`` is a static promise that disapproval = 0
+    (see ``likelihood_terms``).
     """
     s_phi = belief.cov @ phi
     var = jnp.dot(phi, s_phi)
     mu = jnp.dot(belief.mean, phi)
     informative = observed & (var > 1e-12)
     safe_var = jnp.where(informative, var, 1.0)
-    new_mu, new_var = tilted_moments(mu, safe_var, y, beta, bias, disapproval)
+    new_mu, new_var = tilted_moments(
+        mu, safe_var, y, beta, bias, disapproval, disapproval_possible
+    )
+    # Without the barrier XLA fuses the moments' reductions into the K x K update
+    # below and recomputes them for every entry of the covariance.
+    new_mu, new_var = jax.lax.optimization_barrier((new_mu, new_var))
     gain = s_phi / safe_var
     mean = belief.mean + gain * (new_mu - mu)
     cov = belief.cov - jnp.outer(gain, gain) * (safe_var - new_var)

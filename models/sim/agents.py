@@ -38,8 +38,11 @@ and stops only at terminal states, e.g. when a gridworld choice ends the episode
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from valueint.isr import utility as isr_utility
 from valueint.isr.belief import GaussianBelief, adf_update, prior_belief, value_sd
@@ -76,6 +79,38 @@ class LearnerParams:
     relearn_policy: jax.Array  # 1: Q restarts from zero when the autonomous phase starts
 
 
+@dataclasses.dataclass(frozen=True)
+class LearnerUses:
+    """Which options some condition of an experiment uses: static, so that the compiled
+    step leaves out the work no learner needs.  Leaving a branch out never changes a
+    result: every ``False`` here stands for a branch whose output no condition reads.
+    The default keeps everything (one program for any params)."""
+
+    isr: bool = True  # some learner has an ISR (the belief and point updates run)
+    disapproval: bool = True  # some caregiver may answer -1
+    thompson: bool = True
+    pessimistic: bool = True
+    softmax: bool = True
+    epsilon_greedy: bool = True
+
+
+def learner_uses(params: LearnerParams, caregiver: CaregiverParams) -> LearnerUses:
+    """What concrete (not traced) params of one or many conditions need."""
+    kind, mode, policy = (np.asarray(x) for x in (params.kind, params.isr_mode, params.policy))
+    bayes = kind == ISR_BAYES
+    return LearnerUses(
+        isr=bool(np.any(kind != NO_ISR)),
+        disapproval=bool(np.any(np.asarray(caregiver.disapproval) > 0)),
+        thompson=bool(np.any(bayes & (mode == THOMPSON))),
+        pessimistic=bool(np.any(bayes & (mode == PESSIMISTIC))),
+        softmax=bool(np.any(policy == SOFTMAX)),
+        epsilon_greedy=bool(np.any(policy == EPSILON_GREEDY)),
+    )
+
+
+ALL_USES = LearnerUses()
+
+
 @pytree_dataclass
 class LearnerState:
     q_weights: jax.Array  # [n_q]
@@ -104,8 +139,12 @@ def start_new_task(params: LearnerParams, state: LearnerState, new_task) -> Lear
     return state.replace(q_weights=jnp.where(forget, 0.0, state.q_weights))
 
 
-def start_episode(params: LearnerParams, state: LearnerState, normal_noise) -> LearnerState:
+def start_episode(
+    params: LearnerParams, state: LearnerState, normal_noise, uses: LearnerUses = ALL_USES
+) -> LearnerState:
     """Draw the Thompson sample theta_tilde = mean + L z for the coming episode."""
+    if not uses.thompson:
+        return state  # the sample is read in Thompson mode only
     cov = state.belief.cov
     k = cov.shape[0]
     jitter = 1e-6 * jnp.trace(cov) / k  # relative, so it also guards float32
@@ -118,15 +157,22 @@ def q_values(state: LearnerState, q_features):
     return q_features @ state.q_weights
 
 
-def select_action(params: LearnerParams, q, u_explore, u_action):
+def select_action(
+    params: LearnerParams, q, u_explore, u_action, uses: LearnerUses = ALL_USES
+):
     """Softmax by inverse CDF of ``u_action``, or epsilon-greedy (explore if u_explore < eps)."""
     n_actions = q.shape[-1]
-    probs = jax.nn.softmax(q / params.temperature)
-    cdf = jnp.cumsum(probs)
-    softmax_action = jnp.minimum(jnp.sum(cdf < u_action * cdf[-1]), n_actions - 1)
+    if uses.softmax:
+        probs = jax.nn.softmax(q / params.temperature)
+        cdf = jnp.cumsum(probs)
+        softmax_action = jnp.minimum(jnp.sum(cdf < u_action * cdf[-1]), n_actions - 1)
+        if not uses.epsilon_greedy:
+            return softmax_action.astype(jnp.int32)
     random_action = jnp.minimum(jnp.floor(u_action * n_actions).astype(jnp.int32), n_actions - 1)
     greedy_action = jnp.argmax(q)
     eps_action = jnp.where(u_explore < params.epsilon, random_action, greedy_action)
+    if not uses.softmax:
+        return eps_action.astype(jnp.int32)
     return jnp.where(params.policy == SOFTMAX, softmax_action, eps_action).astype(jnp.int32)
 
 
@@ -135,22 +181,27 @@ def isr_mean_value(params: LearnerParams, state: LearnerState, phi):
     return jnp.where(params.kind == ISR_BAYES, phi @ state.belief.mean, phi @ state.point)
 
 
-def isr_value(params: LearnerParams, state: LearnerState, phi):
+def isr_value(params: LearnerParams, state: LearnerState, phi, uses: LearnerUses = ALL_USES):
     """u_hat: the ISR's estimate of theta_c . phi for ``phi`` [..., K], under isr_mode."""
     mean_value = isr_mean_value(params, state, phi)
     bayes = params.kind == ISR_BAYES
-    pessimistic = mean_value - params.kappa * value_sd(state.belief, phi)
-    return jnp.where(
-        bayes & (params.isr_mode == THOMPSON),
-        phi @ state.theta_sample,
-        jnp.where(bayes & (params.isr_mode == PESSIMISTIC), pessimistic, mean_value),
-    )
+    value = mean_value
+    if uses.pessimistic:
+        pessimistic = mean_value - params.kappa * value_sd(state.belief, phi)
+        value = jnp.where(bayes & (params.isr_mode == PESSIMISTIC), pessimistic, value)
+    if uses.thompson:
+        value = jnp.where(bayes & (params.isr_mode == THOMPSON), phi @ state.theta_sample, value)
+    return value
 
 
-def internal_reward(params: LearnerParams, caregiver: CaregiverParams, state, phi):
+def internal_reward(
+    params: LearnerParams, caregiver: CaregiverParams, state, phi, uses: LearnerUses = ALL_USES
+):
     """R_i(s, a) for the taken action's ``phi`` [K]."""
+    if not uses.isr:
+        return jnp.zeros((), phi.dtype)
     salient = jnp.any(phi != 0)
-    u_hat = isr_value(params, state, phi)
+    u_hat = isr_value(params, state, phi, uses)
     r = caregiver.social_reward * expected_feedback(
         u_hat, params.praise_beta, params.praise_bias, caregiver.disapproval
     )
@@ -182,12 +233,30 @@ def td_update(params: LearnerParams, state: LearnerState, psi, reward, next_q, t
 
 
 def isr_update(
-    params: LearnerParams, caregiver: CaregiverParams, state: LearnerState, phi, y, observed
+    params: LearnerParams,
+    caregiver: CaregiverParams,
+    state: LearnerState,
+    phi,
+    y,
+    observed,
+    uses: LearnerUses = ALL_USES,
 ):
-    """Learn from one piece of feedback, within the ISR budget."""
+    """Learn from one piece of feedback, within the ISR budget.
+
+    Both estimates learn whatever the kind (the runner reports both); with no ISR in
+    any condition (``uses.isr`` False) neither is read, and nothing is learned."""
+    if not uses.isr:
+        return state
     use = observed & jnp.any(phi != 0) & (state.n_feedback < params.isr_budget)
     belief = adf_update(
-        state.belief, phi, y, params.praise_beta, params.praise_bias, caregiver.disapproval, use
+        state.belief,
+        phi,
+        y,
+        params.praise_beta,
+        params.praise_bias,
+        caregiver.disapproval,
+        use,
+        disapproval_possible=uses.disapproval,
     )
     grad_u = jax.grad(feedback_log_likelihood, argnums=1)(
         y, jnp.dot(state.point, phi), params.praise_beta, params.praise_bias, caregiver.disapproval

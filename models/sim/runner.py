@@ -59,10 +59,13 @@ METRICS = tuple(
 )
 
 
-def episode_noise(env: Env, key, n_features: int):
+def episode_noise(env: Env, key, n_features: int, thompson: bool = True):
     """Every random number one episode uses, keyed only by ``key``.
 
     Drawn in a few bulk calls (per-step key splitting costs more than the draws).
+    ``thompson=False`` leaves out the Thompson sample's normals (zeros instead) for
+    experiments without Thompson learners; every other draw keeps its own key, so it
+    is unchanged.
     """
     k_reset, k_presence, k_thompson, k_env, k_steps = jax.random.split(key, 5)
     n, horizon = env.n_agents, env.horizon
@@ -71,7 +74,9 @@ def episode_noise(env: Env, key, n_features: int):
     return {
         "reset": env.reset_noise(k_reset),
         "present": present[0],
-        "thompson": jax.random.normal(k_thompson, (n, n_features)),
+        "thompson": jax.random.normal(k_thompson, (n, n_features))
+        if thompson
+        else jnp.zeros((n, n_features)),
         "steps": {
             "env": jax.vmap(env.step_noise)(jax.random.split(k_env, horizon)),
             "explore": explore,
@@ -99,22 +104,43 @@ def n_q_features(env: Env, q_representation: str) -> int:
     return env.n_q_features if q_representation == "linear" else env.n_states * env.n_actions
 
 
-def make_episode_runner(env: Env, q_representation: str = "linear", record: bool = False):
+def make_episode_runner(
+    env: Env,
+    q_representation: str = "linear",
+    record: bool = False,
+    uses: ln.LearnerUses = ln.ALL_USES,
+    defer_isr: bool = False,
+):
     """Return ``play(cond, learners, episode, noise) -> (learners, metrics[, trace])``.
 
     ``learners`` is a LearnerState with a leading [n_agents] axis.  With
     ``record=True`` a per-step trace is returned too (for tests and the reference).
+    ``uses`` says which learner options the params may select (``learner_uses``); the
+    step is compiled without the others.
+
+    ``defer_isr``: in a world where a salient action ends the episode
+    (``salient_action_ends_episode``) an agent learns from at most one piece of feedback
+    per episode, and no later step reads the update, so the ISR update may run once
+    after the episode's scan instead of at every step: the same result for a twelfth of
+    the work in the default gridworld.  Ignored in other worlds and with ``record``
+    (a trace shows the belief after every step).
     """
     psi_of = q_feature_map(env, q_representation)
     v_q = jax.vmap(ln.q_values)
-    v_select = jax.vmap(ln.select_action, in_axes=(None, 0, 0, 0))
-    v_internal = jax.vmap(ln.internal_reward, in_axes=(None, None, 0, 0))
+    v_select = jax.vmap(functools.partial(ln.select_action, uses=uses), in_axes=(None, 0, 0, 0))
+    v_internal = jax.vmap(
+        functools.partial(ln.internal_reward, uses=uses), in_axes=(None, None, 0, 0)
+    )
     v_isr_mean = jax.vmap(ln.isr_mean_value, in_axes=(None, 0, 0))
     v_td = jax.vmap(ln.td_update, in_axes=(None, 0, 0, 0, 0, None, None))
-    v_isr_update = jax.vmap(ln.isr_update, in_axes=(None, None, 0, 0, 0, 0))
+    v_isr_update = jax.vmap(
+        functools.partial(ln.isr_update, uses=uses), in_axes=(None, None, 0, 0, 0, 0)
+    )
     v_feedback = jax.vmap(cg.sample_feedback, in_axes=(None, 0, 0))
-    v_start = jax.vmap(ln.start_episode, in_axes=(None, 0, 0))
+    v_start = jax.vmap(functools.partial(ln.start_episode, uses=uses), in_axes=(None, 0, 0))
     v_new_task = jax.vmap(ln.start_new_task, in_axes=(None, 0, None))
+    defer_isr = defer_isr and bool(getattr(env, "salient_action_ends_episode", False))
+    defer_isr = defer_isr and not record
 
     def play(cond: ConditionParams, learners, episode, noise):
         care, lp = cond.caregiver, cond.learner
@@ -129,9 +155,10 @@ def make_episode_runner(env: Env, q_representation: str = "linear", record: bool
         learners = v_start(lp, learners, noise["thompson"])
         obs, state = env.reset_from_noise(noise["reset"], env_params)
         dtype = care.theta.dtype
+        agents = jnp.arange(env.n_agents)
 
         def step(carry, step_noise):
-            state, obs, learners, done = carry
+            state, obs, learners, done, totals, pending = carry
             active = ~done
             present = jnp.where(
                 care.presence_per_step > 0, step_noise["present"] < p_present, present_episode
@@ -139,7 +166,6 @@ def make_episode_runner(env: Env, q_representation: str = "linear", record: bool
             psi_all = psi_of(obs)  # [n, A, n_q]
             q = v_q(learners, psi_all)
             actions = v_select(lp, q, step_noise["explore"], step_noise["action"])
-            agents = jnp.arange(env.n_agents)
             psi = psi_all[agents, actions]
             phi = obs.social_features[agents, actions]  # [n, K]
             next_obs, next_state, r_ext, next_done, info = env.step_from_noise(
@@ -156,10 +182,18 @@ def make_episode_runner(env: Env, q_representation: str = "linear", record: bool
             )
             next_q = v_q(learners, psi_of(next_obs))
             learners_td = v_td(lp, learners, psi, u, next_q, info["terminated"], active)
-            learners_new = v_isr_update(lp, care, learners_td, phi, y, observed)
+            if defer_isr:
+                # the one observed salient step of the episode, learned from after it
+                pending = jax.tree.map(
+                    lambda new, old: jnp.where(observed.reshape(-1, *[1] * (new.ndim - 1)), new, old),
+                    {"phi": phi, "y": y, "observed": observed},
+                    pending,
+                )
+                learners_new = learners_td
+            else:
+                learners_new = v_isr_update(lp, care, learners_td, phi, y, observed)
 
             true_value = phi @ care.theta
-            isr_value = v_isr_mean(lp, learners, phi)
             mask = active.astype(dtype)
             sal = (salient & active).astype(dtype)
             out = {
@@ -167,7 +201,6 @@ def make_episode_runner(env: Env, q_representation: str = "linear", record: bool
                 "socialized": sal * (true_value > 0),
                 "extrinsic": mask * r_ext,
                 "caregiver": sal * true_value,
-                "isr": sal * isr_value,
                 "internal": mask * w_internal * r_internal,
                 "social": mask * w_social * r_social,
                 "praise": (y > 0).astype(dtype),
@@ -175,8 +208,13 @@ def make_episode_runner(env: Env, q_representation: str = "linear", record: bool
                 "present": mask * present.astype(dtype),
                 "active": mask,
             }
+            if uses.isr:  # no_isr learners' ISR value is not reported
+                out["isr"] = sal * v_isr_mean(lp, learners, phi)
+            # sums over the episode are carried, not stacked per step and summed after
+            totals = jax.tree.map(jnp.add, totals, out)
+            trace = None
             if record:
-                out["trace"] = {
+                trace = {
                     "action": actions,
                     "y": y,
                     "present": present,
@@ -190,13 +228,26 @@ def make_episode_runner(env: Env, q_representation: str = "linear", record: bool
             done = done | next_done
             # Past the end of an episode the world stands still.
             keep = lambda new, old: jax.tree.map(lambda a, b: jnp.where(active, a, b), new, old)  # noqa: E731
-            return (keep(next_state, state), keep(next_obs, obs), learners_new, done), out
+            carry = (
+                keep(next_state, state), keep(next_obs, obs), learners_new, done, totals, pending
+            )
+            return carry, trace
 
-        init = (state, obs, learners, jnp.zeros((), dtype=bool))
-        (_, _, learners, _), out = jax.lax.scan(step, init, noise["steps"])
-        total = jax.tree.map(
-            lambda x: jnp.sum(x, axis=0), {k: v for k, v in out.items() if k != "trace"}
-        )
+        per_agent = jnp.zeros(env.n_agents, dtype)
+        names = [*TOTALS, "isr"] if uses.isr else TOTALS
+        totals0 = {name: per_agent for name in names}
+        totals0["active"] = jnp.zeros((), dtype)
+        pending0 = {
+            "phi": jnp.zeros((env.n_agents, env.n_features), dtype),
+            "y": jnp.zeros(env.n_agents, jnp.int32),
+            "observed": jnp.zeros(env.n_agents, bool),
+        }
+        init = (state, obs, learners, jnp.zeros((), dtype=bool), totals0, pending0)
+        (_, _, learners, _, total, pending), trace = jax.lax.scan(step, init, noise["steps"])
+        if defer_isr:
+            learners = v_isr_update(
+                lp, care, learners, pending["phi"], pending["y"], pending["observed"]
+            )
         steps = total["active"]
         metrics = EpisodeMetrics(
             socialized_rate=jnp.where(
@@ -207,7 +258,7 @@ def make_episode_runner(env: Env, q_representation: str = "linear", record: bool
             salient_actions=total["salient"],
             extrinsic_return=total["extrinsic"],
             caregiver_reward=total["caregiver"],
-            isr_reward=total["isr"],
+            isr_reward=total.get("isr", per_agent),
             internal_reward=total["internal"],
             social_reward=total["social"],
             praise=total["praise"],
@@ -219,10 +270,18 @@ def make_episode_runner(env: Env, q_representation: str = "linear", record: bool
             theta_point=learners.point,
         )
         if record:
-            return learners, metrics, out["trace"]
+            return learners, metrics, trace
         return learners, metrics
 
     return play
+
+
+# the per-step quantities summed over an episode (besides "isr", kept when some learner
+# has an ISR)
+TOTALS = (
+    "salient", "socialized", "extrinsic", "caregiver", "internal", "social", "praise",
+    "disapproval", "present", "active",
+)  # fmt: skip
 
 
 def init_learners(env: Env, q_representation: str, learner_params: ln.LearnerParams):
@@ -232,21 +291,36 @@ def init_learners(env: Env, q_representation: str, learner_params: ln.LearnerPar
     return jax.tree.map(lambda x: jnp.broadcast_to(x, (env.n_agents, *x.shape)), one)
 
 
+def experiment_uses(experiment: Experiment) -> ln.LearnerUses:
+    """The learner options some condition of ``experiment`` selects."""
+    return ln.learner_uses(experiment.params.learner, experiment.params.caregiver)
+
+
 @functools.lru_cache(maxsize=32)
-def make_chunk_runner(env: Env, q_representation: str, chunk_episodes: int):
+def make_chunk_runner(
+    env: Env, q_representation: str, chunk_episodes: int, uses: ln.LearnerUses | None = None
+):
     """Compiled ``run(params[C], learners[C,S], keys[S], first_episode)``.
 
     Plays ``chunk_episodes`` episodes for every condition C and seed S at once and
-    returns (learners, metrics[C, S, chunk, n_agents]).  Cached on the static world, so
-    experiments that differ only in numbers reuse one compiled program.
+    returns (learners, metrics[C, S, chunk, n_agents]).  Cached on the static world (and
+    the options in use), so experiments that differ only in numbers reuse one compiled
+    program.  ``uses`` specializes the program to those learner options (and defers the
+    ISR update where the world allows); None compiles the general step, which any
+    params can use: the yardstick the specialized program is tested against.
     """
-    play = make_episode_runner(env, q_representation)
+    play = make_episode_runner(
+        env, q_representation, uses=uses or ln.ALL_USES, defer_isr=uses is not None
+    )
+    uses = uses or ln.ALL_USES
     n_features = env.n_features
 
     def one(cond, learners, key, first_episode):
         def body(learners, offset):
             episode = first_episode + offset
-            noise = episode_noise(env, jax.random.fold_in(key, episode), n_features)
+            noise = episode_noise(
+                env, jax.random.fold_in(key, episode), n_features, uses.thompson
+            )
             return play(cond, learners, episode, noise)
 
         return jax.lax.scan(body, learners, jnp.arange(chunk_episodes))
@@ -272,8 +346,17 @@ def seed_sharded(tree, axis: int):
     return jax.device_put(tree, jax.sharding.NamedSharding(mesh, spec))
 
 
-def run_experiment(experiment: Experiment, seeds: Sequence[int], progress: Callable | None = None):
-    """Run every condition and seed; returns stacked EpisodeMetrics [C, S, E, n_agents]."""
+def run_experiment(
+    experiment: Experiment,
+    seeds: Sequence[int],
+    progress: Callable | None = None,
+    specialize: bool = True,
+):
+    """Run every condition and seed; returns stacked EpisodeMetrics [C, S, E, n_agents].
+
+    ``specialize=False`` runs the general program (``make_chunk_runner`` with no
+    ``uses``): the same results, slower; for tests and benchmarks.
+    """
     seeds = [int(s) for s in seeds]
     if not seeds:
         raise ValueError("seeds must hold at least one seed")
@@ -281,7 +364,8 @@ def run_experiment(experiment: Experiment, seeds: Sequence[int], progress: Calla
         raise ValueError(f"seeds must be distinct non-negative integers; got {seeds}")
     n_chunks = math.ceil(experiment.n_episodes / experiment.chunk_episodes)
     chunk = math.ceil(experiment.n_episodes / n_chunks)
-    runner = make_chunk_runner(experiment.env, experiment.q_representation, chunk)
+    uses = experiment_uses(experiment) if specialize else None
+    runner = make_chunk_runner(experiment.env, experiment.q_representation, chunk, uses)
     keys = seed_sharded(jax.vmap(jax.random.key)(jnp.asarray(seeds)), axis=0)
     per_condition = jax.vmap(
         lambda lp: init_learners(experiment.env, experiment.q_representation, lp)
@@ -291,12 +375,16 @@ def run_experiment(experiment: Experiment, seeds: Sequence[int], progress: Calla
         lambda x: jnp.broadcast_to(x[:, None], (x.shape[0], len(seeds), *x.shape[1:])), learners0
     )
     learners = seed_sharded(learners, axis=1)
-    blocks = []
-    for i in range(n_chunks):
-        learners, metrics = runner(experiment.params, learners, keys, jnp.asarray(i * chunk))
-        blocks.append(jax.device_get(metrics))
-        if progress is not None:
-            progress(min((i + 1) * chunk, experiment.n_episodes), experiment.n_episodes)
+    blocks, pending = [], None
+    for i in range(n_chunks + 1):
+        # dispatch chunk i, then copy chunk i - 1 to the host while it runs
+        if i < n_chunks:
+            learners, metrics = runner(experiment.params, learners, keys, jnp.asarray(i * chunk))
+        if pending is not None:
+            blocks.append(jax.device_get(pending))
+            if progress is not None:
+                progress(min(i * chunk, experiment.n_episodes), experiment.n_episodes)
+        pending = metrics if i < n_chunks else None
     return jax.tree.map(
         lambda *b: np.concatenate(b, axis=2)[:, :, : experiment.n_episodes], *blocks
     )
@@ -369,8 +457,9 @@ def trace_episodes(experiment: Experiment, condition: int, seed: int, n_episodes
     what the NumPy reference replays to check parity.
     """
     env = experiment.env
-    play = make_episode_runner(env, experiment.q_representation, record=True)
     cond = jax.tree.map(lambda x: x[condition], experiment.params)
+    uses = ln.learner_uses(cond.learner, cond.caregiver)
+    play = make_episode_runner(env, experiment.q_representation, record=True, uses=uses)
     key = jax.random.key(seed)
 
     @jax.jit

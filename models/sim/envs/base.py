@@ -67,6 +67,11 @@ class Env(Protocol):
         """Whether ``state_index`` is the whole state, so that tabular Q is allowed."""
         ...
 
+    # Optional (default False): True when every salient action ends the episode, so an
+    # agent gets at most one piece of feedback per episode and no later step of the
+    # episode reads what it learned; the runner then learns from it once, at the end.
+    # salient_action_ends_episode: bool
+
     def reset_noise(self, key: jax.Array) -> Any:
         """Every random number ``reset_from_noise`` uses (a pytree of arrays)."""
         ...

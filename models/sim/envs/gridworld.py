@@ -99,6 +99,11 @@ class GridWorld:
         """A table indexed by ``state_index`` sees the whole state only on a fixed layout."""
         return self.fixed_layout and self.single_type_slots
 
+    @property
+    def salient_action_ends_episode(self) -> bool:
+        """Only collecting is salient, and with ``single_choice`` it ends the episode."""
+        return self.single_choice
+
     # --- randomness -------------------------------------------------------
     def reset_noise(self, key):
         k1, k2, k3 = jax.random.split(key, 3)
@@ -122,7 +127,7 @@ class GridWorld:
         gumbel = -jnp.log(-jnp.log(noise["cells"]))
         scores = jnp.log(params.object_cell_weights) + gumbel
         scores = scores.at[agent_cell].set(-jnp.inf)
-        object_cells = jnp.argsort(-scores)[: self.n_objects]
+        object_cells = _top_cells(scores, self.n_objects)
         if self.fixed_layout:
             object_cells = params.fixed_object_cells
         type_cdf = jnp.cumsum(params.slot_type_probs, axis=1)
@@ -171,7 +176,11 @@ class GridWorld:
         d_next, present = jax.vmap(lambda c, r: self._distance_to_features(c, state, params, r))(
             next_cells, reachable
         )
-        proximity = jnp.where(present, self.proximity_decay ** d_next.astype(phi.dtype), 0.0)
+        # decay**d from a table over the few distances there are (pow is slow on CPU)
+        decay_table = jnp.asarray(
+            self.proximity_decay ** np.arange(4 * self.size + 1, dtype=np.float64), phi.dtype
+        )
+        proximity = jnp.where(present, decay_table[d_next], 0.0)
         bias = jnp.ones((self.n_actions, 1), dtype=phi.dtype)
         psi = jnp.concatenate([proximity, bias], axis=1)
         left = jnp.sum(state.object_alive * (2 ** jnp.arange(self.n_objects)))
@@ -208,6 +217,17 @@ class GridWorld:
         )
         info = {"collected": collected, "terminated": terminated}
         return self.observe(new_state, params), new_state, reward[None], done, info
+
+
+def _top_cells(scores, n: int):
+    """The indices of the ``n`` largest scores, largest first, ties to the lower index:
+    ``argsort(-scores)[:n]`` by ``n`` argmaxes, far cheaper than a sort for few objects."""
+    cells = []
+    for _ in range(n):
+        best = jnp.argmax(scores)
+        cells.append(best)
+        scores = scores.at[best].set(-jnp.inf)
+    return jnp.stack(cells)
 
 
 DEFAULT_OBJECT_TYPES = [

@@ -1,7 +1,7 @@
 """Command line: ``valueint simulate`` runs a config, ``valueint reproduce`` draws the
 paper's figures, and ``fit``, ``compare``, ``recover`` and ``ppc`` fit cognitive models
 to trial data; ``calibrate`` runs simulation-based calibration and ``design`` the power
-analysis of a study, on many workers."""
+analysis of a study, on many workers; ``sweep`` runs a config over a grid of values."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ from valueint.cli import analyze as analyze_cli
 from valueint.cli import calibrate as calibrate_cli
 from valueint.cli import design as design_cli
 from valueint.cli import fit as fit_cli
+from valueint.cli import sweep as sweep_cli
 from valueint.cli.common import fail as _fail
+from valueint.devices import use_cpu_devices
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console(stderr=True, soft_wrap=True)
@@ -38,14 +40,6 @@ def main(ctx: typer.Context) -> None:
         use_cpu_devices(max(os.cpu_count() or 1, FIT_DEVICES))
     else:
         use_cpu_devices(os.cpu_count() or 1)
-
-
-def use_cpu_devices(n: int) -> None:
-    """Expose ``n`` CPU devices to JAX (before JAX starts): seeds of a simulation are
-    spread over them, and NUTS runs one chain on each."""
-    import numpyro
-
-    numpyro.set_host_device_count(n)
 
 
 @app.command()
@@ -223,6 +217,7 @@ fit_cli.register(app)  # fit, compare, recover, ppc
 app.add_typer(analyze_cli.app, name="analyze")
 app.command("calibrate")(calibrate_cli.calibrate)
 app.command("design")(design_cli.design)
+app.command("sweep")(sweep_cli.sweep)
 
 if __name__ == "__main__":
     app()

@@ -35,6 +35,7 @@ from collections.abc import Callable, Sequence
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from valueint.devices import cpu_fusion_flag
 from valueint.jobs.seeds import task_seed
 from valueint.jobs.store import TaskStore
 
@@ -42,7 +43,8 @@ ADDRESS_ENV = "VALUEINT_DASK_ADDRESS"
 # each local worker: one JAX CPU device on one thread (the job is parallel across tasks)
 LOCAL_WORKER_ENV = {
     "XLA_FLAGS": "--xla_force_host_platform_device_count=1 "
-    "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
+    "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1 "
+    + (cpu_fusion_flag() or ""),
     "OMP_NUM_THREADS": "1",
     "OPENBLAS_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",

@@ -185,7 +185,9 @@ def make_episode_runner(
             if defer_isr:
                 # the one observed salient step of the episode, learned from after it
                 pending = jax.tree.map(
-                    lambda new, old: jnp.where(observed.reshape(-1, *[1] * (new.ndim - 1)), new, old),
+                    lambda new, old: jnp.where(
+                        observed.reshape(-1, *[1] * (new.ndim - 1)), new, old
+                    ),
                     {"phi": phi, "y": y, "observed": observed},
                     pending,
                 )
@@ -229,7 +231,12 @@ def make_episode_runner(
             # Past the end of an episode the world stands still.
             keep = lambda new, old: jax.tree.map(lambda a, b: jnp.where(active, a, b), new, old)  # noqa: E731
             carry = (
-                keep(next_state, state), keep(next_obs, obs), learners_new, done, totals, pending
+                keep(next_state, state),
+                keep(next_obs, obs),
+                learners_new,
+                done,
+                totals,
+                pending,
             )
             return carry, trace
 
@@ -296,9 +303,44 @@ def experiment_uses(experiment: Experiment) -> ln.LearnerUses:
     return ln.learner_uses(experiment.params.learner, experiment.params.caregiver)
 
 
+# Seeds a device plays side by side: few enough that their state stays in cache through
+# every step of an episode (at 131,072 learners on 2 CPU cores, 1.4x the throughput of
+# one block per device; benchmarks/RESULTS.md).
+SEED_BLOCK = 1024
+
+
+@dataclasses.dataclass(frozen=True)
+class SeedLayout:
+    """How ``n_seeds`` seeds are laid out: ``devices`` x ``blocks`` x ``block`` seeds,
+    padded at the end (the padding seeds are played and dropped)."""
+
+    n_seeds: int
+    devices: int
+    blocks: int
+    block: int
+
+    @property
+    def padded(self) -> int:
+        return self.devices * self.blocks * self.block
+
+
+def seed_layout(n_seeds: int, devices: int, block: int | None = None) -> SeedLayout:
+    """Every device gets the same number of seeds, in blocks of at most ``block``; at most
+    a block per device of padding.  ``block`` defaults to ``SEED_BLOCK``."""
+    block = block or SEED_BLOCK
+    per_device = math.ceil(n_seeds / devices)
+    blocks = math.ceil(per_device / block)
+    return SeedLayout(n_seeds, devices, blocks, math.ceil(per_device / blocks))
+
+
 @functools.lru_cache(maxsize=32)
 def make_chunk_runner(
-    env: Env, q_representation: str, chunk_episodes: int, uses: ln.LearnerUses | None = None
+    env: Env,
+    q_representation: str,
+    chunk_episodes: int,
+    uses: ln.LearnerUses | None = None,
+    devices: int = 1,
+    blocks: int = 1,
 ):
     """Compiled ``run(params[C], learners[C,S], keys[S], first_episode)``.
 
@@ -308,6 +350,10 @@ def make_chunk_runner(
     program.  ``uses`` specializes the program to those learner options (and defers the
     ISR update where the world allows); None compiles the general step, which any
     params can use: the yardstick the specialized program is tested against.
+
+    The seeds are split over ``devices`` (``shard_map``; seeds never interact, so the
+    devices never communicate) and, on each, played ``blocks`` blocks one after another
+    (``lax.map``); S must be a multiple of devices x blocks.
     """
     play = make_episode_runner(
         env, q_representation, uses=uses or ln.ALL_USES, defer_isr=uses is not None
@@ -318,32 +364,48 @@ def make_chunk_runner(
     def one(cond, learners, key, first_episode):
         def body(learners, offset):
             episode = first_episode + offset
-            noise = episode_noise(
-                env, jax.random.fold_in(key, episode), n_features, uses.thompson
-            )
+            noise = episode_noise(env, jax.random.fold_in(key, episode), n_features, uses.thompson)
             return play(cond, learners, episode, noise)
 
         return jax.lax.scan(body, learners, jnp.arange(chunk_episodes))
 
     over_seeds = jax.vmap(one, in_axes=(None, 0, 0, None))
-    over_conditions = jax.vmap(over_seeds, in_axes=(0, 0, None, None))
-    return jax.jit(over_conditions)
+
+    def in_blocks(cond, learners, keys, first_episode):
+        if blocks == 1:
+            return over_seeds(cond, learners, keys, first_episode)
+        split = lambda x: x.reshape(blocks, -1, *x.shape[1:])  # noqa: E731
+        out = jax.lax.map(
+            lambda block: over_seeds(cond, *block, first_episode),
+            (jax.tree.map(split, learners), split(keys)),
+        )
+        return jax.tree.map(lambda x: x.reshape(-1, *x.shape[2:]), out)
+
+    over_conditions = jax.vmap(in_blocks, in_axes=(0, 0, None, None))
+    if devices == 1:
+        return jax.jit(over_conditions)
+    spec = jax.sharding.PartitionSpec
+    sharded = jax.shard_map(
+        over_conditions,
+        mesh=seed_mesh(devices),
+        in_specs=(spec(), spec(None, "seeds"), spec("seeds"), spec()),
+        out_specs=spec(None, "seeds"),
+        check_vma=False,  # the scans' carries vary by device; nothing is reduced across
+    )
+    return jax.jit(sharded)
 
 
-def seed_sharded(tree, axis: int):
-    """Spread the seed axis over all JAX devices (CPU cores with ``use_cpu_cores``).
+def seed_mesh(devices: int):
+    return jax.sharding.Mesh(np.array(jax.devices()[:devices]), ("seeds",))
 
-    Seeds never interact, so the compiled program runs on every device without
-    communication.  With one device, or a seed count the devices do not divide,
-    the tree is returned as it is.
-    """
-    devices = jax.devices()
-    n_seeds = jax.tree.leaves(tree)[0].shape[axis]
-    if len(devices) == 1 or n_seeds % len(devices):
+
+def on_seed_mesh(tree, devices: int, axis: int | None):
+    """Place ``tree`` for the sharded runner: split along ``axis`` (None: replicated)."""
+    if devices == 1:
         return tree
-    mesh = jax.sharding.Mesh(np.array(devices), ("seeds",))
-    spec = jax.sharding.PartitionSpec(*([None] * axis), "seeds")
-    return jax.device_put(tree, jax.sharding.NamedSharding(mesh, spec))
+    spec = jax.sharding.PartitionSpec(*([None] * axis), "seeds") if axis is not None else None
+    sharding = jax.sharding.NamedSharding(seed_mesh(devices), spec or jax.sharding.PartitionSpec())
+    return jax.device_put(tree, sharding)
 
 
 def run_experiment(
@@ -365,28 +427,35 @@ def run_experiment(
     n_chunks = math.ceil(experiment.n_episodes / experiment.chunk_episodes)
     chunk = math.ceil(experiment.n_episodes / n_chunks)
     uses = experiment_uses(experiment) if specialize else None
-    runner = make_chunk_runner(experiment.env, experiment.q_representation, chunk, uses)
-    keys = seed_sharded(jax.vmap(jax.random.key)(jnp.asarray(seeds)), axis=0)
+    layout = seed_layout(len(seeds), len(jax.devices()))
+    runner = make_chunk_runner(
+        experiment.env, experiment.q_representation, chunk, uses, layout.devices, layout.blocks
+    )
+    padding = [seeds[0]] * (layout.padded - len(seeds))
+    keys = jax.vmap(jax.random.key)(jnp.asarray(seeds + padding))
+    keys = on_seed_mesh(keys, layout.devices, axis=0)
     per_condition = jax.vmap(
         lambda lp: init_learners(experiment.env, experiment.q_representation, lp)
     )
     learners0 = per_condition(experiment.params.learner)
     learners = jax.tree.map(
-        lambda x: jnp.broadcast_to(x[:, None], (x.shape[0], len(seeds), *x.shape[1:])), learners0
+        lambda x: jnp.broadcast_to(x[:, None], (x.shape[0], layout.padded, *x.shape[1:])),
+        learners0,
     )
-    learners = seed_sharded(learners, axis=1)
+    learners = on_seed_mesh(learners, layout.devices, axis=1)
+    params = on_seed_mesh(experiment.params, layout.devices, axis=None)
     blocks, pending = [], None
     for i in range(n_chunks + 1):
         # dispatch chunk i, then copy chunk i - 1 to the host while it runs
         if i < n_chunks:
-            learners, metrics = runner(experiment.params, learners, keys, jnp.asarray(i * chunk))
+            learners, metrics = runner(params, learners, keys, jnp.asarray(i * chunk))
         if pending is not None:
             blocks.append(jax.device_get(pending))
             if progress is not None:
                 progress(min(i * chunk, experiment.n_episodes), experiment.n_episodes)
         pending = metrics if i < n_chunks else None
     return jax.tree.map(
-        lambda *b: np.concatenate(b, axis=2)[:, :, : experiment.n_episodes], *blocks
+        lambda *b: np.concatenate(b, axis=2)[:, : len(seeds), : experiment.n_episodes], *blocks
     )
 
 

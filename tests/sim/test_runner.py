@@ -238,3 +238,28 @@ def test_a_learner_that_misreads_praise_infers_other_values():
     df = valueint.simulate(config, seeds=4)
     final = df[df.episode == 59].groupby("condition", observed=True).theta_mean_educational.mean()
     assert final["flatter"] > 1.3 * final["true_model"] > 0
+
+
+def test_layout_of_seeds_over_devices_and_blocks():
+    from valueint.sim.runner import seed_layout
+
+    for n, devices in [(1, 2), (3, 2), (1024, 2), (16384, 2), (2049, 2), (5, 1), (3000, 4)]:
+        layout = seed_layout(n, devices, block=1024)
+        assert layout.padded >= n and layout.padded - n < devices * layout.blocks
+        assert layout.block <= 1024 and layout.padded % (devices * layout.blocks) == 0
+
+
+def test_a_seed_plays_the_same_whatever_shares_its_batch(monkeypatch):
+    """Seed 4 alone, among 6 seeds, and in blocks of 2 seeds (padded): the same run."""
+    from valueint.sim import runner
+
+    experiment = valueint.resolve(short_config(n_episodes=20, socialization=10))
+    alone = run_experiment(experiment, [4])
+    among = run_experiment(experiment, [0, 1, 2, 3, 4, 5])
+    monkeypatch.setattr(runner, "SEED_BLOCK", 2)
+    assert runner.seed_layout(5, 2, block=2).blocks == 2
+    blocked = run_experiment(experiment, [9, 8, 4, 7, 6])
+    for field in ("socialized_rate", "extrinsic_return", "theta_mean", "steps"):
+        a, b, c = (np.asarray(getattr(m, field)) for m in (alone, among, blocked))
+        np.testing.assert_allclose(b[:, 4], a[:, 0], rtol=1e-12, err_msg=field)
+        np.testing.assert_allclose(c[:, 2], a[:, 0], rtol=1e-12, err_msg=field)

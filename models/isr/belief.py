@@ -134,12 +134,7 @@ def adf_update(
     mu = jnp.dot(belief.mean, phi)
     informative = observed & (var > 1e-12)
     safe_var = jnp.where(informative, var, 1.0)
-    new_mu, new_var = tilted_moments(
-        mu, safe_var, y, beta, bias, disapproval, disapproval_possible
-    )
-    # Without the barrier XLA fuses the moments' reductions into the K x K update
-    # below and recomputes them for every entry of the covariance.
-    new_mu, new_var = jax.lax.optimization_barrier((new_mu, new_var))
+    new_mu, new_var = tilted_moments(mu, safe_var, y, beta, bias, disapproval, disapproval_possible)
     gain = s_phi / safe_var
     mean = belief.mean + gain * (new_mu - mu)
     cov = belief.cov - jnp.outer(gain, gain) * (safe_var - new_var)

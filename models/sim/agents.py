@@ -157,9 +157,7 @@ def q_values(state: LearnerState, q_features):
     return q_features @ state.q_weights
 
 
-def select_action(
-    params: LearnerParams, q, u_explore, u_action, uses: LearnerUses = ALL_USES
-):
+def select_action(params: LearnerParams, q, u_explore, u_action, uses: LearnerUses = ALL_USES):
     """Softmax by inverse CDF of ``u_action``, or epsilon-greedy (explore if u_explore < eps)."""
     n_actions = q.shape[-1]
     if uses.softmax:

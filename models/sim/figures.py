@@ -247,3 +247,64 @@ def plot_reward_hacking(experiment, summary):
     )
     fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig
+
+
+def plot_sweep(data, metric: str, x: str, hue: str | None = None, phase: str | None = "autonomous"):
+    """A metric of a sweep against one grid key (``x``), one line per value of ``hue`` (a
+    second grid key or ``condition``): the mean over seeds with 95% t-intervals.
+
+    ``data`` is a sweep table (``valueint.sim.sweep.run_sweep``) or its summary
+    (``summarize_sweep``); ``phase`` picks the episodes (None: all).  Grid keys on
+    neither axis are averaged over within each seed; with several conditions and
+    ``hue`` not ``condition``, each condition gets a panel.  Returns the figure.
+    """
+    import pandas as pd
+
+    from valueint.sim.sweep import format_value, grid_keys, summarize_sweep
+
+    summary = summarize_sweep(data) if "episode" in data.columns else data
+    for role, column in (("metric", metric), ("x", x), ("hue", hue)):
+        if column is not None and column not in summary.columns:
+            known = ", ".join([*grid_keys(summary), "condition"])
+            raise ValueError(f"{role} {column!r} is not a column of the sweep; grid: {known}")
+    if phase is not None:
+        present = list(dict.fromkeys(summary["phase"].astype(str)))
+        summary = summary[summary["phase"] == phase]
+        if summary.empty:
+            raise ValueError(f"no episodes in phase {phase!r}; the sweep has {present}")
+    by = list(dict.fromkeys(c for c in (x, hue, "condition", "seed") if c is not None))
+    per_seed = summary.groupby(by, observed=True, sort=True)[metric].mean().reset_index()
+    if hue is not None and hue != "condition":
+        column = per_seed[hue]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            order, texts = [str(c) for c in column.cat.categories], column.astype(str)
+        else:  # numbers: one colour per value, not a continuous scale
+            order = [format_value(v) for v in sorted(column.unique())]
+            texts = column.map(format_value)
+        per_seed[hue] = pd.Categorical(texts, categories=order)
+    panels = ["all"]
+    if "condition" not in (x, hue) and per_seed["condition"].nunique() > 1:
+        panels = list(dict.fromkeys(per_seed["condition"]))
+    averaged = [k for k in grid_keys(summary) if k not in (x, hue) and summary[k].nunique() > 1]
+    _theme()
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(4.8 * len(panels) + 1, 4), sharey=True, squeeze=False
+    )
+    for ax, panel in zip(axes[0], panels, strict=True):
+        part = per_seed if panel == "all" else per_seed[per_seed["condition"] == panel]
+        sns.lineplot(
+            data=part, x=x, y=metric, hue=hue, marker="o", errorbar=errorbar,
+            err_style="bars", err_kws={"capsize": 3}, ax=ax,
+        )  # fmt: skip
+        ax.set_xlabel(x)
+        ax.set_ylabel(metric)
+        if panel != "all":
+            ax.set_title(f"condition {panel}", loc="left")
+    n_seeds = summary["seed"].nunique()
+    note = f"; averaged over {', '.join(averaged)}" if averaged else ""
+    fig.suptitle(
+        f"{metric}{f' ({phase} phase)' if phase else ''}: mean over {n_seeds} seeds, "
+        f"95% t-intervals{note}"
+    )
+    fig.tight_layout()
+    return fig

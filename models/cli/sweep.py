@@ -1,0 +1,182 @@
+"""``valueint sweep CONFIG --grid KEY=V1,V2,...``: a grid of config values, every cell on
+every condition, over seeds; a tidy table, its summary and the run record in OUT.
+
+By default the whole grid runs as one compiled program on this machine (cells x
+conditions vmapped, seeds spread over the CPU devices).  With ``--cells-per-task K`` or
+``--address`` the cells are split into tasks of K cells on the job engine
+(``valueint.jobs``): local worker processes or a Dask cluster, resumable in OUT.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from valueint.cli.common import AddressOption, ProgressOption, WorkersOption, fail
+
+console = Console(stderr=True, soft_wrap=True)
+FORMATS = ("parquet", "csv")
+MAX_ROWS = 40  # rows of the printed summary
+
+
+def _print_summary(summary, keys, metric: str = "socialized_rate") -> None:
+    means = (
+        summary.groupby(["cell", *keys, "condition", "phase"], observed=True, sort=True)[metric]
+        .mean()
+        .unstack("phase")
+    )
+    table = Table(title=f"{metric}, mean over seeds and the episodes of each phase")
+    for column in ("cell", *keys, "condition", *means.columns.astype(str)):
+        table.add_column(str(column), justify="right")
+    for index, row in list(means.iterrows())[:MAX_ROWS]:
+        table.add_row(*(str(v) for v in index), *(f"{v:.2f}" for v in row))
+    Console().print(table)
+    if len(means) > MAX_ROWS:
+        console.print(f"({len(means) - MAX_ROWS} more rows in summary.csv)")
+
+
+def sweep(
+    config: Annotated[
+        Path | None, typer.Argument(help="TOML config; omitted: the shipped --preset")
+    ] = None,
+    grid: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="KEY=V1,V2,... (repeatable): a condition-table key, e.g. caregiver.presence, "
+            "and its values as TOML literals; the grid is the product of all --grid"
+        ),
+    ] = None,
+    seeds: Annotated[int, typer.Option(min=1, help="number of seeds (0..N-1)")] = 16,
+    first_seed: Annotated[int, typer.Option(min=0, help="first seed")] = 0,
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("runs/sweep"),
+    preset: Annotated[
+        str, typer.Option(help="shipped config used when CONFIG is omitted")
+    ] = "default",
+    overwrite: Annotated[bool, typer.Option(help="replace existing output files")] = False,
+    table_format: Annotated[
+        str, typer.Option("--format", help="the tidy table's format: parquet or csv")
+    ] = "parquet",
+    cells_per_task: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="split the grid into job-engine tasks of K cells (default: one program here)",
+        ),
+    ] = None,
+    address: AddressOption = None,
+    workers: WorkersOption = None,
+    progress: ProgressOption = True,
+) -> None:
+    """Run every grid cell on every condition of CONFIG over seeds: sweep.parquet (or
+    .csv; one row per cell, condition, seed, episode, agent), summary.csv (per cell,
+    condition, seed and phase), run.json and config.toml in OUT."""
+    import tomli_w
+
+    from valueint.errors import ConfigError
+    from valueint.records import (
+        atomic_path,
+        atomic_write,
+        check_output_paths,
+        run_record,
+        write_json,
+    )
+    from valueint.sim import sweep as sw
+    from valueint.sim.config import default_config, load_config
+
+    if table_format not in FORMATS:
+        fail(f"--format {table_format!r} is not one of {', '.join(FORMATS)}")
+    tasks = cells_per_task is not None or address is not None
+    if workers is not None and not tasks:
+        fail("--workers sizes the local cluster of a chunked sweep; give --cells-per-task too")
+    source = str(config) if config is not None else f"preset {preset!r}"
+    try:
+        raw = load_config(config) if config is not None else default_config(preset)
+        cells_grid = sw.parse_grid(grid or [])
+    except ConfigError as err:
+        fail(str(err))
+    try:
+        experiment, cells = sw.resolve_sweep(raw, cells_grid)
+    except ConfigError as err:
+        fail(f"{source}: {err}")
+    targets = [out / f"sweep.{table_format}", out / "summary.csv", out / "run.json"]
+    targets.append(out / "config.toml")
+    try:
+        check_output_paths(targets, overwrite)
+    except FileExistsError as err:
+        fail(str(err))
+
+    seed_list = list(range(first_seed, first_seed + seeds))
+    n_cells = int(cells["cell"].max()) + 1
+    n_conditions = experiment.n_conditions // n_cells
+    how = "one program"
+    if tasks:
+        k = cells_per_task or n_cells
+        how = f"{-(-n_cells // k)} task(s) of up to {k} cells on the job engine"
+    console.print(
+        f"[bold]{experiment.name}[/]: {n_cells} cells x {n_conditions} conditions x "
+        f"{len(seed_list)} seeds x {experiment.n_episodes} episodes, as {how}"
+    )
+    start = time.perf_counter()
+    if tasks:
+        from valueint.jobs import JobMismatchError
+
+        try:
+            table, report = sw.run_sweep_tasks(
+                raw,
+                cells_grid,
+                seed_list,
+                out,
+                cells_per_task=cells_per_task,
+                address=address,
+                workers=workers,
+                progress=progress,
+                console=console,
+            )
+        except (JobMismatchError, ConnectionError, RuntimeError, ValueError) as err:
+            fail(str(err))
+        engine = {**report.record(), "cells_per_task": cells_per_task or n_cells}
+    else:
+        columns = (TextColumn("episodes"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=console, disable=not progress) as bar:
+            task = bar.add_task("sweep", total=experiment.n_episodes)
+            table = sw.run_sweep(
+                raw,
+                cells_grid,
+                seed_list,
+                progress=lambda done, total: bar.update(task, completed=done),
+            )
+        engine = {"programs": 1, "conditions_in_program": experiment.n_conditions}
+    wall = time.perf_counter() - start
+    summary = sw.summarize_sweep(table)
+
+    if table_format == "parquet":
+        with atomic_path(targets[0]) as tmp:
+            table.to_parquet(tmp, index=False)
+    else:
+        buffer = io.StringIO()
+        table.to_csv(buffer, index=False)
+        atomic_write(targets[0], buffer.getvalue())
+    atomic_write(targets[1], summary.to_csv(index=False))
+    atomic_write(targets[3], tomli_w.dumps(raw))
+    record = run_record(
+        command="sweep",
+        config=raw,
+        seeds=seed_list,
+        wall_time_s=wall,
+        config_source=str(config) if config is not None else f"preset:{preset}",
+        grid=cells_grid,
+        cells=[{"cell": c, **point} for c, point in enumerate(sw.grid_cells(cells_grid))],
+        conditions=list(dict.fromkeys(cells["condition"])),
+        engine=engine,
+        outputs=[p.name for p in targets],
+    )
+    write_json(targets[2], record)
+    _print_summary(summary, list(cells_grid))
+    console.print(f"wrote {out}/ in {wall:.1f} s", markup=False)

@@ -30,8 +30,11 @@ run: install
 test: install-dev
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15
 
+# the simulation's agent-steps/s at 1,024, 16,384 and 131,072 learners against the
+# vectorized NumPy learner and the loop reference, same run; rewrites this machine's
+# section of benchmarks/RESULTS.md (~5 min on 2 cores)
 bench: install-dev
-	$(BIN)/python benchmarks/bench_simulation.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/bench_simulation.py --results benchmarks/RESULTS.md $(BENCH_ARGS)
 
 # valueint's fit against PyMC and nutpie (default and low-rank) on the same hierarchical model,
 # data, chains and draws; installs the bench extra (PyMC, nutpie) and rewrites

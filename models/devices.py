@@ -39,5 +39,5 @@ def use_cpu_devices(n: int) -> None:
     numpyro.set_host_device_count(n)
     flag = cpu_fusion_flag()
     flags = os.environ.get("XLA_FLAGS", "")
-    if flag and "xla_cpu_experimental_ynn_fusion_type" not in flags:
+    if flag and flag.split("=")[0] not in flags:  # a setting already there wins
         os.environ["XLA_FLAGS"] = f"{flags} {flag}".strip()

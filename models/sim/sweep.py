@@ -45,6 +45,7 @@ from valueint.sim.config import (
     merge_tables,
     resolve,
 )
+from valueint.text import top_level_split
 
 FIELDS = {"caregiver": tuple(CAREGIVER_DEFAULTS), "learner": tuple(LEARNER_DEFAULTS)}
 ENV_TABLES = ("env", "env_autonomous")  # their fields are the world's options
@@ -55,21 +56,7 @@ _BARE_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_\-.]*")
 # -- the grid ------------------------------------------------------------------------
 def _split_values(text: str) -> list[str]:
     """``text`` split at the commas outside brackets, braces and quotes."""
-    parts, depth, quote, start = [], 0, None, 0
-    for i, ch in enumerate(text):
-        if quote:
-            quote = None if ch == quote else quote
-        elif ch in "\"'":
-            quote = ch
-        elif ch in "[{":
-            depth += 1
-        elif ch in "]}":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    parts.append(text[start:])
-    return [p.strip() for p in parts]
+    return [part.strip() for part in top_level_split(text, ",")]
 
 
 def parse_value(text: str, key: str = "value"):

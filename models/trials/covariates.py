@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from valueint.text import top_level_split
+
 if TYPE_CHECKING:
     from valueint.trials.fit_data import FitData
     from valueint.trials.specs import ModelSpec
@@ -210,31 +212,13 @@ def _formula_pairs(formulas) -> tuple[tuple[str, str], ...]:
 _CALL = re.compile(r"^(?P<func>[A-Za-z_][\w.]*)\((?P<args>.*)\)(?P<index>\[[^\]]*\])?$")
 
 
-def _top_level_split(text: str, sep: str) -> list[str]:
-    """Split on ``sep`` outside brackets and quotes."""
-    parts, depth, quote, start = [], 0, "", 0
-    for i, char in enumerate(text):
-        if quote:
-            quote = "" if char == quote else quote
-        elif char in "'\"":
-            quote = char
-        elif char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-        elif char == sep and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    return [*parts, text[start:]]
-
-
 def _factor_label(factor: str) -> str:
     factor = factor.strip()
     level = re.fullmatch(r"(?P<name>.+?)\[(?:T\.)?(?P<level>[^\]]*)\]", factor)
     match = _CALL.match(factor)
     if match:
         func, index = match["func"], match["index"] or ""
-        args = _top_level_split(match["args"], ",")
+        args = top_level_split(match["args"], ",")
         if func == "I":
             power = re.fullmatch(r"\s*(.+?)\s*\*\*\s*(\S+)\s*", match["args"])
             inner = f"{power[1]}^{power[2]}" if power else match["args"].strip()
@@ -254,7 +238,7 @@ def coefficient_label(column: str) -> str:
     """
     if column == INTERCEPT:
         return "intercept"
-    return ":".join(_factor_label(f) for f in _top_level_split(column, ":"))
+    return ":".join(_factor_label(f) for f in top_level_split(column, ":"))
 
 
 def coefficient_labels(columns: Sequence[str]) -> tuple[str, ...]:

@@ -52,9 +52,9 @@
 import os
 import time
 
-import numpyro
+from valueint.devices import use_cpu_devices
 
-numpyro.set_host_device_count(os.cpu_count() or 1)  # seeds are spread over the CPU cores
+use_cpu_devices(os.cpu_count() or 1)  # before JAX starts: seeds are spread over the CPU cores
 
 import matplotlib.pyplot as plt
 import numpy as np

@@ -444,19 +444,41 @@ def run_experiment(
     )
     learners = on_seed_mesh(learners, layout.devices, axis=1)
     params = on_seed_mesh(experiment.params, layout.devices, axis=None)
-    blocks, pending = [], None
+    # Every chunk's metrics are copied once, into arrays allocated for the whole run,
+    # while the next chunk runs.
+    out, pending = None, None
     for i in range(n_chunks + 1):
-        # dispatch chunk i, then copy chunk i - 1 to the host while it runs
         if i < n_chunks:
             learners, metrics = runner(params, learners, keys, jnp.asarray(i * chunk))
         if pending is not None:
-            blocks.append(jax.device_get(pending))
+            first = (i - 1) * chunk
+            if out is None:
+                out = jax.tree.map(
+                    lambda x: np.empty(
+                        (x.shape[0], len(seeds), experiment.n_episodes, *x.shape[3:]), x.dtype
+                    ),
+                    pending,
+                )
+            jax.tree.map(functools.partial(_copy_chunk, first_episode=first), out, pending)
             if progress is not None:
                 progress(min(i * chunk, experiment.n_episodes), experiment.n_episodes)
         pending = metrics if i < n_chunks else None
-    return jax.tree.map(
-        lambda *b: np.concatenate(b, axis=2)[:, : len(seeds), : experiment.n_episodes], *blocks
-    )
+    return out
+
+
+def _copy_chunk(out: np.ndarray, chunk: jax.Array, first_episode: int) -> None:
+    """out[:, :, first_episode: ...] = the chunk's real seeds and episodes, shard by shard
+    (no gathered copy of the whole chunk)."""
+    n_seeds, n_episodes = out.shape[1], out.shape[2]
+    last = min(first_episode + chunk.shape[2], n_episodes)
+    for shard in chunk.addressable_shards:
+        seeds = shard.index[1]
+        start, stop, _ = seeds.indices(chunk.shape[1])
+        stop = min(stop, n_seeds)
+        if start >= stop:
+            continue  # a shard of padding seeds only
+        data = np.asarray(shard.data)
+        out[:, start:stop, first_episode:last] = data[:, : stop - start, : last - first_episode]
 
 
 PHASE_NAMES = np.array(cg.PHASES)

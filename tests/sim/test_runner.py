@@ -250,16 +250,14 @@ def test_layout_of_seeds_over_devices_and_blocks():
 
 
 def test_a_seed_plays_the_same_whatever_shares_its_batch(monkeypatch):
-    """Seed 4 alone, among 6 seeds, and in blocks of 2 seeds (padded): the same run."""
+    """Seed 4 alone, and among 5 seeds in blocks of 2 (padded): the same run."""
     from valueint.sim import runner
 
     experiment = valueint.resolve(short_config(n_episodes=20, socialization=10))
     alone = run_experiment(experiment, [4])
-    among = run_experiment(experiment, [0, 1, 2, 3, 4, 5])
     monkeypatch.setattr(runner, "SEED_BLOCK", 2)
-    assert runner.seed_layout(5, 2, block=2).blocks == 2
+    assert runner.seed_layout(5, 2).blocks == 2
     blocked = run_experiment(experiment, [9, 8, 4, 7, 6])
     for field in ("socialized_rate", "extrinsic_return", "theta_mean", "steps"):
-        a, b, c = (np.asarray(getattr(m, field)) for m in (alone, among, blocked))
-        np.testing.assert_allclose(b[:, 4], a[:, 0], rtol=1e-12, err_msg=field)
-        np.testing.assert_allclose(c[:, 2], a[:, 0], rtol=1e-12, err_msg=field)
+        a, b = (np.asarray(getattr(m, field)) for m in (alone, blocked))
+        np.testing.assert_allclose(b[:, 2], a[:, 0], rtol=1e-12, err_msg=field)

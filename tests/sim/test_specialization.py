@@ -51,7 +51,9 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("name", list(CASES))
+# many_choices is resolved below only: prosocial already runs a specialized step that
+# defers nothing
+@pytest.mark.parametrize("name", [name for name in CASES if name != "many_choices"])
 def test_specialized_program_matches_the_general_one(name):
     cfg = CASES[name]
     if name == "default":

@@ -158,6 +158,7 @@ def test_model_recovery_rw_against_rw_recipient(tmp_path):
     }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        # 150 + 150 draws: the gap measured 68.6 elpd at this seed (300 + 300: similar)
         result = model_recovery(
             ["rw", "rw_recipient"],
             n_subjects=20,
@@ -165,8 +166,8 @@ def test_model_recovery_rw_against_rw_recipient(tmp_path):
             seeds=(3,),
             populations=populations,
             chains=2,
-            draws=300,
-            warmup=300,
+            draws=150,
+            warmup=150,
         )
     assert result.confusion.loc["rw", "rw"] == 1
     assert result.confusion.loc["rw_recipient", "rw_recipient"] == 1

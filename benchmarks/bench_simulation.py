@@ -85,8 +85,10 @@ def timed(call, repeats: int):
     return first, runs, result
 
 
-def row(runner_name, learners, episodes, horizon, agents, first, runs, steps_metric, compiled):
-    scan_steps = episodes * horizon * learners * agents
+def row(runner_name, experiment, learners, episodes, first, runs, steps_metric, compiled):
+    """One runner's timings: agent-steps per second, scan and active."""
+    env = experiment.env
+    scan_steps = episodes * env.horizon * learners * env.n_agents
     active_steps = float(np.sum(steps_metric))
     best = min(runs)
     return {
@@ -111,13 +113,11 @@ def bench_jax(experiment, n_seeds: int, repeats: int, specialize: bool, name: st
     first, runs, metrics = timed(
         lambda: runner.run_experiment(experiment, seeds, specialize=specialize), repeats
     )
-    env = experiment.env
     out = row(
         name,
+        experiment,
         n_seeds * experiment.n_conditions,
         experiment.n_episodes,
-        env.horizon,
-        env.n_agents,
         first,
         runs,
         metrics.steps,
@@ -137,13 +137,11 @@ def bench_numpy(experiment, n_learners: int, repeats: int) -> dict:
         lambda: simulate_batched(experiment, 0, n_learners, experiment.n_episodes, seed=0),
         repeats,
     )
-    env = experiment.env
     out = row(
         "vectorized NumPy",
+        experiment,
         n_learners,
         experiment.n_episodes,
-        env.horizon,
-        env.n_agents,
         first,
         runs,
         metrics["steps"],
@@ -178,13 +176,11 @@ def bench_reference(experiment, n_episodes: int, repeats: int) -> dict:
     first, runs, (_, metrics) = timed(
         lambda: run_reference(experiment, 0, noise, n_episodes), repeats
     )
-    env = experiment.env
     out = row(
         "loop reference",
+        experiment,
         1,
         n_episodes,
-        env.horizon,
-        env.n_agents,
         first,
         runs,
         metrics["steps"],

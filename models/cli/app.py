@@ -21,6 +21,13 @@ from valueint.cli import calibrate as calibrate_cli
 from valueint.cli import design as design_cli
 from valueint.cli import fit as fit_cli
 from valueint.cli import sweep as sweep_cli
+from valueint.cli.common import (
+    ConfigArgument,
+    FirstSeedOption,
+    OverwriteOption,
+    PresetOption,
+    SeedsOption,
+)
 from valueint.cli.common import fail as _fail
 from valueint.devices import use_cpu_devices
 
@@ -44,16 +51,12 @@ def main(ctx: typer.Context) -> None:
 
 @app.command()
 def simulate(
-    config: Annotated[
-        Path | None, typer.Argument(help="TOML config; omitted: the shipped --preset")
-    ] = None,
-    seeds: Annotated[int, typer.Option(min=1, help="number of seeds (0..N-1)")] = 16,
-    first_seed: Annotated[int, typer.Option(min=0, help="first seed")] = 0,
+    config: ConfigArgument = None,
+    seeds: SeedsOption = 16,
+    first_seed: FirstSeedOption = 0,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("runs/simulate"),
-    preset: Annotated[
-        str, typer.Option(help="shipped config used when CONFIG is omitted")
-    ] = "default",
-    overwrite: Annotated[bool, typer.Option(help="replace existing output files")] = False,
+    preset: PresetOption = "default",
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Simulate a config over seeds; write episodes.csv, run.json and config.toml to OUT."""
     import tomli_w

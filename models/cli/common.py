@@ -1,8 +1,9 @@
-"""What every ``valueint`` command shares: how it stops on bad input, and the options of
-the commands that run on the job engine."""
+"""What every ``valueint`` command shares: how it stops on bad input, the options of the
+commands that simulate a config, and those of the commands that run on the job engine."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
@@ -20,6 +21,16 @@ def fail(message: str) -> NoReturn:
     """
     _errors.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(code=2)
+
+
+# the options of the commands that simulate a config (``simulate``, ``sweep``)
+ConfigArgument = Annotated[
+    Path | None, typer.Argument(help="TOML config; omitted: the shipped --preset")
+]
+SeedsOption = Annotated[int, typer.Option(min=1, help="number of seeds (0..N-1)")]
+FirstSeedOption = Annotated[int, typer.Option(min=0, help="first seed")]
+PresetOption = Annotated[str, typer.Option(help="shipped config used when CONFIG is omitted")]
+OverwriteOption = Annotated[bool, typer.Option(help="replace existing output files")]
 
 
 # the job engine's options (``valueint.jobs``), the same for every command that uses it

@@ -19,7 +19,17 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from valueint.cli.common import AddressOption, ProgressOption, WorkersOption, fail
+from valueint.cli.common import (
+    AddressOption,
+    ConfigArgument,
+    FirstSeedOption,
+    OverwriteOption,
+    PresetOption,
+    ProgressOption,
+    SeedsOption,
+    WorkersOption,
+    fail,
+)
 
 console = Console(stderr=True, soft_wrap=True)
 FORMATS = ("parquet", "csv")
@@ -43,9 +53,7 @@ def _print_summary(summary, keys, metric: str = "socialized_rate") -> None:
 
 
 def sweep(
-    config: Annotated[
-        Path | None, typer.Argument(help="TOML config; omitted: the shipped --preset")
-    ] = None,
+    config: ConfigArgument = None,
     grid: Annotated[
         list[str] | None,
         typer.Option(
@@ -53,13 +61,11 @@ def sweep(
             "and its values as TOML literals; the grid is the product of all --grid"
         ),
     ] = None,
-    seeds: Annotated[int, typer.Option(min=1, help="number of seeds (0..N-1)")] = 16,
-    first_seed: Annotated[int, typer.Option(min=0, help="first seed")] = 0,
+    seeds: SeedsOption = 16,
+    first_seed: FirstSeedOption = 0,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("runs/sweep"),
-    preset: Annotated[
-        str, typer.Option(help="shipped config used when CONFIG is omitted")
-    ] = "default",
-    overwrite: Annotated[bool, typer.Option(help="replace existing output files")] = False,
+    preset: PresetOption = "default",
+    overwrite: OverwriteOption = False,
     table_format: Annotated[
         str, typer.Option("--format", help="the tidy table's format: parquet or csv")
     ] = "parquet",

@@ -82,14 +82,12 @@ def likelihood_terms(mu, var, y, beta, bias, disapproval, disapproval_possible=T
     offset = jnp.where(y == 0, -bias, bias)
     tail = ~window & (slope * _probit_plain_mean(mu, var, slope, offset) + offset < 0)
     sign = jnp.where(tail, -1.0, 1.0)
+    sigmoid_terms = (weights, sign * scales * slope, sign * scales * offset)
+    sigmoid_terms += (jnp.where(tail, slope, 0.0) + zeros,)
     if not disapproval_possible:
-        tilt = jnp.where(tail, slope, 0.0) + zeros
-        return weights, sign * scales * slope, sign * scales * offset, tilt
-    c = jnp.concatenate([weights, jnp.where(window, -weights, zeros)])
-    alpha = jnp.concatenate([sign * scales * slope, scales * -beta])
-    gamma = jnp.concatenate([sign * scales * offset, scales * bias])
-    tilt = jnp.concatenate([jnp.where(tail, slope, 0.0) + zeros, zeros])
-    return c, alpha, gamma, tilt
+        return sigmoid_terms
+    window_terms = (jnp.where(window, -weights, zeros), scales * -beta, scales * bias, zeros)
+    return tuple(jnp.concatenate(pair) for pair in zip(sigmoid_terms, window_terms, strict=True))
 
 
 def tilted_moments(mu, var, y, beta, bias, disapproval, disapproval_possible=True):

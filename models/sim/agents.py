@@ -159,19 +159,27 @@ def q_values(state: LearnerState, q_features):
 
 def select_action(params: LearnerParams, q, u_explore, u_action, uses: LearnerUses = ALL_USES):
     """Softmax by inverse CDF of ``u_action``, or epsilon-greedy (explore if u_explore < eps)."""
-    n_actions = q.shape[-1]
-    if uses.softmax:
-        probs = jax.nn.softmax(q / params.temperature)
-        cdf = jnp.cumsum(probs)
-        softmax_action = jnp.minimum(jnp.sum(cdf < u_action * cdf[-1]), n_actions - 1)
-        if not uses.epsilon_greedy:
-            return softmax_action.astype(jnp.int32)
-    random_action = jnp.minimum(jnp.floor(u_action * n_actions).astype(jnp.int32), n_actions - 1)
-    greedy_action = jnp.argmax(q)
-    eps_action = jnp.where(u_explore < params.epsilon, random_action, greedy_action)
+    if not uses.epsilon_greedy:
+        return _softmax_action(params, q, u_action)
     if not uses.softmax:
-        return eps_action.astype(jnp.int32)
-    return jnp.where(params.policy == SOFTMAX, softmax_action, eps_action).astype(jnp.int32)
+        return _epsilon_greedy_action(params, q, u_explore, u_action)
+    return jnp.where(
+        params.policy == SOFTMAX,
+        _softmax_action(params, q, u_action),
+        _epsilon_greedy_action(params, q, u_explore, u_action),
+    )
+
+
+def _softmax_action(params: LearnerParams, q, u_action):
+    cdf = jnp.cumsum(jax.nn.softmax(q / params.temperature))
+    return jnp.minimum(jnp.sum(cdf < u_action * cdf[-1]), q.shape[-1] - 1).astype(jnp.int32)
+
+
+def _epsilon_greedy_action(params: LearnerParams, q, u_explore, u_action):
+    n_actions = q.shape[-1]
+    random_action = jnp.minimum(jnp.floor(u_action * n_actions).astype(jnp.int32), n_actions - 1)
+    greedy_action = jnp.argmax(q).astype(jnp.int32)
+    return jnp.where(u_explore < params.epsilon, random_action, greedy_action)
 
 
 def isr_mean_value(params: LearnerParams, state: LearnerState, phi):

@@ -311,10 +311,9 @@ SEED_BLOCK = 1024
 
 @dataclasses.dataclass(frozen=True)
 class SeedLayout:
-    """How ``n_seeds`` seeds are laid out: ``devices`` x ``blocks`` x ``block`` seeds,
-    padded at the end (the padding seeds are played and dropped)."""
+    """How seeds are laid out: ``devices`` x ``blocks`` x ``block`` seeds, padded at the
+    end (the padding seeds are played and dropped)."""
 
-    n_seeds: int
     devices: int
     blocks: int
     block: int
@@ -330,7 +329,7 @@ def seed_layout(n_seeds: int, devices: int, block: int | None = None) -> SeedLay
     block = block or SEED_BLOCK
     per_device = math.ceil(n_seeds / devices)
     blocks = math.ceil(per_device / block)
-    return SeedLayout(n_seeds, devices, blocks, math.ceil(per_device / blocks))
+    return SeedLayout(devices, blocks, math.ceil(per_device / blocks))
 
 
 @functools.lru_cache(maxsize=32)
@@ -355,10 +354,9 @@ def make_chunk_runner(
     devices never communicate) and, on each, played ``blocks`` blocks one after another
     (``lax.map``); S must be a multiple of devices x blocks.
     """
-    play = make_episode_runner(
-        env, q_representation, uses=uses or ln.ALL_USES, defer_isr=uses is not None
-    )
+    specialized = uses is not None
     uses = uses or ln.ALL_USES
+    play = make_episode_runner(env, q_representation, uses=uses, defer_isr=specialized)
     n_features = env.n_features
 
     def one(cond, learners, key, first_episode):
@@ -403,8 +401,8 @@ def on_seed_mesh(tree, devices: int, axis: int | None):
     """Place ``tree`` for the sharded runner: split along ``axis`` (None: replicated)."""
     if devices == 1:
         return tree
-    spec = jax.sharding.PartitionSpec(*([None] * axis), "seeds") if axis is not None else None
-    sharding = jax.sharding.NamedSharding(seed_mesh(devices), spec or jax.sharding.PartitionSpec())
+    split = () if axis is None else (*[None] * axis, "seeds")
+    sharding = jax.sharding.NamedSharding(seed_mesh(devices), jax.sharding.PartitionSpec(*split))
     return jax.device_put(tree, sharding)
 
 

@@ -22,6 +22,7 @@ SUBPACKAGES = (
     "isr",
     "sim",
     "trials",
+    "infosampling",
     "paradigm",
     "jobs",
     "calibration",

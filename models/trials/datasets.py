@@ -79,8 +79,29 @@ def dataset_report(df: pd.DataFrame) -> DatasetReport:
 # ----------------------------------------------------------------------------- paths
 
 
-def _trials_file(path: Path) -> Path:
-    return path / CUTLER2021_FILENAME if path.is_dir() else path
+def resolve_dataset(
+    path: str | Path | None, *, env: str, dirname: str, filename: str, label: str
+) -> Path:
+    """A named data set's file, found in this order: ``path`` (the file, or its folder);
+    the environment variable ``env`` (file or folder); ``$VALUEINT_DATA_DIR/<dirname>``;
+    ``../shared/data/<dirname>`` beside the repository.  Not found: a FileNotFoundError
+    that says where it looked and how to point at the file."""
+    if path is not None:
+        where, how = Path(path), "the path given"
+    elif os.environ.get(env):
+        where, how = Path(os.environ[env]), f"${env}"
+    elif os.environ.get(DATA_DIR_ENV):
+        where, how = Path(os.environ[DATA_DIR_ENV]) / dirname, f"${DATA_DIR_ENV}/{dirname}"
+    else:
+        where = REPO_ROOT.parent / "shared" / "data" / dirname
+        how = "the shared data folder beside the repository"
+    file = where / filename if where.is_dir() else where
+    if file.is_file():
+        return file
+    raise FileNotFoundError(
+        f"{label} not found at {file} ({how}). Set {env} to the file {filename} or its "
+        f"folder, or {DATA_DIR_ENV} to a folder holding {dirname}/, or pass the path explicitly."
+    )
 
 
 def resolve_cutler2021(path: str | Path | None = None) -> Path:
@@ -91,23 +112,12 @@ def resolve_cutler2021(path: str | Path | None = None) -> Path:
     3. ``$VALUEINT_DATA_DIR/prosocial_learning_cutler2021``;
     4. ``../shared/data/prosocial_learning_cutler2021`` beside the repository, if it exists.
     """
-    if path is not None:
-        where, how = Path(path), "the path given"
-    elif os.environ.get(CUTLER2021_ENV):
-        where, how = Path(os.environ[CUTLER2021_ENV]), f"${CUTLER2021_ENV}"
-    elif os.environ.get(DATA_DIR_ENV):
-        where = Path(os.environ[DATA_DIR_ENV]) / CUTLER2021_DIRNAME
-        how = f"${DATA_DIR_ENV}/{CUTLER2021_DIRNAME}"
-    else:
-        where = REPO_ROOT.parent / "shared" / "data" / CUTLER2021_DIRNAME
-        how = "the shared data folder beside the repository"
-    file = _trials_file(where)
-    if file.is_file():
-        return file
-    raise FileNotFoundError(
-        f"Cutler et al. (2021) trial data not found at {file} ({how}). Set {CUTLER2021_ENV} "
-        f"to the file {CUTLER2021_FILENAME} or its folder, or {DATA_DIR_ENV} to a folder "
-        f"holding {CUTLER2021_DIRNAME}/, or pass the path explicitly."
+    return resolve_dataset(
+        path,
+        env=CUTLER2021_ENV,
+        dirname=CUTLER2021_DIRNAME,
+        filename=CUTLER2021_FILENAME,
+        label="Cutler et al. (2021) trial data",
     )
 
 

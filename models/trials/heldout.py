@@ -174,7 +174,17 @@ def _normal_logpdf(theta, mean, sd):
 @functools.partial(jax.jit, static_argnames=("spec", "draws"))
 def _log_weights(spec: ModelSpec, options, arrays, offsets, sigma, keys, draws):
     """[subject, draws] log importance weights of p(y_j | theta) p(theta | population)."""
-    loglik = subject_total_loglik(spec, options)
+    return importance_log_weights(
+        subject_total_loglik(spec, options), arrays, offsets, sigma, keys, draws
+    )
+
+
+def importance_log_weights(loglik, data, offsets, sigma, keys, draws: int):
+    """[subject, draws] log importance weights of p(y_j | theta) p(theta | population) for
+    any model: ``loglik(theta [P], data_j)`` is subject j's summed log-likelihood, ``data``
+    a pytree with a leading subject axis, ``offsets`` [n, subject, P] the population means
+    of the subjects under n population draws and ``sigma`` [n, P] their sds.  Trace it
+    inside ``jax.jit`` (``draws`` static)."""
     n_population = offsets.shape[0]
 
     def one_subject(data, subject_offsets, key):
@@ -226,7 +236,7 @@ def _log_weights(spec: ModelSpec, options, arrays, offsets, sigma, keys, draws):
         log_lik = jnp.where(jnp.isnan(log_lik), -jnp.inf, log_lik)
         return log_lik + log_prior - log_proposal
 
-    return jax.lax.map(lambda args: one_subject(*args), (arrays, jnp.swapaxes(offsets, 0, 1), keys))
+    return jax.lax.map(lambda args: one_subject(*args), (data, jnp.swapaxes(offsets, 0, 1), keys))
 
 
 def _positive_definite(matrix, floor):

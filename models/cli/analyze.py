@@ -301,3 +301,132 @@ def praise_cheating_command(
     run_paradigm_and_report(
         folder / "paradigm.toml", folder / "counts.csv", out, settings, overwrite
     )
+
+
+# --------------------------------------------------------------------------- trust-sampling
+
+
+@app.command("trust-sampling")
+def trust_sampling_command(
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("runs/trust_sampling"),
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="trials.mat of trust_sampling_ma2022 or its folder (default: "
+            "$VALUEINT_TRUST_SAMPLING_MA2022, $VALUEINT_DATA_DIR/trust_sampling_ma2022, or the "
+            "shared data folder beside the repository)"
+        ),
+    ] = None,
+    quick: QuickOption = False,
+    models: ModelsOption = None,
+    chains: ChainsOption = None,
+    draws: DrawsOption = None,
+    warmup: WarmupOption = None,
+    k: Annotated[
+        int | None, typer.Option(min=0, help="K-fold folds by participant (0: none)")
+    ] = None,
+    subjects: Annotated[
+        int | None, typer.Option(min=2, help="keep this many participants, spread over the ages")
+    ] = None,
+    seed: SeedOption = 0,
+    workers: WorkersOption = None,
+    address: AddressOption = None,
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Ma et al. (2022), ages 10-24: how beliefs about a peer form from sampled evidence,
+    and how the prior, its uncertainty and the stopping rule change with age."""
+    from valueint.analyze.trust_sampling import (
+        QUICK,
+        TrustSamplingSettings,
+        run_trust_sampling_analysis,
+    )
+
+    changes = dict(QUICK) if quick else {}
+    given = {"chains": chains, "draws": draws, "warmup": warmup, "k": k, "subjects": subjects}
+    changes.update({name: value for name, value in given.items() if value is not None})
+    if models is not None:
+        changes["models"] = tuple(m.strip() for m in models.split(",") if m.strip())
+    settings = TrustSamplingSettings(seed=seed, workers=workers, address=address, **changes)
+    try:
+        result = run_trust_sampling_analysis(
+            data, out, settings, overwrite=overwrite, report=report, progress=True
+        )
+    except (FileNotFoundError, FileExistsError, ValueError, RuntimeError) as err:
+        fail(str(err))
+    table = Table(title=f"trust sampling: best model {result['best']}")
+    for column in ("model", "elpd_diff_loo_trial", "elpd_diff_kfold_subject"):
+        if column in result["comparison.csv"]:
+            table.add_column(column)
+    for row in result["comparison.csv"].itertuples():
+        cells = [row.model, f"{row.elpd_diff_loo_trial:.1f}"]
+        if "elpd_diff_kfold_subject" in result["comparison.csv"]:
+            cells.append(f"{row.elpd_diff_kfold_subject:.1f}")
+        table.add_row(*cells)
+    console.print(table)
+    console.print(f"wrote {escape(str(out))}")
+
+
+@app.command("trust-sampling-calibration")
+def trust_sampling_calibration_command(
+    out: Annotated[Path, typer.Option(help="output folder")] = Path(
+        "runs/trust_sampling_calibration"
+    ),
+    data: Annotated[
+        Path | None, typer.Option(help="trials.mat of trust_sampling_ma2022 or its folder")
+    ] = None,
+    fits: Annotated[
+        Path | None,
+        typer.Option(
+            help="the fits/ folder of a trust-sampling analysis: recovery draws from its populations"
+        ),
+    ] = None,
+    models: ModelsOption = None,
+    replications: Annotated[
+        int, typer.Option(min=0, help="SBC replications per model (0: none)")
+    ] = 0,
+    subjects: Annotated[int, typer.Option(min=2, help="participants per SBC replication")] = 30,
+    recovery: Annotated[
+        bool, typer.Option(help="run parameter recovery at the real design")
+    ] = True,
+    chains: ChainsOption = None,
+    draws: DrawsOption = None,
+    warmup: WarmupOption = None,
+    seed: SeedOption = 0,
+    workers: WorkersOption = None,
+    address: AddressOption = None,
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Parameter recovery and SBC of the trust-sampling models at the real design."""
+    import xarray as xr
+
+    from valueint.analyze.trust_sampling_calibration import CalibrationSettings, run_calibration
+
+    changes = {
+        k: v
+        for k, v in {"chains": chains, "draws": draws, "warmup": warmup}.items()
+        if v is not None
+    }
+    if models is not None:
+        changes["models"] = tuple(m.strip() for m in models.split(",") if m.strip())
+    settings = CalibrationSettings(
+        replications=replications,
+        subjects=subjects,
+        recovery=recovery,
+        seed=seed,
+        workers=workers,
+        address=address,
+        **changes,
+    )
+    loaded = {}
+    if fits is not None:
+        for model in settings.models:
+            path = fits / f"{model}.nc"
+            if path.exists():
+                loaded[model] = xr.open_datatree(path).load()
+    try:
+        run_calibration(
+            data, out, settings, fits=loaded, overwrite=overwrite, report=report, progress=True
+        )
+    except (FileNotFoundError, FileExistsError, ValueError, RuntimeError) as err:
+        fail(str(err))
+    console.print(f"wrote {escape(str(out))}")

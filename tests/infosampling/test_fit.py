@@ -1,0 +1,145 @@
+"""Hierarchical fits of the sampling models: a study simulated from a known population
+is fitted, and the fit's layout, its diagnostics, its pointwise log-likelihood, the
+held-out density of new participants, the age curves and the predictive checks are
+checked on it.  One small fit (module scope) serves every test."""
+
+import numpy as np
+import pytest
+
+from valueint.infosampling import checks, kfold, recovery
+from valueint.infosampling import fit as fitting
+from valueint.infosampling.arrays import count_tables, paths_from_trials
+from valueint.infosampling.models import get_model
+from valueint.trials.covariates import CovariateFormulas
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("infosampling.test_fit")]
+
+MODEL = "uncertainty"
+SUBJECTS = 24
+FORMULAS = CovariateFormulas({}, default="1 + age")
+
+
+@pytest.fixture(scope="module")
+def study():
+    design = recovery.synthetic_design(SUBJECTS)
+    model = get_model(MODEL)
+    matrices = fitting.design_for(model, design.subjects, FORMULAS)
+    rng = np.random.default_rng(1)
+    population = {p.name: (np.r_[p.prior_loc, 0.0], 0.3) for p in model.parameters}
+    population["sd_threshold"] = (np.r_[-1.6, 0.4], 0.3)  # stopping rises with age
+    truth = recovery.draw_subjects(model, population, matrices, rng)
+    return recovery.simulate_study(model, recovery.natural(model, truth), design, seed=2), truth
+
+
+@pytest.fixture(scope="module")
+def tree(study):
+    data, _ = study
+    return fitting.fit_sampling(
+        data,
+        MODEL,
+        formulas=FORMULAS,
+        chains=2,
+        warmup=150,
+        draws=150,
+        pilot_warmup=60,
+        pilot_draws=40,
+        seed=3,
+    )
+
+
+def test_the_fit_has_every_group_and_the_trial_loglik_sums_to_the_total(study, tree):
+    data, _ = study
+    assert {"posterior", "log_likelihood", "sample_stats", "observed_data", "constant_data"} <= set(
+        tree.children
+    )
+    loglik = tree["log_likelihood"]["choice"]
+    assert loglik.sizes["obs"] == len(data.trials)
+    model = get_model(MODEL)
+    posterior = tree["posterior"]
+    params = {p: posterior[p].isel(chain=0, draw=0).values for p in model.parameter_names}
+    counts = count_tables(
+        paths_from_trials(data.trials, data.steps, list(data.subjects.index)), SUBJECTS
+    )
+    from valueint.infosampling.arrays import count_loglik
+    from valueint.infosampling.models import decision_tables
+
+    total = float(count_loglik(decision_tables(model, params), counts).sum())
+    assert float(loglik.isel(chain=0, draw=0).sum()) == pytest.approx(total, rel=1e-9)
+
+
+def test_the_stopping_parameter_age_slope_is_recovered(tree):
+    """The population slope of the threshold in (standardized) age: truth 0.4."""
+    slope = tree["posterior"]["coef_sd_threshold"].values[..., 1].ravel()
+    lower, upper = np.quantile(slope, [0.025, 0.975])
+    assert lower < 0.4 < upper and lower > 0, (lower, upper)
+
+
+def test_subject_parameters_are_recovered(study, tree):
+    _, truth = study
+    scores = recovery.score_recovery(MODEL, tree, truth).set_index("parameter")
+    assert scores.loc["sd_threshold", "r"] > 0.6, scores
+    assert scores.loc["sd_threshold", "coverage"] > 0.6, scores
+
+
+def test_new_participants_get_a_finite_heldout_density_with_reliable_weights(study, tree):
+    data, _ = study
+    new = recovery.simulate_study(
+        MODEL,
+        recovery.natural(
+            MODEL,
+            {
+                p: np.zeros(SUBJECTS) + get_model(MODEL).parameters[i].prior_loc
+                for i, p in enumerate(get_model(MODEL).parameter_names)
+            },
+        ),
+        data,
+        seed=9,
+    )
+    density = kfold.heldout_density(
+        tree, new.select_subjects(list(new.subjects.index[:4])), draws=400, population=100
+    )
+    assert np.isfinite(density.elpd).all() and (density.elpd < 0).all()
+    assert (density.pareto_k < 0.7).all(), density
+
+
+def test_predictive_checks_cover_data_simulated_from_the_model(study, tree):
+    data, _ = study
+    table = checks.predictive_table(tree, data, n_draws=60)
+    assert set(table.statistic) == {"tiles", "trust"}
+    assert table.covered.mean() >= 0.7, table[~table.covered]
+
+
+def test_folds_are_balanced_over_age():
+    ages = np.linspace(10, 25, 157)
+    folds = kfold.folds_by_age(ages, 5, seed=0)
+    assert np.bincount(folds).max() - np.bincount(folds).min() <= 1
+    means = [ages[folds == f].mean() for f in range(5)]
+    assert max(means) - min(means) < 1.5
+    with pytest.raises(ValueError, match="k must be"):
+        kfold.folds_by_age(ages, 1, seed=0)
+
+
+def test_a_kfold_task_refits_without_its_fold_and_scores_it(study):
+    data, _ = study
+    folds = kfold.folds_by_age(data.subjects.age.to_numpy(), 4, seed=0)
+    arguments = {
+        "chains": 1,
+        "warmup": 40,
+        "draws": 30,
+        "pilot_warmup": 20,
+        "pilot_draws": 15,
+        "formulas": FORMULAS,
+    }
+    payload = {
+        "data": data,
+        "folds": folds.tolist(),
+        "fold": 1,
+        "model": MODEL,
+        "arguments": arguments,
+        "heldout_draws": 300,
+    }
+    result = kfold.kfold_task(payload, seed=5)
+    held = np.asarray(list(data.subjects.index))[folds == 1]
+    assert result["heldout"]["subject"] == list(held)
+    assert np.isfinite(result["heldout"]["elpd"]).all()
+    assert result["fit_messages"], "30 draws cannot pass the ESS criterion: the task must say so"

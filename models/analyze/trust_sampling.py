@@ -107,9 +107,13 @@ class TrustSamplingSettings:
 
     def check(self) -> None:
         unknown = sorted(set(self.models) - set(registered()))
-        if unknown or not self.models:
+        if unknown:
             raise ValueError(
-                f"unknown model(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(registered())}"
+                f"unknown model(s) {', '.join(unknown)}; known: {', '.join(registered())}"
+            )
+        if len(set(self.models)) < 2:
+            raise ValueError(
+                f"the analysis compares models: give at least two of {', '.join(registered())}"
             )
         for name in ("chains", "warmup", "draws", "predictive_draws"):
             if getattr(self, name) < 1:

@@ -25,6 +25,7 @@ from valueint.trials.whitening import LikelihoodApproximation, nearest_psd
 NEWTON_STEPS = 60
 MAX_STEP = 1.5  # the largest Newton move, in unconstrained units
 IS_DRAWS = 2000  # importance draws per participant for the moments
+MIN_IS_ESS = 50.0  # fewer effective draws than this: the moments fall back to the Laplace
 
 
 def subject_loglik(model):
@@ -101,7 +102,12 @@ def subject_moments(model, counts, modes, key, draws: int = IS_DRAWS):
         w = w / w.sum()
         mean = w @ theta
         centred = theta - mean
-        return mean, (centred * w[:, None]).T @ centred
+        weighted = (centred * w[:, None]).T @ centred
+        # too few effective draws (one weight dominates): the weighted covariance is near
+        # singular; the widened Laplace covariance is the safer guess then
+        ess = 1.0 / jnp.sum(w**2)
+        usable = ess >= MIN_IS_ESS
+        return jnp.where(usable, mean, mode), jnp.where(usable, weighted, 2.0 * covariance)
 
     keys = jax.random.split(key, modes.shape[0])
     return jax.jit(jax.vmap(one))(jnp.asarray(modes), counts, keys)

@@ -194,14 +194,15 @@ def fit_sampling(
         f"sigma_{model.parameter_names[i]}" for i in varying
     ]
 
-    def run(approximation, init, n_warmup, n_draws, key):
+    def run(approximation, starts, n_warmup, n_draws, key):
+        """NUTS from one start per chain (a list of dicts of sampled values)."""
         kernel = NUTS(
             numpyro.handlers.reparam(
                 population_model, config={SUBJECT_SITE: WhitenedReparam(approximation)}
             ),
             target_accept_prob=target_accept_prob,
             max_tree_depth=max_tree_depth,
-            init_strategy=init_to_value(values=init),
+            init_strategy=init_to_value(values=starts[0]),
             dense_mass=[tuple(population_sites)] if dense_population else False,
         )
         mcmc = MCMC(
@@ -214,7 +215,15 @@ def fit_sampling(
         )
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "There are not enough devices")
-            mcmc.run(key, model, cells, matrices, varying, extra_fields=("diverging", "num_steps"))
+            mcmc.run(
+                key,
+                model,
+                cells,
+                matrices,
+                varying,
+                extra_fields=("diverging", "num_steps"),
+                init_params=_unconstrained_starts(starts),
+            )
         samples = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
         samples[SUBJECT_SITE] = _subject_theta(model, samples, matrices, approximation, varying)
         return samples, mcmc.get_extra_fields(group_by_chain=True)
@@ -223,10 +232,17 @@ def fit_sampling(
     start = time.perf_counter()
     # the pilot: the Hessian's coordinates miss where a participant's likelihood is far
     # from Gaussian (skewed, or flat on one side); its draws give the real widths
-    pilot, _ = run(approximation, init, pilot_warmup, pilot_draws, key_pilot)
+    # every chain starts apart (R-hat can only see chains that could disagree): the pilot's
+    # from jittered values, the main run's from each chain's own last pilot draw
+    pilot, _ = run(
+        approximation, _jittered(init, chains, seed), pilot_warmup, pilot_draws, key_pilot
+    )
     approximation = _approximation_from_draws(model, pilot, matrices, varying)
-    init = _initial_values_from_draws(model, pilot, matrices, approximation, varying)
-    samples, extra = run(approximation, init, warmup, draws, key_main)
+    starts = [
+        _initial_values_from_draws(model, pilot, matrices, approximation, varying, chain=c)
+        for c in range(chains)
+    ]
+    samples, extra = run(approximation, starts, warmup, draws, key_main)
     sampling_s = time.perf_counter() - start
     tree = _fit_tree(model, data, design, paths, samples, extra, loglik_batch)
     settings = {
@@ -334,9 +350,40 @@ def _approximation_from_draws(model, samples, matrices, varying):
     return from_draws(theta.reshape(-1, *theta.shape[2:]), sigma, offset)
 
 
-def _initial_values_from_draws(model, samples, matrices, approximation, varying) -> dict:
-    """The main run's start: the pilot's last draw of the first chain, in the new coordinates."""
-    last = {k: v[0, -1] for k, v in samples.items()}
+def _jittered(start: dict, chains: int, seed: int) -> list[dict]:
+    """``start`` for the first chain, and jittered copies of it for the others."""
+    rng = np.random.default_rng(seed)
+    starts = [start]
+    for _ in range(chains - 1):
+        jitter = {}
+        for name, value in start.items():
+            value = np.asarray(value)
+            if name.startswith("sigma_"):
+                jitter[name] = jnp.asarray(value * np.exp(rng.normal(0.0, 0.1, value.shape)))
+            else:
+                scale = 0.3 if name.endswith(WHITENED_SUFFIX) else 0.1
+                jitter[name] = jnp.asarray(value + rng.normal(0.0, scale, value.shape))
+        starts.append(jitter)
+    return starts
+
+
+def _unconstrained_starts(starts: list[dict]) -> dict:
+    """Per-chain starting values on NUTS's unconstrained scale (sds as logs), stacked
+    over chains (one chain: as they are)."""
+    unconstrained = [
+        {k: jnp.log(v) if k.startswith("sigma_") else jnp.asarray(v) for k, v in s.items()}
+        for s in starts
+    ]
+    if len(unconstrained) == 1:
+        return unconstrained[0]
+    return jax.tree.map(lambda *values: jnp.stack(values), *unconstrained)
+
+
+def _initial_values_from_draws(
+    model, samples, matrices, approximation, varying, chain: int = 0
+) -> dict:
+    """A main-run start: chain ``chain``'s last pilot draw, in the new coordinates."""
+    last = {k: v[chain, -1] for k, v in samples.items()}
     values = {k: jnp.asarray(v) for k, v in last.items() if k.startswith(("coef_", "sigma_"))}
     offset, sigma = _population_offsets(
         model, {k: v[None, None] for k, v in last.items()}, matrices, varying
@@ -382,6 +429,12 @@ def _fit_tree(model, data, design, paths, samples, extra, batch) -> xr.DataTree:
     for p in model.parameters:
         coef = samples[f"coef_{p.name}"]
         posterior[f"coef_{p.name}"] = (("chain", "draw", f"coef_{p.name}_dim"), coef)
+        # the intercept on the natural scale: the typical participant where every
+        # covariate column is 0 (for a B-spline in age, at the youngest age)
+        posterior[f"mu_{p.name}"] = (
+            ("chain", "draw"),
+            np.asarray(constrain_value(p, coef[..., 0])),
+        )
         coords[f"coef_{p.name}_dim"] = np.asarray(design.labels(p.name))
         if f"sigma_{p.name}" in samples:
             posterior[f"sigma_{p.name}"] = (("chain", "draw"), samples[f"sigma_{p.name}"])

@@ -25,12 +25,18 @@ import pandas as pd
 from valueint.infosampling.arrays import count_loglik, count_tables, paths_from_trials
 from valueint.infosampling.models import decision_tables, get_model
 from valueint.trials.covariates import DesignMatrices
-from valueint.trials.heldout import _pareto_k, importance_log_weights, log_mean_and_se
+from valueint.trials.heldout import (
+    COVARIANCE_INFLATION,
+    _pareto_k,
+    importance_log_weights,
+    log_mean_and_se,
+)
 from valueint.trials.transforms import constrain_value
 
 AGE_BANDS = 5  # strata of the deal
 HELDOUT_DRAWS = 2000
 POPULATION_DRAWS = 400
+PROPOSAL_INFLATION = COVARIANCE_INFLATION  # the Laplace proposal's widening
 
 
 def folds_by_age(ages, k: int, seed: int) -> np.ndarray:
@@ -57,23 +63,35 @@ def _population_draws(fit, model, n_draws: int):
     coefficients = {
         p: posterior[f"coef_{p}"].transpose("sample", ...).values for p in model.parameter_names
     }
+    missing = [p for p in model.parameter_names if f"sigma_{p}" not in posterior]
+    if missing:
+        raise ValueError(
+            f"held-out participants are integrated over every parameter's population; the fit "
+            f"has no participant-level sd for {', '.join(missing)} (fit with varying=None)"
+        )
     sigma = np.stack([posterior[f"sigma_{p}"].values for p in model.parameter_names], axis=-1)
     return coefficients, sigma
 
 
-@functools.partial(jax.jit, static_argnames=("model_name", "draws"))
-def _weights(model_name, counts, offsets, sigma, keys, draws):
+@functools.partial(jax.jit, static_argnames=("model_name", "draws", "inflation"))
+def _weights(model_name, counts, offsets, sigma, keys, draws, inflation):
     model = get_model(model_name)
 
     def loglik(theta, subject_counts):
         params = {p.name: constrain_value(p, theta[i]) for i, p in enumerate(model.parameters)}
         return count_loglik(decision_tables(model, params), subject_counts)
 
-    return importance_log_weights(loglik, counts, offsets, sigma, keys, draws)
+    return importance_log_weights(loglik, counts, offsets, sigma, keys, draws, inflation)
 
 
 def heldout_density(
-    fit, data, *, draws: int = HELDOUT_DRAWS, population: int = POPULATION_DRAWS, seed: int = 0
+    fit,
+    data,
+    *,
+    draws: int = HELDOUT_DRAWS,
+    population: int = POPULATION_DRAWS,
+    seed: int = 0,
+    inflation: float = PROPOSAL_INFLATION,
 ) -> pd.DataFrame:
     """Per participant of ``data`` (not in the fit): elpd = log p(their trials | the fit's
     data), its Monte Carlo se and the importance weights' Pareto k."""
@@ -92,7 +110,9 @@ def heldout_density(
     with jax.enable_x64(True):
         keys = jax.random.split(jax.random.key(seed), len(subject_ids))
         log_weights = np.asarray(
-            _weights(model.name, counts, jnp.asarray(offsets), jnp.asarray(sigma), keys, draws)
+            _weights(
+                model.name, counts, jnp.asarray(offsets), jnp.asarray(sigma), keys, draws, inflation
+            )
         )
     elpd, mc_se = log_mean_and_se(log_weights)
     return pd.DataFrame(

@@ -27,6 +27,7 @@ from valueint.infosampling.arrays import simulate_paths
 from valueint.infosampling.data import RECIPROCATION_LEVELS, TrustSamplingData
 from valueint.infosampling.fit import derived_prior, design_for
 from valueint.infosampling.models import get_model
+from valueint.trials.covariates import DesignMatrices
 from valueint.trials.datasets import DatasetReport
 from valueint.trials.specs import Parameter
 from valueint.trials.transforms import constrain_value, unconstrain_value  # noqa: F401  (re-exported for tests)
@@ -40,17 +41,32 @@ DERIVED_SCALES = {
 }
 
 
-def population_from_fit(fit) -> dict:
-    """The posterior-mean population of a fit: {p: (coefficients [K_p], sd)}."""
+def population_from_fit(fit, subjects=None) -> dict:
+    """The posterior-mean population of a fit: {p: (coefficients [K_p], sd)}.  With
+    ``subjects`` (a subject table) the coefficients are re-expressed for them: the fit's
+    basis (its standardization and knots) applied to their ages, then refitted by least
+    squares in the basis those subjects' own design uses."""
     model = get_model(fit.attrs["model"])
     posterior = fit["posterior"]
-    return {
+    missing = [p for p in model.parameter_names if f"sigma_{p}" not in posterior]
+    if missing:
+        raise ValueError(f"the fit has no participant-level sd for {', '.join(missing)}")
+    population = {
         p: (
             posterior[f"coef_{p}"].mean(("chain", "draw")).values,
             float(posterior[f"sigma_{p}"].mean()),
         )
         for p in model.parameter_names
     }
+    if subjects is None:
+        return population
+    fitted = DesignMatrices.from_json(fit.attrs["covariate_design"])
+    design = design_for(model, subjects)
+    out = {}
+    for p, (coef, sd) in population.items():
+        curve = fitted.matrix_for(p, subjects) @ coef
+        out[p] = (np.linalg.lstsq(design.matrix(p), curve, rcond=None)[0], sd)
+    return out
 
 
 def population_from_prior(model, design, rng) -> dict:

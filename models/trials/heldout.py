@@ -44,6 +44,7 @@ from valueint.trials.transforms import unconstrain_value
 DEFENSIVE_WEIGHT = 0.3
 COVARIANCE_INFLATION = 2.0
 MODE_STEPS = 60
+MAX_NEWTON_STEP = 2.0  # the largest Newton move toward the mode, in unconstrained units
 PARETO_K_BAD = 0.7
 
 
@@ -179,12 +180,15 @@ def _log_weights(spec: ModelSpec, options, arrays, offsets, sigma, keys, draws):
     )
 
 
-def importance_log_weights(loglik, data, offsets, sigma, keys, draws: int):
+def importance_log_weights(
+    loglik, data, offsets, sigma, keys, draws: int, inflation: float = COVARIANCE_INFLATION
+):
     """[subject, draws] log importance weights of p(y_j | theta) p(theta | population) for
     any model: ``loglik(theta [P], data_j)`` is subject j's summed log-likelihood, ``data``
     a pytree with a leading subject axis, ``offsets`` [n, subject, P] the population means
     of the subjects under n population draws and ``sigma`` [n, P] their sds.  Trace it
-    inside ``jax.jit`` (``draws`` static)."""
+    inside ``jax.jit`` (``draws`` static); ``inflation`` widens the Laplace proposal's
+    covariance (more for likelihoods further from Gaussian)."""
     n_population = offsets.shape[0]
 
     def one_subject(data, subject_offsets, key):
@@ -205,6 +209,8 @@ def importance_log_weights(loglik, data, offsets, sigma, keys, draws: int):
             hessian = jax.hessian(target)(theta)
             precision = _positive_definite(-hessian, 1.0 / predictive_sd**2)
             step = jnp.linalg.solve(precision, gradient)
+            # a trust region: far from the mode the quadratic model can overshoot wildly
+            step = step * jnp.minimum(1.0, MAX_NEWTON_STEP / (jnp.linalg.norm(step) + 1e-12))
             candidates = theta + step * jnp.asarray([1.0, 0.5, 0.25, 0.1, 0.0])[:, None]
             values = jax.vmap(target)(candidates)
             values = jnp.where(jnp.isfinite(values), values, -jnp.inf)
@@ -212,7 +218,7 @@ def importance_log_weights(loglik, data, offsets, sigma, keys, draws: int):
 
         mode, _ = jax.lax.scan(newton, predictive_mean, None, length=MODE_STEPS)
         precision = _positive_definite(-jax.hessian(target)(mode), 1.0 / predictive_sd**2)
-        covariance = COVARIANCE_INFLATION * jnp.linalg.inv(precision)
+        covariance = inflation * jnp.linalg.inv(precision)
         factor = jnp.linalg.cholesky(covariance)
 
         key_pick, key_laplace, key_population, key_which = jax.random.split(key, 4)

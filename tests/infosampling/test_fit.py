@@ -15,7 +15,7 @@ from valueint.trials.covariates import CovariateFormulas
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("infosampling.test_fit")]
 
 MODEL = "uncertainty"
-SUBJECTS = 24
+SUBJECTS = 16
 FORMULAS = CovariateFormulas({}, default="1 + age")
 
 
@@ -143,3 +143,21 @@ def test_a_kfold_task_refits_without_its_fold_and_scores_it(study):
     assert result["heldout"]["subject"] == list(held)
     assert np.isfinite(result["heldout"]["elpd"]).all()
     assert result["fit_messages"], "30 draws cannot pass the ESS criterion: the task must say so"
+
+
+def test_an_sbc_replication_ranks_every_quantity():
+    design = recovery.synthetic_design(8, seed=6)
+    arguments = {"chains": 1, "warmup": 30, "draws": 40, "pilot_warmup": 20, "pilot_draws": 15}
+    payload = {
+        "model": "fixed_evidence",
+        "data": design,
+        "fit_arguments": arguments,
+        "rank_draws": 20,
+    }
+    result = recovery.sbc_replication(payload, seed=7)
+    names = get_model("fixed_evidence").parameter_names
+    assert set(result["ranks"]) == {
+        f"{kind}_{p}" for kind in ("intercept", "sigma") for p in names
+    } | {f"{p}[0]" for p in names}
+    assert all(0 <= r <= 20 for r in result["ranks"].values())
+    assert result["seed"] == 7

@@ -114,7 +114,8 @@ def run_calibration(
     tables = {}
     if settings.recovery:
         populations = {
-            m: population_from_fit(fits[m]) if fits and m in fits else None for m in settings.models
+            m: population_from_fit(fits[m], data.subjects) if fits and m in fits else None
+            for m in settings.models
         }
         payloads = [
             {

@@ -68,6 +68,7 @@ from valueint.trials.diagnostics import diagnostics
 from valueint.trials.transforms import constrain_value
 from valueint.trials.whitening import (
     WHITENED_SUFFIX,
+    LikelihoodApproximation,
     WhitenedReparam,
     from_draws,
     theta_from_whitened,
@@ -121,6 +122,15 @@ def population_model(model, cells, matrices, varying):
     theta = offset.at[:, list(varying)].set(theta_varying)
     params = {p.name: constrain_value(p, theta[:, i]) for i, p in enumerate(model.parameters)}
     numpyro.factor("choices", cells_loglik(model, params, cells))
+
+
+def whitened_model(model, cells, matrices, varying, h, precision):
+    """``population_model`` with the participants whitened by the approximation (h,
+    precision), which comes in as data: the pilot and the main run then trace one and the
+    same program (a persistent compilation cache serves the second)."""
+    approximation = LikelihoodApproximation(h, precision)
+    with numpyro.handlers.reparam(config={SUBJECT_SITE: WhitenedReparam(approximation)}):
+        population_model(model, cells, matrices, varying)
 
 
 def subject_parameters(model, samples: dict) -> dict:
@@ -197,9 +207,7 @@ def fit_sampling(
     def run(approximation, starts, n_warmup, n_draws, key):
         """NUTS from one start per chain (a list of dicts of sampled values)."""
         kernel = NUTS(
-            numpyro.handlers.reparam(
-                population_model, config={SUBJECT_SITE: WhitenedReparam(approximation)}
-            ),
+            whitened_model,
             target_accept_prob=target_accept_prob,
             max_tree_depth=max_tree_depth,
             init_strategy=init_to_value(values=starts[0]),
@@ -221,6 +229,8 @@ def fit_sampling(
                 cells,
                 matrices,
                 varying,
+                jnp.asarray(approximation.h),
+                jnp.asarray(approximation.precision),
                 extra_fields=("diverging", "num_steps"),
                 init_params=_unconstrained_starts(starts),
             )

@@ -103,11 +103,21 @@ if DATA_FILE is not None:
 # the predictive checks.  Finished fits and K-fold folds are reused on a rerun.
 
 # %%
+SMALL = {
+    "models": ("uncertainty",),
+    "subjects": 6,
+    "chains": 1,
+    "warmup": 10,
+    "draws": 10,
+    "pilot_warmup": 10,
+    "pilot_draws": 10,
+    "k": 0,
+    "predictive_draws": 5,
+}
 if DATA_FILE is not None:
     settings = (
-        TrustSamplingSettings(**(QUICK | {"models": ("fixed_evidence", "uncertainty"), "k": 0}))
-        if MODE == "small"
-        else TrustSamplingSettings()
+        # small: one model on 6 participants, a few draws: it checks that the code runs
+        TrustSamplingSettings(**(QUICK | SMALL)) if MODE == "small" else TrustSamplingSettings()
     )
     result = run_trust_sampling_analysis(DATA_FILE, OUT, settings, overwrite=True, report=print)
     print(result["diagnostics.csv"].drop(columns="messages").to_string(index=False))

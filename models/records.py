@@ -107,5 +107,12 @@ def run_record(*, command: str, config: dict, seeds, wall_time_s: float, **extra
     }
 
 
+def write_csv(path: str | Path, table) -> Path:
+    """A DataFrame as CSV (no index), atomically."""
+    buffer = io.StringIO()
+    table.to_csv(buffer, index=False)
+    return atomic_write(path, buffer.getvalue())
+
+
 def write_json(path: str | Path, record: dict) -> Path:
     return atomic_write(path, json.dumps(record, indent=2, default=str) + "\n")

@@ -25,7 +25,6 @@ Files written to OUT (each atomically; figures as PNG and PDF):
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -87,14 +86,6 @@ def output_paths(
     return paths
 
 
-def _write_csv(path: Path, table: pd.DataFrame) -> None:
-    from valueint.records import atomic_write
-
-    buffer = io.StringIO()
-    table.to_csv(buffer, index=False)
-    atomic_write(path, buffer.getvalue())
-
-
 @dataclasses.dataclass(frozen=True)
 class ProsocialResult:
     """Everything the analysis made: the fits (in memory) and the tables it wrote."""
@@ -147,7 +138,7 @@ def run_prosocial_analysis(
     cross-validation by subject, refitted on the job engine (local workers, or the Dask
     scheduler at ``address``); its task folder ``out/kfold/`` lets a rerun resume.
     """
-    from valueint.records import atomic_write, check_output_paths, run_record, write_json
+    from valueint.records import atomic_write, check_output_paths, run_record, write_csv, write_json
     from valueint.trials.fit_files import save_fit
 
     settings = settings or ProsocialSettings.full()
@@ -198,7 +189,7 @@ def run_prosocial_analysis(
         ("diagnostics.csv", diagnostics),
         *((("kfold.csv", kfold),) if settings.kfold is not None else ()),
     ):
-        _write_csv(paths[name], table)
+        write_csv(paths[name], table)
     save_png_and_pdf(plot_comparison_panels(comparison), paths, "comparison")
     save_png_and_pdf(
         plot_learning_curves(curves, best, runner_up, prepared.groups), paths, "learning_curves"

@@ -20,7 +20,6 @@ seed and the settings match) and ``kfold/`` (the job engine's task store).
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 import math
 import time
@@ -47,6 +46,7 @@ from valueint.records import (
     check_output_paths,
     run_record,
     save_figure,
+    write_csv,
     write_json,
 )
 from valueint.trials.diagnostics import diagnostics
@@ -111,10 +111,6 @@ class TrustSamplingSettings:
             raise ValueError(
                 f"unknown model(s) {', '.join(unknown)}; known: {', '.join(registered())}"
             )
-        if len(set(self.models)) < 2:
-            raise ValueError(
-                f"the analysis compares models: give at least two of {', '.join(registered())}"
-            )
         for name in ("chains", "warmup", "draws", "predictive_draws"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1; got {getattr(self, name)}")
@@ -150,12 +146,6 @@ def spread_subjects(data: TrustSamplingData, n: int | None) -> TrustSamplingData
     order = data.subjects.sort_values("age").index
     keep = order[np.unique(np.linspace(0, len(order) - 1, n).round().astype(int))]
     return data.select_subjects(list(keep))
-
-
-def _write_csv(path: Path, table: pd.DataFrame) -> None:
-    buffer = io.StringIO()
-    table.to_csv(buffer, index=False)
-    atomic_write(path, buffer.getvalue())
 
 
 def _fit_or_resume(data, name, settings, folder: Path, report) -> xr.DataTree:
@@ -214,7 +204,7 @@ def comparison_table(fits: dict, kfold: pd.DataFrame | None) -> pd.DataFrame:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # bad Pareto k are counted in the table instead
-        loo = compare(fits, "loo", "trial")
+        loo = compare(fits, "loo", "trial") if len(fits) > 1 else _single_loo(fits)
     table = pd.DataFrame(index=list(fits))
     table.index.name = "model"
     table["elpd_loo_trial"] = loo["elpd"]
@@ -238,6 +228,18 @@ def comparison_table(fits: dict, kfold: pd.DataFrame | None) -> pd.DataFrame:
     return table.reset_index().sort_values(
         "elpd_diff_loo_trial", ascending=False, ignore_index=True
     )
+
+
+def _single_loo(fits: dict) -> pd.DataFrame:
+    """One fit's PSIS-LOO in the layout of ``compare`` (nothing to compare it with)."""
+    from valueint.trials.comparison import PARETO_K_BAD, loo
+
+    ((name, fit),) = fits.items()
+    result = loo(fit)
+    bad = int((np.asarray(result.pareto_k) > PARETO_K_BAD).sum())
+    row = {"elpd": float(result.elpd), "se": float(result.se), "elpd_diff": 0.0, "dse": 0.0}
+    row |= {"p": float(result.p), "n_pareto_k_bad": bad, "weight": 1.0}
+    return pd.DataFrame([row], index=pd.Index([name], name="fit"))
 
 
 def best_model(comparison: pd.DataFrame) -> str:
@@ -311,7 +313,7 @@ def run_trust_sampling_analysis(
         "coverage.csv": coverage,
     }
     for name, table in tables.items():
-        _write_csv(paths[name], table)
+        write_csv(paths[name], table)
     for stem, fig in (
         ("comparison", plot_comparison(comparison)),
         ("age_curves", plot_age_curves(curves, best)),

@@ -17,12 +17,11 @@ tasks on the job engine, resumable in OUT.
 from __future__ import annotations
 
 import dataclasses
-import io
 from pathlib import Path
 
 import pandas as pd
 
-from valueint.records import atomic_write, check_output_paths, run_record, write_json
+from valueint.records import check_output_paths, run_record, write_csv, write_json
 
 COMMAND = "valueint analyze trust-sampling-calibration"
 
@@ -73,12 +72,6 @@ def recovery_task(payload: dict, seed: int) -> dict:
         "min_ess_bulk": check.min_ess_bulk,
         "divergences": check.n_divergent,
     }
-
-
-def _csv(path: Path, table: pd.DataFrame) -> None:
-    buffer = io.StringIO()
-    table.to_csv(buffer, index=False)
-    atomic_write(path, buffer.getvalue())
 
 
 def run_calibration(
@@ -201,7 +194,7 @@ def run_calibration(
         tables["sbc_summary.csv"] = summarize_ranks(ranks, settings.seed)
         report(tables["sbc_summary.csv"].to_string(index=False))
     for name, table in tables.items():
-        _csv(out / name, table)
+        write_csv(out / name, table)
     write_json(
         out / "run.json",
         run_record(

@@ -256,9 +256,7 @@ def fit_sampling(
     sampling_s = time.perf_counter() - start
     tree = _fit_tree(model, data, design, paths, samples, extra, loglik_batch)
     settings = {
-        "formulas": design.formulas.to_dict()
-        if hasattr(design.formulas, "to_dict")
-        else str(design.formulas),
+        "formulas": design.formulas.to_dict(),
         "chains": chains,
         "warmup": warmup,
         "draws": draws,

@@ -26,7 +26,6 @@ from valueint.infosampling.arrays import count_loglik, count_tables, paths_from_
 from valueint.infosampling.models import decision_tables, get_model
 from valueint.trials.covariates import DesignMatrices
 from valueint.trials.heldout import (
-    COVARIANCE_INFLATION,
     _pareto_k,
     importance_log_weights,
     log_mean_and_se,
@@ -36,7 +35,6 @@ from valueint.trials.transforms import constrain_value
 AGE_BANDS = 5  # strata of the deal
 HELDOUT_DRAWS = 2000
 POPULATION_DRAWS = 400
-PROPOSAL_INFLATION = COVARIANCE_INFLATION  # the Laplace proposal's widening
 
 
 def folds_by_age(ages, k: int, seed: int) -> np.ndarray:
@@ -73,15 +71,15 @@ def _population_draws(fit, model, n_draws: int):
     return coefficients, sigma
 
 
-@functools.partial(jax.jit, static_argnames=("model_name", "draws", "inflation"))
-def _weights(model_name, counts, offsets, sigma, keys, draws, inflation):
+@functools.partial(jax.jit, static_argnames=("model_name", "draws"))
+def _weights(model_name, counts, offsets, sigma, keys, draws):
     model = get_model(model_name)
 
     def loglik(theta, subject_counts):
         params = {p.name: constrain_value(p, theta[i]) for i, p in enumerate(model.parameters)}
         return count_loglik(decision_tables(model, params), subject_counts)
 
-    return importance_log_weights(loglik, counts, offsets, sigma, keys, draws, inflation)
+    return importance_log_weights(loglik, counts, offsets, sigma, keys, draws)
 
 
 def heldout_density(
@@ -91,7 +89,6 @@ def heldout_density(
     draws: int = HELDOUT_DRAWS,
     population: int = POPULATION_DRAWS,
     seed: int = 0,
-    inflation: float = PROPOSAL_INFLATION,
 ) -> pd.DataFrame:
     """Per participant of ``data`` (not in the fit): elpd = log p(their trials | the fit's
     data), its Monte Carlo se and the importance weights' Pareto k."""
@@ -110,9 +107,7 @@ def heldout_density(
     with jax.enable_x64(True):
         keys = jax.random.split(jax.random.key(seed), len(subject_ids))
         log_weights = np.asarray(
-            _weights(
-                model.name, counts, jnp.asarray(offsets), jnp.asarray(sigma), keys, draws, inflation
-            )
+            _weights(model.name, counts, jnp.asarray(offsets), jnp.asarray(sigma), keys, draws)
         )
     elpd, mc_se = log_mean_and_se(log_weights)
     return pd.DataFrame(

@@ -180,15 +180,12 @@ def _log_weights(spec: ModelSpec, options, arrays, offsets, sigma, keys, draws):
     )
 
 
-def importance_log_weights(
-    loglik, data, offsets, sigma, keys, draws: int, inflation: float = COVARIANCE_INFLATION
-):
+def importance_log_weights(loglik, data, offsets, sigma, keys, draws: int):
     """[subject, draws] log importance weights of p(y_j | theta) p(theta | population) for
     any model: ``loglik(theta [P], data_j)`` is subject j's summed log-likelihood, ``data``
     a pytree with a leading subject axis, ``offsets`` [n, subject, P] the population means
     of the subjects under n population draws and ``sigma`` [n, P] their sds.  Trace it
-    inside ``jax.jit`` (``draws`` static); ``inflation`` widens the Laplace proposal's
-    covariance (more for likelihoods further from Gaussian)."""
+    inside ``jax.jit`` (``draws`` static)."""
     n_population = offsets.shape[0]
 
     def one_subject(data, subject_offsets, key):
@@ -218,7 +215,7 @@ def importance_log_weights(
 
         mode, _ = jax.lax.scan(newton, predictive_mean, None, length=MODE_STEPS)
         precision = _positive_definite(-jax.hessian(target)(mode), 1.0 / predictive_sd**2)
-        covariance = inflation * jnp.linalg.inv(precision)
+        covariance = COVARIANCE_INFLATION * jnp.linalg.inv(precision)
         factor = jnp.linalg.cholesky(covariance)
 
         key_pick, key_laplace, key_population, key_which = jax.random.split(key, 4)

@@ -23,12 +23,13 @@
 #
 # valueint models every decision of a trial (`valueint.infosampling`): a Beta belief
 # about the peer's reciprocation with a per-participant prior mean and strength, a trust
-# rule (sharpness, bias toward trust, lapses) and one of three stopping rules:
+# rule (a threshold on the belief, below 1/2 a bias toward trust; a sharpness; lapses) and
+# one of three stopping rules:
 #
 # | model | stops when |
 # | --- | --- |
 # | `fixed_evidence` | about a fixed number of tiles has been opened |
-# | `sample_cost` | the next tile's value of information no longer pays its cost (optimal stopping) |
+# | `sample_cost` | the next tile's value of information, for the participant's own trust threshold, no longer pays its cost (optimal stopping) |
 # | `uncertainty` | the posterior sd has fallen to a threshold |
 #
 # Every parameter's population mean is a smooth curve in age (a B-spline), so the
@@ -79,6 +80,9 @@ except FileNotFoundError as err:
 # handled: after 25 tiles the stop is forced (it is not scored as a choice), the
 # whole-year age disagrees with the exact age for two participants (the exact age is
 # used), and tiles are drawn with replacement (so the belief is Beta-Bernoulli).
+# Before fitting, the analysis sets aside participants whose trust choices follow the
+# majority of the tiles they saw on fewer than 2/3 of trials
+# (`valueint.infosampling.engagement`); they are listed in `engagement.csv`.
 
 # %%
 if DATA_FILE is not None:

@@ -39,6 +39,7 @@ from valueint.analyze.trust_sampling_figures import (
 from valueint.analyze.trust_sampling_report import summary_markdown
 from valueint.infosampling import checks
 from valueint.infosampling.data import TrustSamplingData, load_trust_sampling
+from valueint.infosampling.engagement import MIN_AGREEMENT, disengaged, engagement_table
 from valueint.infosampling.models import registered
 from valueint.records import (
     atomic_path,
@@ -53,6 +54,7 @@ from valueint.trials.diagnostics import diagnostics
 
 COMMAND = "valueint analyze trust-sampling"
 TABLES = (
+    "engagement.csv",
     "comparison.csv",
     "diagnostics.csv",
     "age_curves.csv",
@@ -72,20 +74,23 @@ class TrustSamplingSettings:
 
     models: tuple[str, ...] = ("fixed_evidence", "sample_cost", "uncertainty")
     chains: int = 2
-    warmup: int = 250
-    draws: int = 250
+    warmup: int = 500
+    draws: int = 500
     pilot_warmup: int = 100
     pilot_draws: int = 50
     target_accept_prob: float = 0.85
     seed: int = 0
     subjects: int | None = None
     k: int = 5
-    kfold_chains: int = 1
-    kfold_warmup: int = 100
-    kfold_draws: int = 100
+    kfold_chains: int = 2
+    kfold_warmup: int = 200
+    kfold_draws: int = 200
     predictive_draws: int = 200
     workers: int | None = None
     address: str | None = None
+    # participants whose trust follows the tiles' majority less often are set aside
+    # (valueint.infosampling.engagement); None keeps everyone
+    min_agreement: float | None = MIN_AGREEMENT
 
     def fit_arguments(self) -> dict:
         return {
@@ -265,6 +270,15 @@ def run_trust_sampling_analysis(
     start = time.perf_counter()
     data = load_trust_sampling(data_path)
     report(str(data.report))
+    engagement = engagement_table(data)
+    excluded = disengaged(engagement, settings.min_agreement) if settings.min_agreement else []
+    engagement["excluded"] = engagement.index.isin(excluded)
+    if excluded:
+        data = data.select_subjects([s for s in data.subjects.index if s not in excluded])
+        report(
+            f"set aside {len(excluded)} participant(s) whose trust follows the tiles on fewer "
+            f"than {settings.min_agreement:.0%} of trials: {', '.join(excluded)}"
+        )
     data = spread_subjects(data, settings.subjects)
     fits = {
         name: _fit_or_resume(data, name, settings, out / "fits", report) for name in settings.models
@@ -305,6 +319,7 @@ def run_trust_sampling_analysis(
     )
     coverage = checks.coverage(predictive)
     tables = {
+        "engagement.csv": engagement.reset_index(),
         "comparison.csv": comparison,
         "diagnostics.csv": diagnostic,
         "age_curves.csv": curves,
@@ -336,6 +351,7 @@ def run_trust_sampling_analysis(
             best,
             wall,
             COVERAGE_TARGET,
+            engagement.reset_index(),
         ),
     )
     record = run_record(
@@ -348,6 +364,7 @@ def run_trust_sampling_analysis(
             "notes": list(data.report.notes),
             "subjects": data.n_subjects,
             "trials": len(data.trials),
+            "excluded": list(excluded),
         },
         best_model=best,
         converged={row.model: bool(row.converged) for row in diagnostic.itertuples()},

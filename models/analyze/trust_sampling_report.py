@@ -18,7 +18,7 @@ WORDS = {
     "sd_threshold": "posterior sd at which sampling stops",
     "stop_sharpness": "stop sharpness",
     "trust_sharpness": "trust sharpness",
-    "trust_bias": "bias toward trust",
+    "trust_threshold": "trust threshold (below 1/2: a bias toward trust)",
     "lapse": "trust lapse rate",
 }
 
@@ -53,6 +53,24 @@ def misses_text(predictive, model: str) -> list[str]:
     return lines
 
 
+def _excluded_lines(engagement) -> list[str]:
+    if engagement is None or not engagement.excluded.any():
+        return []
+    rows = engagement[engagement.excluded]
+    listed = ", ".join(
+        f"{r.subject} (age {r.age:.1f}, agreement {r.agreement:.2f}, {r.mean_tiles:.1f} tiles)"
+        for r in rows.itertuples()
+    )
+    return [
+        f"Set aside before fitting ({len(rows)}): participants whose trust choices follow the "
+        f"majority of the tiles they saw on too few trials (below min_agreement, run.json; "
+        f"the others: median "
+        f"{engagement[~engagement.excluded].agreement.median():.2f}): {listed}. "
+        "See `engagement.csv`.",
+        "",
+    ]
+
+
 def summary_markdown(
     data,
     settings,
@@ -65,6 +83,7 @@ def summary_markdown(
     best,
     wall,
     target,
+    engagement=None,
 ) -> str:
     lines = [
         "# Trust sampling across adolescence (trust_sampling_ma2022)",
@@ -75,13 +94,17 @@ def summary_markdown(
         "",
         "## Models",
         "Every model shares a Beta belief about the peer's reciprocation (a prior mean and a "
-        "strength per participant, updated by each tile) and a trust rule (sharpness, bias "
-        "toward trust, lapses); they differ in when sampling stops: `fixed_evidence` after "
-        "a fixed number of tiles, `sample_cost` when a tile's expected value of information "
-        "no longer pays its cost (optimal stopping), `uncertainty` when the posterior sd "
-        "reaches a threshold. Every parameter's population mean is a B-spline in age "
-        "(`1 + bs(age, df=4)`), with participant-level deviations.",
+        "strength per participant, updated by each tile) and a trust rule (a threshold on "
+        "the belief, below 1/2 a bias toward trust; a sharpness; lapses); they differ in "
+        "when sampling stops: `fixed_evidence` after a fixed number of tiles, `sample_cost` "
+        "when a tile's expected value of information (for the participant's own trust "
+        "threshold) no longer pays its cost (optimal stopping), `uncertainty` when the "
+        "posterior sd reaches a threshold. Every parameter's population mean is a B-spline "
+        "in age (`1 + bs(age, df=4)`); the prior's two pseudo-counts and the stopping "
+        "parameter vary between participants, the stop sharpness and the trust rule follow "
+        "their age curve.",
         "",
+        *_excluded_lines(engagement),
         f"Settings: {settings.chains} chains x ({settings.pilot_warmup} + {settings.pilot_draws} "
         f"pilot, then {settings.warmup} warmup + {settings.draws} draws), seed {settings.seed}; "
         f"K-fold: {settings.k} folds by participant" + ("" if settings.k else " (not run)") + ".",

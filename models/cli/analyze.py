@@ -328,6 +328,15 @@ def trust_sampling_command(
     subjects: Annotated[
         int | None, typer.Option(min=2, help="keep this many participants, spread over the ages")
     ] = None,
+    min_agreement: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="set aside participants whose trust follows the tiles' majority on fewer "
+            "than this share of trials (0: keep everyone; default 2/3)",
+        ),
+    ] = None,
     seed: SeedOption = 0,
     workers: WorkersOption = None,
     address: AddressOption = None,
@@ -343,6 +352,8 @@ def trust_sampling_command(
 
     changes = dict(QUICK) if quick else {}
     given = {"chains": chains, "draws": draws, "warmup": warmup, "k": k, "subjects": subjects}
+    if min_agreement is not None:
+        given["min_agreement"] = min_agreement or None
     changes.update({name: value for name, value in given.items() if value is not None})
     if models is not None:
         changes["models"] = tuple(m.strip() for m in models.split(",") if m.strip())

@@ -115,12 +115,18 @@ def subject_moments(model, counts, modes, key, draws: int = IS_DRAWS):
 
 def approximation_from_moments(model, mean, covariance, varying) -> LikelihoodApproximation:
     """The Gaussian likelihood that, with the default priors, gives these posterior moments
-    (as ``valueint.trials.whitening.from_draws`` does for draws under the population)."""
+    (as ``valueint.trials.whitening.from_draws`` does for draws under the population),
+    in the parameters that vary between participants, the others held at their means."""
     index = list(varying)
-    mean, covariance = np.asarray(mean)[:, index], np.asarray(covariance)[:, index][:, :, index]
+    n_parameters = np.asarray(mean).shape[-1]
+    # the joint posterior precision's block is the varying parameters' conditional
+    # precision given the others (the marginal covariance's block would be widened by
+    # every trade-off with a parameter that the fit in fact holds at its age curve)
+    joint = np.linalg.inv(np.asarray(covariance) + 1e-9 * np.eye(n_parameters))
+    inverse = joint[:, index][:, :, index]
+    mean = np.asarray(mean)[:, index]
     loc = np.asarray([model.parameters[i].prior_loc for i in index])
     prior_precision = 1.0 / np.asarray([model.parameters[i].prior_scale for i in index]) ** 2
-    inverse = np.linalg.inv(covariance + 1e-9 * np.eye(len(index)))
     precision = nearest_psd(inverse - np.diag(prior_precision))
     h = np.einsum("spq,sq->sp", inverse, mean) - loc * prior_precision
     return LikelihoodApproximation(h, precision)

@@ -7,21 +7,29 @@ Per parameter p on its unconstrained scale (``valueint.trials.transforms``)::
     sigma_p ~ HalfNormal(prior_scale)
     theta_p[s] = X_p[s] . b_p + sigma_p * z_p[s],    z_p[s] ~ Normal(0, 1)
 
+for the parameters that vary between participants (the model's ``varying``: the prior's
+pseudo-counts, the stopping rule's parameters and the trust threshold); the others (trust
+sharpness and lapse, ``SamplingModel.population_only``) follow their age curve exactly,
+theta_p[s] = X_p[s] . b_p.
+
 X_p comes from the parameter's formula (``valueint.trials.covariates``), by default
 ``1 + bs(age, df=4, extrapolation='extend')``: a smooth curve in age with one interior
 knot at the median age, so that development need not be linear (``extend`` lets a
 participant held out of a K-fold fit lie just past the fitting subjects' ages).
 
 Sampling.  A participant's 60 trials pin their parameters down tightly and with strong
-trade-offs (the prior's mean against the trust bias, the stopping rule's parameters
-against each other), so neither the centred nor the non-centred form suits NUTS: with
-either, trees reach depth 8-10.  Each participant's parameters are instead sampled in
+trade-offs (the prior's pseudo-counts against each other and against the stopping
+parameter), so neither the centred nor the non-centred form suits NUTS: with either,
+trees reach depth 8-10.  Each participant's parameters are instead sampled in
 coordinates whitened by a Gaussian approximation of their own likelihood
-(``valueint.trials.whitening``): the Hessian at each participant's penalized maximum
-(found by damped Newton steps, ``subject_modes``).  The approximation sets the coordinates
-only; the target is exact.  The likelihood is the count form
-(``valueint.infosampling.arrays``), at the visited states only: exact, and far cheaper
-than walking every step.
+(``valueint.trials.whitening``): first from importance-sampled moments around each
+participant's penalized maximum (``valueint.infosampling.coordinates``), then from a
+short pilot run's draws, which see the likelihood's real width under the population.
+The population block (coefficients and sds) gets a dense mass matrix that starts at the
+inverse of the potential's Hessian there, and the main run keeps what the pilot adapted.
+The approximation sets the coordinates only; the target is exact.  The likelihood is
+the count form (``valueint.infosampling.arrays``), at the visited states only: exact,
+and far cheaper than walking every step.
 
 ``fit_sampling`` returns an ``xarray.DataTree`` in the layout every valueint fit has:
 ``posterior`` (subject parameters [chain, draw, subject], ``coef_<p>``, ``sigma_<p>``,
@@ -97,11 +105,12 @@ def design_for(model, subjects: pd.DataFrame, formulas=None):
     return build_design(formulas_for(model, formulas), subjects, model.parameter_names)
 
 
-def population_model(model, cells, matrices, varying):
+def population_model(model, cells, matrices, varying, approximation=None):
     """The numpyro model: population coefficients, and sds of the parameters that vary
     between participants (positions ``varying``); then those parameters' unconstrained
-    values [S, V] ~ Normal(X b, sigma) (one site, to be whitened).  The other parameters
-    follow their age curve exactly."""
+    values [S, V] ~ Normal(X b, sigma) (one site).  The other parameters follow their age
+    curve exactly.  ``approximation``, given, is the ``LikelihoodApproximation`` that
+    whitens the participants."""
     offsets = []
     for parameter, matrix in zip(model.parameters, matrices, strict=True):
         loc = jnp.zeros(matrix.shape[1]).at[0].set(parameter.prior_loc)
@@ -116,9 +125,12 @@ def population_model(model, cells, matrices, varying):
         ]
     )
     offset = jnp.stack(offsets, axis=-1)
-    theta_varying = numpyro.sample(
-        SUBJECT_SITE, dist.Normal(offset[:, list(varying)], sigma).to_event(2)
-    )
+    site = dist.Normal(offset[:, list(varying)], sigma).to_event(2)
+    if approximation is None:
+        theta_varying = numpyro.sample(SUBJECT_SITE, site)
+    else:
+        with numpyro.handlers.reparam(config={SUBJECT_SITE: WhitenedReparam(approximation)}):
+            theta_varying = numpyro.sample(SUBJECT_SITE, site)
     theta = offset.at[:, list(varying)].set(theta_varying)
     params = {p.name: constrain_value(p, theta[:, i]) for i, p in enumerate(model.parameters)}
     numpyro.factor("choices", cells_loglik(model, params, cells))
@@ -128,9 +140,7 @@ def whitened_model(model, cells, matrices, varying, h, precision):
     """``population_model`` with the participants whitened by the approximation (h,
     precision), which comes in as data: the pilot and the main run then trace one and the
     same program (a persistent compilation cache serves the second)."""
-    approximation = LikelihoodApproximation(h, precision)
-    with numpyro.handlers.reparam(config={SUBJECT_SITE: WhitenedReparam(approximation)}):
-        population_model(model, cells, matrices, varying)
+    population_model(model, cells, matrices, varying, LikelihoodApproximation(h, precision))
 
 
 def subject_parameters(model, samples: dict) -> dict:
@@ -204,14 +214,17 @@ def fit_sampling(
         f"sigma_{model.parameter_names[i]}" for i in varying
     ]
 
-    def run(approximation, starts, n_warmup, n_draws, key):
-        """NUTS from one start per chain (a list of dicts of sampled values)."""
+    def run(approximation, starts, n_warmup, n_draws, key, population_mass):
+        """NUTS from one start per chain (a list of dicts of sampled values), the
+        population block's inverse mass matrix starting at ``population_mass``."""
+        arguments = (model, cells, matrices, varying, *_arrays(approximation))
         kernel = NUTS(
             whitened_model,
             target_accept_prob=target_accept_prob,
             max_tree_depth=max_tree_depth,
             init_strategy=init_to_value(values=starts[0]),
             dense_mass=[tuple(population_sites)] if dense_population else False,
+            inverse_mass_matrix={tuple(population_sites): population_mass},
         )
         mcmc = MCMC(
             kernel,
@@ -225,18 +238,15 @@ def fit_sampling(
             warnings.filterwarnings("ignore", "There are not enough devices")
             mcmc.run(
                 key,
-                model,
-                cells,
-                matrices,
-                varying,
-                jnp.asarray(approximation.h),
-                jnp.asarray(approximation.precision),
+                *arguments,
                 extra_fields=("diverging", "num_steps"),
                 init_params=_unconstrained_starts(starts),
             )
         samples = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
         samples[SUBJECT_SITE] = _subject_theta(model, samples, matrices, approximation, varying)
-        return samples, mcmc.get_extra_fields(group_by_chain=True)
+        adapted = mcmc.last_state.adapt_state.inverse_mass_matrix[tuple(population_sites)]
+        adapted = np.asarray(adapted).reshape(-1, *np.shape(population_mass)).mean(axis=0)
+        return samples, mcmc.get_extra_fields(group_by_chain=True), adapted
 
     parallel = jax.local_device_count() >= chains
     start = time.perf_counter()
@@ -244,15 +254,28 @@ def fit_sampling(
     # from Gaussian (skewed, or flat on one side); its draws give the real widths
     # every chain starts apart (R-hat can only see chains that could disagree): the pilot's
     # from jittered values, the main run's from each chain's own last pilot draw
-    pilot, _ = run(
-        approximation, _jittered(init, chains, seed), pilot_warmup, pilot_draws, key_pilot
+    # the population block starts from its curvature at the start: from a unit mass matrix
+    # the pilot's short warmup spends hundreds of leapfrog steps per draw learning it
+    population_mass = _population_inverse_mass(
+        (model, cells, matrices, varying, *_arrays(approximation)),
+        _unconstrained_starts([init]),
+        population_sites,
+    )
+    pilot, _, population_mass = run(
+        approximation,
+        _jittered(init, chains, seed),
+        pilot_warmup,
+        pilot_draws,
+        key_pilot,
+        population_mass,
     )
     approximation = _approximation_from_draws(model, pilot, matrices, varying)
     starts = [
         _initial_values_from_draws(model, pilot, matrices, approximation, varying, chain=c)
         for c in range(chains)
     ]
-    samples, extra = run(approximation, starts, warmup, draws, key_main)
+    # the main run keeps the pilot's adapted population block (its coordinates are unchanged)
+    samples, extra, _ = run(approximation, starts, warmup, draws, key_main, population_mass)
     sampling_s = time.perf_counter() - start
     tree = _fit_tree(model, data, design, paths, samples, extra, loglik_batch)
     settings = {
@@ -304,10 +327,18 @@ def pointwise_loglik(model, params: dict, paths, batch: int = 100) -> np.ndarray
     return np.concatenate(parts)
 
 
+def fit_varying(fit, model) -> tuple[str, ...]:
+    """The parameters that vary between participants in ``fit`` (those with an sd)."""
+    return tuple(p for p in model.parameter_names if f"sigma_{p}" in fit["posterior"])
+
+
 def varying_positions(model, varying) -> tuple[int, ...]:
-    """Positions of the parameters that vary between participants (None: all)."""
+    """Positions of the parameters that vary between participants (None: the model's
+    own ``varying``; "all": every parameter)."""
     if varying is None:
-        return tuple(range(len(model.parameters)))
+        varying = model.varying
+    elif varying == "all":
+        varying = model.parameter_names
     unknown = sorted(set(varying) - set(model.parameter_names))
     if unknown or not varying:
         raise ValueError(
@@ -323,15 +354,16 @@ def _initial_values(model, modes, matrices, approximation, varying) -> dict:
     for i, (p, matrix) in enumerate(zip(model.parameters, matrices, strict=True)):
         coef, *_ = np.linalg.lstsq(matrix, modes[:, i], rcond=None)
         values[f"coef_{p.name}"] = jnp.asarray(coef)
+        offsets.append(matrix @ coef)
         if i in varying:
             residual = modes[:, i] - matrix @ coef
             sigma = float(np.clip(residual.std(), 0.05, 3.0 * p.prior_scale))
             values[f"sigma_{p.name}"] = jnp.asarray(sigma)
-            offsets.append(matrix @ coef)
             sigmas.append(sigma)
+    offset = jnp.stack(offsets, -1)
     values[SUBJECT_SITE + WHITENED_SUFFIX] = whitened_from_theta(
         approximation,
-        jnp.stack(offsets, -1),
+        offset[:, list(varying)],
         jnp.asarray(sigmas),
         jnp.asarray(modes[:, list(varying)]),
     )
@@ -356,6 +388,32 @@ def _approximation_from_draws(model, samples, matrices, varying):
     offset, sigma = _population_offsets(model, samples, matrices, varying)
     theta = samples[SUBJECT_SITE][..., list(varying)]
     return from_draws(theta.reshape(-1, *theta.shape[2:]), sigma, offset)
+
+
+def _arrays(approximation) -> tuple:
+    return jnp.asarray(approximation.h), jnp.asarray(approximation.precision)
+
+
+def _population_inverse_mass(arguments, start: dict, sites) -> np.ndarray:
+    """The inverse of the potential's Hessian in the population sites (unconstrained,
+    in the order of ``sites``) at ``start``, the participants' whitened coordinates
+    held: an initial dense inverse mass matrix for the population block.  Directions the
+    start sees as flat or convex get unit variance."""
+    from jax.flatten_util import ravel_pytree
+    from numpyro.infer.util import potential_energy
+
+    population = {k: jnp.asarray(start[k]) for k in sites}
+    flat, unravel = ravel_pytree([population[k] for k in sites])
+    rest = {k: v for k, v in start.items() if k not in population}
+
+    def energy(vector):
+        values = dict(zip(sites, unravel(vector), strict=True))
+        return potential_energy(whitened_model, arguments, {}, {**rest, **values})
+
+    hessian = np.asarray(jax.jit(jax.hessian(energy))(flat))
+    values, vectors = np.linalg.eigh((hessian + hessian.T) / 2)
+    values = np.where(np.isfinite(values) & (values > 1e-2), values, 1.0)
+    return (vectors / values) @ vectors.T
 
 
 def _jittered(start: dict, chains: int, seed: int) -> list[dict]:

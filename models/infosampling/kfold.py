@@ -23,11 +23,13 @@ import numpy as np
 import pandas as pd
 
 from valueint.infosampling.arrays import count_loglik, count_tables, paths_from_trials
+from valueint.infosampling.fit import fit_varying
 from valueint.infosampling.models import decision_tables, get_model
 from valueint.trials.covariates import DesignMatrices
 from valueint.trials.heldout import (
     _pareto_k,
     importance_log_weights,
+    importance_log_weights_partial,
     log_mean_and_se,
 )
 from valueint.trials.transforms import constrain_value
@@ -54,6 +56,7 @@ def folds_by_age(ages, k: int, seed: int) -> np.ndarray:
 
 
 def _population_draws(fit, model, n_draws: int):
+    """({p: coefficients [n, K_p]} of every parameter, sds [n, V] of the varying ones)."""
     posterior = fit["posterior"].to_dataset().stack(sample=("chain", "draw"))
     total = posterior.sizes["sample"]
     keep = np.unique(np.linspace(0, total - 1, min(n_draws, total)).round().astype(int))
@@ -61,25 +64,33 @@ def _population_draws(fit, model, n_draws: int):
     coefficients = {
         p: posterior[f"coef_{p}"].transpose("sample", ...).values for p in model.parameter_names
     }
-    missing = [p for p in model.parameter_names if f"sigma_{p}" not in posterior]
-    if missing:
-        raise ValueError(
-            f"held-out participants are integrated over every parameter's population; the fit "
-            f"has no participant-level sd for {', '.join(missing)} (fit with varying=None)"
-        )
-    sigma = np.stack([posterior[f"sigma_{p}"].values for p in model.parameter_names], axis=-1)
+    varying = fit_varying(fit, model)
+    sigma = np.stack([posterior[f"sigma_{p}"].values for p in varying], axis=-1)
     return coefficients, sigma
 
 
-@functools.partial(jax.jit, static_argnames=("model_name", "draws"))
-def _weights(model_name, counts, offsets, sigma, keys, draws):
+@functools.partial(jax.jit, static_argnames=("model_name", "varying", "draws"))
+def _weights(model_name, varying, counts, offsets, sigma, fixed, keys, draws):
     model = get_model(model_name)
+    names = model.parameter_names
+    position = {p: i for i, p in enumerate(varying)}
+    fixed_position = {p: i for i, p in enumerate(p for p in names if p not in varying)}
 
-    def loglik(theta, subject_counts):
-        params = {p.name: constrain_value(p, theta[i]) for i, p in enumerate(model.parameters)}
+    def loglik(theta, fixed_values, subject_counts):
+        values = {
+            p.name: theta[position[p.name]]
+            if p.name in position
+            else fixed_values[fixed_position[p.name]]
+            for p in model.parameters
+        }
+        params = {p.name: constrain_value(p, values[p.name]) for p in model.parameters}
         return count_loglik(decision_tables(model, params), subject_counts)
 
-    return importance_log_weights(loglik, counts, offsets, sigma, keys, draws)
+    if len(varying) == len(names):
+        return importance_log_weights(
+            lambda theta, data: loglik(theta, theta[:0], data), counts, offsets, sigma, keys, draws
+        )
+    return importance_log_weights_partial(loglik, counts, offsets, sigma, fixed, keys, draws)
 
 
 def heldout_density(
@@ -91,23 +102,34 @@ def heldout_density(
     seed: int = 0,
 ) -> pd.DataFrame:
     """Per participant of ``data`` (not in the fit): elpd = log p(their trials | the fit's
-    data), its Monte Carlo se and the importance weights' Pareto k."""
+    data), its Monte Carlo se and the importance weights' Pareto k.  The parameters
+    without a participant-level sd sit at their age curve under each population draw."""
     model = get_model(fit.attrs["model"])
     design = DesignMatrices.from_json(fit.attrs["covariate_design"])
     coefficients, sigma = _population_draws(fit, model, population)
-    offsets = np.stack(
-        [
-            np.einsum("nk,jk->nj", coefficients[p], design.matrix_for(p, data.subjects))
-            for p in model.parameter_names
-        ],
-        axis=-1,
-    )
+    curves = {
+        p: np.einsum("nk,jk->nj", coefficients[p], design.matrix_for(p, data.subjects))
+        for p in model.parameter_names
+    }
+    varying = fit_varying(fit, model)
+    offsets = np.stack([curves[p] for p in varying], axis=-1)
+    others = [p for p in model.parameter_names if p not in varying]
+    fixed = np.stack([curves[p] for p in others], axis=-1) if others else offsets[..., :0]
     subject_ids = list(data.subjects.index)
     counts = count_tables(paths_from_trials(data.trials, data.steps, subject_ids), len(subject_ids))
     with jax.enable_x64(True):
         keys = jax.random.split(jax.random.key(seed), len(subject_ids))
         log_weights = np.asarray(
-            _weights(model.name, counts, jnp.asarray(offsets), jnp.asarray(sigma), keys, draws)
+            _weights(
+                model.name,
+                varying,
+                counts,
+                jnp.asarray(offsets),
+                jnp.asarray(sigma),
+                jnp.asarray(fixed),
+                keys,
+                draws,
+            )
         )
     elpd, mc_se = log_mean_and_se(log_weights)
     return pd.DataFrame(

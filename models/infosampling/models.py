@@ -3,7 +3,7 @@
 Every model shares the belief (``valueint.infosampling.belief``) and the trust rule, and
 has a stopping rule of its own.  Per state (n tiles opened, g green; ``belief.state_grid``):
 
-    P(trust | n, g) = lapse / 2 + (1 - lapse) * sigmoid(trust_sharpness * (mu - 1/2) + trust_bias)
+    P(trust | n, g) = lapse / 2 + (1 - lapse) * sigmoid(trust_sharpness * (mu - trust_threshold))
     P(stop | n, g)  = sigmoid(stop_logit(n, g)),                                   n < 25
 
 where mu is the posterior mean under the prior Beta(prior_green, prior_red): a prior mean
@@ -11,22 +11,39 @@ m = green / (green + red) and a strength k = green + red pseudo-tiles (its uncer
 prior sd = sqrt(m (1 - m) / (k + 1)); ``prior_of``).  The prior is parameterized by its
 two pseudo-counts, not by (m, k), because the data pin a participant's (log green, log
 red) down along nearly straight lines where (logit m, log k) bend into a banana: NUTS
-needs a third of the steps.  ``trust_bias`` > 0 is a bias toward trust (trusting a
-peer believed to reciprocate less than half the time); ``lapse`` is the chance of a
-trust choice made at random.  After 25 tiles the stop is forced and is not scored.
+needs a third of the steps.  ``trust_threshold`` is the believed reciprocation at which
+trusting and not trusting are equally likely: below 1/2 it is a bias toward trust
+(trusting a peer believed to reciprocate less than half the time), above 1/2 a bias
+against.  It is a threshold on the belief rather than an offset on the log-odds so that
+it does not trade off with ``trust_sharpness`` (an offset's meaning changes with the
+sharpness it is added to), and so that a stopping rule can weigh evidence against it.
+``lapse`` is the chance of a trust choice made at random.  After 25 tiles the stop is
+forced and is not scored.
 
 The stopping rules:
 
 - ``fixed_evidence``: stop after about ``stop_tiles`` tiles, whatever they showed,
   stop_logit = stop_sharpness * (n - stop_tiles);
 - ``sample_cost``: each tile costs ``cost`` (in units of the trust stake) and is weighed
-  against what it is worth, the optimal-stopping value of going on (``belief.stopping_values``),
+  against what it is worth, the optimal-stopping value of going on (``belief.stopping_values``)
+  for a participant whose stakes put their indifference at their own ``trust_threshold``
+  (soft values: every max of the induction is a soft max at the temperature of the
+  participant's own choices, cost / stop_sharpness for stopping and 1 / trust_sharpness
+  for trust, so the values are those of the choices this model makes),
   stop_logit = stop_sharpness * (value of stopping - value of opening) / cost, which is
   stop_sharpness * (1 - VOI / cost) with VOI what opening is expected to add to the value
   of stopping now: indifference where a tile is worth its cost, log-odds stop_sharpness
   where it is worth nothing;
 - ``uncertainty``: stop once the posterior sd falls to ``sd_threshold``,
-  stop_logit = stop_sharpness * (log sd_threshold - log sd(n, g)).
+  stop_logit = stop_sharpness * (log sd_threshold - log sd(n, g));
+- ``confidence``: stop once the posterior is sure enough on which side of the trust
+  threshold the peer lies: z = (mu - trust_threshold) / sd(n, g) is that distance in
+  posterior sds, and
+  stop_logit = stop_sharpness * (log |z| - log confidence),
+  with |z| smoothed within a tenth of an sd of the threshold, sqrt(z^2 + 0.01), so that
+  the log-density has no kink where a belief crosses the threshold.  Uncertainty that no
+  longer bears on the decision does not keep it sampling: it is the ``uncertainty`` rule
+  plus the belief's distance to the threshold.
 
 Parameters are natural-scale scalars (or arrays that broadcast) in a dict; the tables
 are [..., 26, 26] and jittable, vmappable and differentiable.
@@ -75,22 +92,22 @@ def prior_of(p: dict):
 
 TRUST_PARAMETERS = (
     Parameter(
+        "trust_threshold",
+        0.0,
+        1.0,
+        "logit",
+        0.0,
+        1.0,
+        "believed reciprocation at which trust is a coin flip (below 1/2: a bias toward trust)",
+    ),
+    Parameter(
         "trust_sharpness",
         0.0,
         math.inf,
         "log",
-        math.log(10.0),
+        math.log(15.0),
         1.0,
-        "how sharply trust follows the posterior mean",
-    ),
-    Parameter(
-        "trust_bias",
-        -math.inf,
-        math.inf,
-        "identity",
-        0.0,
-        1.0,
-        "bias toward trust on the logit scale (0: trust when mu > 1/2)",
+        "how sharply trust follows the posterior mean about the threshold",
     ),
     Parameter(
         "lapse",
@@ -104,6 +121,9 @@ TRUST_PARAMETERS = (
 )
 
 
+POPULATION_ONLY = ("stop_sharpness", "trust_threshold", "trust_sharpness", "lapse")
+
+
 @dataclasses.dataclass(frozen=True)
 class SamplingModel:
     """A model of the sampling task: the belief, one stopping rule and the trust rule.
@@ -113,6 +133,15 @@ class SamplingModel:
     other (``needs_table``: optimal stopping) is evaluated on the whole grid, parameters
     [..., 1, 1], and read at the states wanted.  ``stop_parameters`` are the rule's own
     parameters (the first says how much is sampled: ``stopping_parameter``).
+
+    ``population_only`` names the parameters that a hierarchical fit gives an age curve
+    but no participant-level spread (``varying`` are the others: the prior's two
+    pseudo-counts and the rule's own stopping parameter).  Why: a participant's own stop
+    sharpness, trust threshold, trust sharpness or lapse is pinned down only by a few
+    near-deterministic choices, so its likelihood is a cliff on one side and flat on the
+    other; 157 such parameters leave a sampler hundreds of leapfrog steps per draw and
+    chains that never mix.  Individual differences in trust still come through each
+    participant's prior, which moves their belief and so their trust choices.
     """
 
     name: str
@@ -120,6 +149,7 @@ class SamplingModel:
     stop_parameters: tuple[Parameter, ...]
     stop_logit: Callable
     needs_table: bool = False
+    population_only: tuple[str, ...] = POPULATION_ONLY
 
     @property
     def parameters(self) -> tuple[Parameter, ...]:
@@ -128,6 +158,11 @@ class SamplingModel:
     @property
     def parameter_names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.parameters)
+
+    @property
+    def varying(self) -> tuple[str, ...]:
+        """The parameters that vary between participants in a hierarchical fit."""
+        return tuple(p for p in self.parameter_names if p not in self.population_only)
 
     @property
     def stopping_parameter(self) -> str:
@@ -169,7 +204,7 @@ def _expand(params: dict) -> dict:
 def trust_logit(p: dict, n, g):
     """The trust rule's log-odds before lapses at states (n, g)."""
     mu = belief.posterior_mean(*prior_of(p), n, g)
-    return p["trust_sharpness"] * (mu - 0.5) + p["trust_bias"]
+    return p["trust_sharpness"] * (mu - p["trust_threshold"])
 
 
 def stop_log_probabilities(stop_logit, n):
@@ -221,10 +256,30 @@ def _fixed_evidence(p, n, g):
 
 def _sample_cost(p, n, g):
     # the grid's own (n, g): optimal stopping values are solved over every state at once
-    stop, sample = belief.stopping_values(*prior_of(p), p["cost"])
+    # soft values: the participant's own stop and trust choices are logistic, at
+    # temperatures cost / stop_sharpness and 1 / trust_sharpness
+    stop, sample = belief.stopping_values(
+        *prior_of(p),
+        p["cost"],
+        p["trust_threshold"],
+        temperature=p["cost"] / p["stop_sharpness"],
+        trust_temperature=1.0 / p["trust_sharpness"],
+    )
     # at n = 25 opening is impossible (-inf): the forced stop is masked by the caller
     gap = jnp.where(n == belief.MAX_TILES, 0.0, stop - sample)
     return p["stop_sharpness"] * gap / p["cost"]
+
+
+SMOOTHING = 0.01  # z^2 + SMOOTHING: |z| smoothed within 0.1 posterior sd of the threshold
+
+
+def _confidence(p, n, g):
+    mean_and_count = prior_of(p)
+    z = (belief.posterior_mean(*mean_and_count, n, g) - p["trust_threshold"]) / (
+        belief.posterior_sd(*mean_and_count, n, g)
+    )
+    log_distance = 0.5 * jnp.log(z**2 + SMOOTHING)
+    return p["stop_sharpness"] * (log_distance - jnp.log(p["confidence"]))
 
 
 def _uncertainty(p, n, g):
@@ -301,5 +356,26 @@ UNCERTAINTY = register(
             _sharpness(math.log(5.0)),
         ),
         _uncertainty,
+    )
+)
+CONFIDENCE = register(
+    SamplingModel(
+        "confidence",
+        "stop once the posterior is sure, in posterior sds, on which side of the trust "
+        "threshold the peer lies",
+        (
+            Parameter(
+                "confidence",
+                0.0,
+                math.inf,
+                "log",
+                math.log(2.0),
+                1.0,
+                "distance of the belief from the trust threshold, in posterior sds, at "
+                "which the stop becomes likelier than not",
+            ),
+            _sharpness(math.log(2.0)),
+        ),
+        _confidence,
     )
 )

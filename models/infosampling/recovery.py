@@ -25,7 +25,7 @@ import pandas as pd
 
 from valueint.infosampling.arrays import simulate_paths
 from valueint.infosampling.data import RECIPROCATION_LEVELS, TrustSamplingData
-from valueint.infosampling.fit import derived_prior, design_for
+from valueint.infosampling.fit import derived_prior, design_for, fit_varying
 from valueint.infosampling.models import get_model
 from valueint.trials.covariates import DesignMatrices
 from valueint.trials.datasets import DatasetReport
@@ -48,13 +48,11 @@ def population_from_fit(fit, subjects=None) -> dict:
     squares in the basis those subjects' own design uses."""
     model = get_model(fit.attrs["model"])
     posterior = fit["posterior"]
-    missing = [p for p in model.parameter_names if f"sigma_{p}" not in posterior]
-    if missing:
-        raise ValueError(f"the fit has no participant-level sd for {', '.join(missing)}")
+    # a parameter without a participant-level sd follows its age curve exactly (sd 0)
     population = {
         p: (
             posterior[f"coef_{p}"].mean(("chain", "draw")).values,
-            float(posterior[f"sigma_{p}"].mean()),
+            float(posterior[f"sigma_{p}"].mean()) if f"sigma_{p}" in posterior else 0.0,
         )
         for p in model.parameter_names
     }
@@ -70,14 +68,16 @@ def population_from_fit(fit, subjects=None) -> dict:
 
 
 def population_from_prior(model, design, rng) -> dict:
-    """A population drawn from the fit's priors (``valueint.infosampling.fit``)."""
+    """A population drawn from the fit's priors (``valueint.infosampling.fit``): the
+    model's population-only parameters get sd 0."""
     model = get_model(model)
     out = {}
     for p in model.parameters:
         k = design.matrix(p.name).shape[1]
         coef = rng.normal(0.0, p.prior_scale, size=k)
         coef[0] += p.prior_loc
-        out[p.name] = (coef, abs(rng.normal(0.0, p.prior_scale)))
+        sd = abs(rng.normal(0.0, p.prior_scale)) if p.name in model.varying else 0.0
+        out[p.name] = (coef, sd)
     return out
 
 
@@ -172,7 +172,12 @@ def score_recovery(
     rows = []
     tail = (1 - interval) / 2
     truth_natural = natural(model, truth_unconstrained)
-    quantities = [(p, p.name, np.asarray(truth_unconstrained[p.name])) for p in model.parameters]
+    # a parameter that does not vary between participants has no r to score
+    quantities = [
+        (p, p.name, np.asarray(truth_unconstrained[p.name]))
+        for p in model.parameters
+        if np.ptp(truth_unconstrained[p.name]) > 0 and p.name in fit_varying(fit, model)
+    ]
     for name, value in derived_prior(truth_natural).items():  # the prior's mean, strength, sd
         scale = DERIVED_SCALES[name]
         quantities.append((scale, name, np.asarray(unconstrain_value(scale, value))))
@@ -246,10 +251,11 @@ def sbc_replication(payload: dict, seed: int) -> dict:
             float(population[p.name][0][0]),
             posterior[f"coef_{p.name}"].values[..., 0],
         )
-        quantities[f"sigma_{p.name}"] = (
-            float(population[p.name][1]),
-            posterior[f"sigma_{p.name}"].values,
-        )
+        if f"sigma_{p.name}" in posterior:
+            quantities[f"sigma_{p.name}"] = (
+                float(population[p.name][1]),
+                posterior[f"sigma_{p.name}"].values,
+            )
         first = float(constrain_value(p, truth[p.name][0]))
         quantities[f"{p.name}[0]"] = (first, posterior[p.name].values[..., 0])
     return {

@@ -6,10 +6,12 @@ state (n tiles opened, g of them green) at a time, with plain Python loops and f
 nothing but the parameter names is shared with the JAX code.
 
 - the belief is a Beta(m k, (1 - m) k) prior updated by g greens in n tiles;
-- stopping earns max(2 mu - 1, 0); opening costs ``cost`` and leads to (n + 1, g + 1) with
-  probability mu, else (n + 1, g); after ``MAX_TILES`` tiles the stop is forced;
+- stopping earns max(2 (mu - trust_threshold), 0); opening costs ``cost`` and leads to
+  (n + 1, g + 1) with probability mu, else (n + 1, g); after ``MAX_TILES`` tiles the stop
+  is forced; for ``sample_cost`` every max is a soft max, T log(e^(a/T) + e^(b/T)), at
+  T = cost / stop_sharpness (stop or open) and 1 / trust_sharpness (trust or not);
 - P(stop) = sigmoid(stop logit) per model, P(trust) = lapse / 2 + (1 - lapse) *
-  sigmoid(trust_sharpness (mu - 1/2) + trust_bias).
+  sigmoid(trust_sharpness (mu - trust_threshold)).
 
 A trial is given as the colour of each tile opened (1 green, 0 red), the number of tiles
 opened before the stop and the trust choice (1 trusted).  ``simulate_trial`` draws one
@@ -51,20 +53,34 @@ def posterior(prior_mean: float, prior_count: float, n: int, g: int) -> tuple[fl
 
 
 @functools.lru_cache(maxsize=256)
-def stopping_values(prior_mean: float, prior_count: float, cost: float) -> tuple[dict, dict]:
+def soft_max(a: float, b: float, temperature: float | None) -> float:
+    """max(a, b), or T log(e^(a / T) + e^(b / T))."""
+    if temperature is None or b == -math.inf:
+        return max(a, b)
+    return temperature * float(np.logaddexp(a / temperature, b / temperature))
+
+
+def stopping_values(
+    prior_mean: float,
+    prior_count: float,
+    cost: float,
+    threshold: float = 0.5,
+    temperature: float | None = None,
+    trust_temperature: float | None = None,
+) -> tuple[dict, dict]:
     """({(n, g): value of stopping}, {(n, g): value of opening one more tile}) for every
     reachable state, by backward recursion from the forced stop at ``MAX_TILES`` tiles."""
     stop, opening, value = {}, {}, {}
     for n in range(MAX_TILES, -1, -1):
         for g in range(n + 1):
             mu, _ = posterior(prior_mean, prior_count, n, g)
-            stop[n, g] = max(2.0 * mu - 1.0, 0.0)
+            stop[n, g] = 2.0 * soft_max(mu - threshold, 0.0, trust_temperature)
             if n == MAX_TILES:
                 opening[n, g] = -math.inf
             else:
                 expected = mu * value[n + 1, g + 1] + (1.0 - mu) * value[n + 1, g]
                 opening[n, g] = -cost + expected
-            value[n, g] = max(stop[n, g], opening[n, g])
+            value[n, g] = soft_max(stop[n, g], opening[n, g], temperature)
     return stop, opening
 
 
@@ -78,11 +94,22 @@ def stop_logit(model_name: str, params: dict, n: int, g: int) -> float:
     if model_name == "fixed_evidence":
         return p["stop_sharpness"] * (n - p["stop_tiles"])
     if model_name == "sample_cost":
-        stop, opening = stopping_values(*prior_mean_and_count(p), p["cost"])
+        stop, opening = stopping_values(
+            *prior_mean_and_count(p),
+            p["cost"],
+            p["trust_threshold"],
+            p["cost"] / p["stop_sharpness"],
+            1.0 / p["trust_sharpness"],
+        )
         return p["stop_sharpness"] * (stop[n, g] - opening[n, g]) / p["cost"]
     if model_name == "uncertainty":
         _, sd = posterior(*prior_mean_and_count(p), n, g)
         return p["stop_sharpness"] * (math.log(p["sd_threshold"]) - math.log(sd))
+    if model_name == "confidence":
+        mean, sd = posterior(*prior_mean_and_count(p), n, g)
+        z = (mean - p["trust_threshold"]) / sd
+        smoothed = math.sqrt(z * z + 0.01)  # |z|, smoothed within 0.1 sd of the threshold
+        return p["stop_sharpness"] * math.log(smoothed / p["confidence"])
     raise KeyError(model_name)
 
 
@@ -96,7 +123,7 @@ def stop_probability(model_name: str, params: dict, n: int, g: int) -> float:
 def trust_logit(params: dict, n: int, g: int) -> float:
     p = _float_params(params)
     mu, _ = posterior(*prior_mean_and_count(p), n, g)
-    return p["trust_sharpness"] * (mu - 0.5) + p["trust_bias"]
+    return p["trust_sharpness"] * (mu - p["trust_threshold"])
 
 
 def trust_probability(params: dict, n: int, g: int) -> float:

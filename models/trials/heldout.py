@@ -196,26 +196,9 @@ def importance_log_weights(loglik, data, offsets, sigma, keys, draws: int):
         predictive_mean = subject_offsets.mean(0)
         predictive_sd = jnp.sqrt((sigma**2).mean(0) + subject_offsets.var(0))
 
-        # the mode of log p(y | theta) + a Gaussian stand-in for the predictive, by Newton
-        # steps on that (concave near the mode) target, damped when a step would go downhill
-        def target(theta):
-            return loglik(theta, data) + _normal_logpdf(theta, predictive_mean, predictive_sd)
-
-        def newton(theta, _):
-            gradient = jax.grad(target)(theta)
-            hessian = jax.hessian(target)(theta)
-            precision = _positive_definite(-hessian, 1.0 / predictive_sd**2)
-            step = jnp.linalg.solve(precision, gradient)
-            # a trust region: far from the mode the quadratic model can overshoot wildly
-            step = step * jnp.minimum(1.0, MAX_NEWTON_STEP / (jnp.linalg.norm(step) + 1e-12))
-            candidates = theta + step * jnp.asarray([1.0, 0.5, 0.25, 0.1, 0.0])[:, None]
-            values = jax.vmap(target)(candidates)
-            values = jnp.where(jnp.isfinite(values), values, -jnp.inf)
-            return candidates[jnp.argmax(values)], None
-
-        mode, _ = jax.lax.scan(newton, predictive_mean, None, length=MODE_STEPS)
-        precision = _positive_definite(-jax.hessian(target)(mode), 1.0 / predictive_sd**2)
-        covariance = COVARIANCE_INFLATION * jnp.linalg.inv(precision)
+        mode, covariance = _laplace_proposal(
+            lambda theta: loglik(theta, data), predictive_mean, predictive_sd
+        )
         factor = jnp.linalg.cholesky(covariance)
 
         key_pick, key_laplace, key_population, key_which = jax.random.split(key, 4)
@@ -240,6 +223,91 @@ def importance_log_weights(loglik, data, offsets, sigma, keys, draws: int):
         return log_lik + log_prior - log_proposal
 
     return jax.lax.map(lambda args: one_subject(*args), (data, jnp.swapaxes(offsets, 0, 1), keys))
+
+
+def _laplace_proposal(loglik, predictive_mean, predictive_sd):
+    """(mode, covariance) of the Laplace proposal: the mode of log p(y | theta) + a
+    Gaussian stand-in for the predictive, by Newton steps on that (concave near the mode)
+    target, damped when a step would go downhill; its covariance inflated."""
+
+    def target(theta):
+        return loglik(theta) + _normal_logpdf(theta, predictive_mean, predictive_sd)
+
+    def newton(theta, _):
+        gradient = jax.grad(target)(theta)
+        hessian = jax.hessian(target)(theta)
+        precision = _positive_definite(-hessian, 1.0 / predictive_sd**2)
+        step = jnp.linalg.solve(precision, gradient)
+        # a trust region: far from the mode the quadratic model can overshoot wildly
+        step = step * jnp.minimum(1.0, MAX_NEWTON_STEP / (jnp.linalg.norm(step) + 1e-12))
+        candidates = theta + step * jnp.asarray([1.0, 0.5, 0.25, 0.1, 0.0])[:, None]
+        values = jax.vmap(target)(candidates)
+        values = jnp.where(jnp.isfinite(values), values, -jnp.inf)
+        return candidates[jnp.argmax(values)], None
+
+    mode, _ = jax.lax.scan(newton, predictive_mean, None, length=MODE_STEPS)
+    precision = _positive_definite(-jax.hessian(target)(mode), 1.0 / predictive_sd**2)
+    return mode, COVARIANCE_INFLATION * jnp.linalg.inv(precision)
+
+
+def importance_log_weights_partial(loglik, data, offsets, sigma, fixed, keys, draws: int):
+    """``importance_log_weights`` for a population in which only some parameters vary
+    between subjects: ``loglik(theta [V], fixed_values [F], data_j)``, ``offsets``
+    [n, subject, V] and ``sigma`` [n, V] of the varying ones, and ``fixed`` [n, subject, F]
+    the others' values (their age curves, say) under each population draw.
+
+    The draws are of the pair (population draw n, theta): n in turn (stratified), theta
+    from a defensive mixture of Normal(offset_n, sigma_n) and a Laplace proposal that
+    follows the fixed parameters: its mode at their mean over n, moved to first order as
+    they move (mode_n = mode + J (fixed_n - mean), J from the joint Hessian, the implicit
+    function theorem), because a subject's likely theta moves with them.  Each weight is
+    p(y | theta, fixed_n) Normal(theta; offset_n, sigma_n) / q(theta | n), whose mean is
+    p(y | training data)."""
+    n_population = offsets.shape[0]
+
+    def one_subject(data, subject_offsets, subject_fixed, key):
+        predictive_mean = subject_offsets.mean(0)
+        predictive_sd = jnp.sqrt((sigma**2).mean(0) + subject_offsets.var(0))
+        typical = subject_fixed.mean(0)
+        mode, covariance = _laplace_proposal(
+            lambda theta: loglik(theta, typical, data), predictive_mean, predictive_sd
+        )
+        factor = jnp.linalg.cholesky(covariance)
+        n_params = mode.shape[0]
+
+        def joint(vector):
+            theta, fixed = vector[:n_params], vector[n_params:]
+            return loglik(theta, fixed, data) + _normal_logpdf(
+                theta, predictive_mean, predictive_sd
+            )
+
+        hessian = jax.hessian(joint)(jnp.concatenate([mode, typical]))
+        precision = _positive_definite(-hessian[:n_params, :n_params], 1.0 / predictive_sd**2)
+        response = jnp.linalg.solve(precision, hessian[:n_params, n_params:])
+        modes = mode + (subject_fixed - typical) @ response.T  # [n, V]
+        key_laplace, key_population, key_which = jax.random.split(key, 3)
+        pick = jnp.arange(draws) % n_population
+        laplace = modes[pick] + jax.random.normal(key_laplace, (draws, n_params)) @ factor.T
+        population = subject_offsets[pick] + sigma[pick] * jax.random.normal(
+            key_population, (draws, n_params)
+        )
+        defensive = jax.random.uniform(key_which, (draws,)) < DEFENSIVE_WEIGHT
+        theta = jnp.where(defensive[:, None], population, laplace)
+        log_prior = _normal_logpdf(theta, subject_offsets[pick], sigma[pick])
+        log_laplace = jax.vmap(
+            lambda t, m: jax.scipy.stats.multivariate_normal.logpdf(t, m, covariance)
+        )(theta, modes[pick])
+        log_proposal = jnp.logaddexp(
+            math.log(DEFENSIVE_WEIGHT) + log_prior, math.log(1 - DEFENSIVE_WEIGHT) + log_laplace
+        )
+        log_lik = jax.vmap(lambda t, f: loglik(t, f, data))(theta, subject_fixed[pick])
+        log_lik = jnp.where(jnp.isnan(log_lik), -jnp.inf, log_lik)
+        return log_lik + log_prior - log_proposal
+
+    return jax.lax.map(
+        lambda args: one_subject(*args),
+        (data, jnp.swapaxes(offsets, 0, 1), jnp.swapaxes(fixed, 0, 1), keys),
+    )
 
 
 def _positive_definite(matrix, floor):

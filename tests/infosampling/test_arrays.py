@@ -136,7 +136,7 @@ def test_a_trial_of_25_tiles_counts_no_stop():
         "prior_green": 1.2,
         "prior_red": 1.8,
         "trust_sharpness": 8.0,
-        "trust_bias": 0.3,
+        "trust_threshold": 0.45,
         "lapse": 0.1,
     }
     tables = models.decision_tables(

@@ -17,12 +17,12 @@ from valueint.testing import infosampling as ref
 
 N = belief.MAX_TILES + 1
 REACHABLE = np.tril(np.ones((N, N), bool))  # [n, g] with g <= n
-PARAMETER_SETS = [
-    (0.5, 2.0, 0.02),
-    (0.3, 0.7, 0.005),
-    (0.82, 9.0, 0.1),
-    (0.61, 25.0, 0.001),
-    (0.07, 1.3, 0.04),
+PARAMETER_SETS = [  # prior mean, prior strength, cost, trust threshold
+    (0.5, 2.0, 0.02, 0.5),
+    (0.3, 0.7, 0.005, 0.5),
+    (0.82, 9.0, 0.1, 0.7),
+    (0.61, 25.0, 0.001, 0.55),
+    (0.07, 1.3, 0.04, 0.3),
 ]
 PROPERTY_SETTINGS = settings(max_examples=30, deadline=None)
 prior_means = st.floats(0.02, 0.98)
@@ -35,17 +35,17 @@ def as_cell(x):
 
 
 @jax.jit
-def tables(prior_mean, prior_count, cost):
+def tables(prior_mean, prior_count, cost, threshold=0.5):
     """(mean, sd, stop, open) [26, 26] from scalars, compiled once."""
     m, k, c = as_cell(prior_mean), as_cell(prior_count), as_cell(cost)
-    stop, sample = belief.stopping_values(m, k, c)
+    stop, sample = belief.stopping_values(m, k, c, as_cell(threshold))
     return belief.posterior_mean(m, k), belief.posterior_sd(m, k), stop, sample
 
 
-def reference_tables(prior_mean, prior_count, cost):
+def reference_tables(prior_mean, prior_count, cost, threshold=0.5):
     """The reference's (mean, sd, stop, open) as [26, 26] arrays, NaN where g > n."""
     out = [np.full((N, N), np.nan) for _ in range(4)]
-    stop, sample = ref.stopping_values(prior_mean, prior_count, cost)
+    stop, sample = ref.stopping_values(prior_mean, prior_count, cost, threshold)
     for n in range(N):
         for g in range(n + 1):
             out[0][n, g], out[1][n, g] = ref.posterior(prior_mean, prior_count, n, g)
@@ -53,12 +53,12 @@ def reference_tables(prior_mean, prior_count, cost):
     return out
 
 
-@pytest.mark.parametrize("prior_mean, prior_count, cost", PARAMETER_SETS)
+@pytest.mark.parametrize("prior_mean, prior_count, cost, threshold", PARAMETER_SETS)
 def test_belief_and_values_match_the_reference_on_every_reachable_state(
-    prior_mean, prior_count, cost
+    prior_mean, prior_count, cost, threshold
 ):
-    got = [np.asarray(t) for t in tables(prior_mean, prior_count, cost)]
-    expected = reference_tables(prior_mean, prior_count, cost)
+    got = [np.asarray(t) for t in tables(prior_mean, prior_count, cost, threshold)]
+    expected = reference_tables(prior_mean, prior_count, cost, threshold)
     for name, a, b in zip(("mean", "sd", "stop", "open"), got, expected, strict=True):
         # atol: 2 mu - 1 and the values of opening cross 0, where rtol alone means nothing
         np.testing.assert_allclose(a[REACHABLE], b[REACHABLE], rtol=1e-10, atol=1e-13, err_msg=name)
@@ -66,17 +66,17 @@ def test_belief_and_values_match_the_reference_on_every_reachable_state(
 
 
 def test_batched_parameters_give_each_set_its_own_tables():
-    m, k, c = (
+    m, k, c, t = (
         jnp.asarray(v, jnp.float64)[:, None, None] for v in zip(*PARAMETER_SETS, strict=True)
     )
-    stop, sample = belief.stopping_values(m, k, c)
+    stop, sample = belief.stopping_values(m, k, c, t)
     mean = belief.posterior_mean(m, k)
     assert stop.shape == sample.shape == mean.shape == (len(PARAMETER_SETS), N, N)
     for i, params in enumerate(PARAMETER_SETS):
         single = tables(*params)
         np.testing.assert_allclose(mean[i], single[0], rtol=1e-12)
-        np.testing.assert_allclose(stop[i], single[2], rtol=1e-12)
-        np.testing.assert_allclose(sample[i], single[3], rtol=1e-12)
+        np.testing.assert_allclose(stop[i], single[2], rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(sample[i], single[3], rtol=1e-12, atol=1e-15)
 
 
 def test_reference_values_by_hand():
@@ -143,3 +143,23 @@ def test_tables_are_finite_everywhere_including_unreachable_states(m, k, cost):
     for n in range(N):
         np.testing.assert_array_equal(mean[n, n:], mean[n, n])
         np.testing.assert_array_equal(sd[n, n:], sd[n, n])
+
+
+@pytest.mark.parametrize("temperature, trust_temperature", [(0.01, 0.05), (0.002, 0.02)])
+def test_soft_values_match_the_reference_and_approach_the_hard_ones(temperature, trust_temperature):
+    m, k, c, t = 0.4, 3.0, 0.01, 0.55
+    cell = as_cell
+    stop, sample = belief.stopping_values(
+        cell(m), cell(k), cell(c), cell(t), cell(temperature), cell(trust_temperature)
+    )
+    ref_stop, ref_sample = ref.stopping_values(m, k, c, t, temperature, trust_temperature)
+    for n in range(N):
+        for g in range(n + 1):
+            assert float(stop[n, g]) == pytest.approx(ref_stop[n, g], rel=1e-10, abs=1e-13)
+            assert float(sample[n, g]) == pytest.approx(ref_sample[n, g], rel=1e-10, abs=1e-13)
+    # a soft max is above the hard one by at most T log 2 per max taken
+    _, _, hard_stop, hard_sample = (np.asarray(x) for x in tables(m, k, c, t))
+    gap = np.asarray(stop)[REACHABLE] - hard_stop[REACHABLE]
+    assert np.all(gap >= -1e-12) and np.all(gap <= 2 * trust_temperature * np.log(2) + 1e-12)
+    finite = REACHABLE & np.isfinite(hard_sample)
+    assert np.all(np.asarray(sample)[finite] >= hard_sample[finite] - 1e-12)

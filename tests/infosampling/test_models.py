@@ -19,7 +19,7 @@ from valueint.trials.transforms import constrain_value
 
 N = belief.MAX_TILES + 1
 REACHABLE = np.tril(np.ones((N, N), bool))
-MODEL_NAMES = ("fixed_evidence", "sample_cost", "uncertainty")
+MODEL_NAMES = ("fixed_evidence", "sample_cost", "uncertainty", "confidence")
 TABLE_NAMES = ("log_stop", "log_continue", "log_trust", "log_distrust")
 TRIALS = 2000  # per condition
 SIMULATOR_SEED = 0
@@ -28,14 +28,15 @@ CONDITIONS = 4  # every behavioural simulation runs 4 conditions, so each model 
 BASE = {
     "prior_green": 1.0,
     "prior_red": 1.0,
+    "trust_threshold": 0.5,
     "trust_sharpness": 10.0,
-    "trust_bias": 0.0,
     "lapse": 0.02,
 }
 STOP = {
     "fixed_evidence": {"stop_tiles": 8.0, "stop_sharpness": 5.0},
     "sample_cost": {"cost": 0.02, "stop_sharpness": 3.0},
     "uncertainty": {"sd_threshold": 0.12, "stop_sharpness": 5.0},
+    "confidence": {"confidence": 2.0, "stop_sharpness": 3.0},
 }
 
 
@@ -114,7 +115,9 @@ def test_registry_knows_the_three_models_and_names_them_on_a_miss():
     for name in MODEL_NAMES:
         model = models.get_model(name)
         assert model.parameter_names[:2] == ("prior_green", "prior_red")
-        assert model.parameter_names[-3:] == ("trust_sharpness", "trust_bias", "lapse")
+        assert model.parameter_names[-3:] == ("trust_threshold", "trust_sharpness", "lapse")
+        # the stopping rule's own parameter and the prior vary between participants
+        assert model.varying == ("prior_green", "prior_red", model.stopping_parameter)
 
 
 # ----------------------------------------------------------------------------- behaviour
@@ -154,6 +157,17 @@ def test_trust_rises_with_reciprocation():
     assert rate[3] > rate[2]
 
 
+def test_optimal_stopping_samples_most_near_the_trust_threshold():
+    # the value of a tile is largest where the belief is near the threshold: with the
+    # threshold at 0.7 a peer reciprocating 0.7 is sampled far longer than one at 0.3
+    # (~10 against ~4 tiles), and the other way round with the threshold at 0.3
+    cheap = {"cost": 0.005}
+    high, low = {**cheap, "trust_threshold": 0.7}, {**cheap, "trust_threshold": 0.3}
+    tiles, _ = simulate("sample_cost", [(high, 0.3), (high, 0.7), (low, 0.3), (low, 0.7)])
+    mean = tiles.mean(1)
+    assert mean[1] - mean[0] >= 2.0 and mean[2] - mean[3] >= 2.0, mean
+
+
 def test_a_cheaper_tile_is_opened_more():
     # cost 0.02 opens ~2.4 tiles near reciprocation 1/2, cost 0.002 ~11: far past 3 more
     cheap = {"cost": 0.002}
@@ -175,11 +189,22 @@ def test_uncertainty_stops_earlier_after_evidence_of_one_colour():
     assert max(mean[0], mean[1]) + 1.0 < min(mean[2], mean[3])
 
 
+def test_confidence_samples_longest_where_the_peer_is_near_the_trust_threshold():
+    # with the threshold at 0.7, a peer at 0.7 keeps the belief near it (many tiles) while
+    # one at 0.2 is told apart in a few; likewise a peer at 0.5 against one at 0.2 with
+    # the threshold at 1/2 (margins of 5 tiles, each mean's se ~0.1)
+    near = {"trust_threshold": 0.7}
+    tiles, _ = simulate("confidence", [(near, 0.2), (near, 0.7), ({}, 0.2), ({}, 0.5)])
+    mean = tiles.mean(1)
+    assert mean[1] - mean[0] >= 5.0 and mean[3] - mean[2] >= 5.0, mean
+
+
 def test_a_bias_toward_trust_raises_the_trust_rate():
-    # ~0.36 at no bias, ~0.68 at bias 2 (se ~0.01): a margin of 0.15 is >10 se
+    # ~0.36 at threshold 1/2, ~0.6 at 0.3 and ~0.15 at 0.7 (se ~0.01): a margin of 0.15 is
+    # >10 se
     tiles, trust = simulate(
         "uncertainty",
-        [({}, 0.4), ({"trust_bias": 2.0}, 0.4), ({"trust_bias": -2.0}, 0.4), ({}, 0.6)],
+        [({}, 0.4), ({"trust_threshold": 0.3}, 0.4), ({"trust_threshold": 0.7}, 0.4), ({}, 0.6)],
     )
     rate = trust.mean(1)
     assert rate[1] - rate[0] > 0.15 and rate[0] - rate[2] > 0.15

@@ -72,7 +72,7 @@ class TrustSamplingSettings:
     """What is fitted and how.  ``subjects`` keeps that many participants spread over the
     ages (None: all); ``kfold_*`` set the lighter refits of K-fold (0 folds: no K-fold)."""
 
-    models: tuple[str, ...] = ("fixed_evidence", "sample_cost", "uncertainty")
+    models: tuple[str, ...] = ("fixed_evidence", "sample_cost", "uncertainty", "confidence")
     chains: int = 2
     warmup: int = 500
     draws: int = 500
@@ -82,7 +82,9 @@ class TrustSamplingSettings:
     seed: int = 0
     subjects: int | None = None
     k: int = 5
-    kfold_chains: int = 2
+    # K-fold refits serve prediction only: one chain each, lighter (their diagnostics are
+    # kept with the folds' results)
+    kfold_chains: int = 1
     kfold_warmup: int = 200
     kfold_draws: int = 200
     predictive_draws: int = 200

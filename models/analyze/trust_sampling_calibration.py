@@ -28,7 +28,7 @@ COMMAND = "valueint analyze trust-sampling-calibration"
 
 @dataclasses.dataclass(frozen=True)
 class CalibrationSettings:
-    models: tuple[str, ...] = ("fixed_evidence", "sample_cost", "uncertainty")
+    models: tuple[str, ...] = ("fixed_evidence", "sample_cost", "uncertainty", "confidence")
     chains: int = 2
     warmup: int = 300
     draws: int = 300

@@ -108,7 +108,7 @@ def stop_logit(model_name: str, params: dict, n: int, g: int) -> float:
     if model_name == "confidence":
         mean, sd = posterior(*prior_mean_and_count(p), n, g)
         z = (mean - p["trust_threshold"]) / sd
-        smoothed = math.sqrt(z * z + 0.01)  # |z|, smoothed within 0.1 sd of the threshold
+        smoothed = math.sqrt(z * z + 1.0)  # |z|, smoothed within an sd of the threshold
         return p["stop_sharpness"] * math.log(smoothed / p["confidence"])
     raise KeyError(model_name)
 

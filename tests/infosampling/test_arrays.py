@@ -15,7 +15,7 @@ from valueint.testing import infosampling as ref
 from valueint.trials.transforms import constrain_value
 
 MAX = belief.MAX_TILES
-MODEL_NAMES = ("fixed_evidence", "sample_cost", "uncertainty")
+MODEL_NAMES = ("fixed_evidence", "sample_cost", "uncertainty", "confidence")
 SUBJECTS = 3
 TRIALS_EACH = 60
 

@@ -36,7 +36,7 @@ STOP = {
     "fixed_evidence": {"stop_tiles": 8.0, "stop_sharpness": 5.0},
     "sample_cost": {"cost": 0.02, "stop_sharpness": 3.0},
     "uncertainty": {"sd_threshold": 0.12, "stop_sharpness": 5.0},
-    "confidence": {"confidence": 2.0, "stop_sharpness": 3.0},
+    "confidence": {"confidence": 3.0, "stop_sharpness": 5.0},
 }
 
 
@@ -190,9 +190,9 @@ def test_uncertainty_stops_earlier_after_evidence_of_one_colour():
 
 
 def test_confidence_samples_longest_where_the_peer_is_near_the_trust_threshold():
-    # with the threshold at 0.7, a peer at 0.7 keeps the belief near it (many tiles) while
-    # one at 0.2 is told apart in a few; likewise a peer at 0.5 against one at 0.2 with
-    # the threshold at 1/2 (margins of 5 tiles, each mean's se ~0.1)
+    # with the threshold at 0.7, a peer at 0.7 keeps the belief near it (~18 tiles
+    # expected, ref.expected_summary) while one at 0.2 is told apart in ~4.6; at the
+    # threshold 1/2, ~18 against ~9.4 (margins of 5 tiles; each mean's se ~0.15)
     near = {"trust_threshold": 0.7}
     tiles, _ = simulate("confidence", [(near, 0.2), (near, 0.7), ({}, 0.2), ({}, 0.5)])
     mean = tiles.mean(1)

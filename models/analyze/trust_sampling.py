@@ -39,7 +39,7 @@ from valueint.analyze.trust_sampling_figures import (
 from valueint.analyze.trust_sampling_report import summary_markdown
 from valueint.infosampling import checks
 from valueint.infosampling.data import TrustSamplingData, load_trust_sampling
-from valueint.infosampling.engagement import MIN_AGREEMENT, disengaged, engagement_table
+from valueint.infosampling.engagement import MIN_AGREEMENT, exclude_disengaged
 from valueint.infosampling.models import registered
 from valueint.records import (
     atomic_path,
@@ -272,11 +272,9 @@ def run_trust_sampling_analysis(
     start = time.perf_counter()
     data = load_trust_sampling(data_path)
     report(str(data.report))
-    engagement = engagement_table(data)
-    excluded = disengaged(engagement, settings.min_agreement) if settings.min_agreement else []
-    engagement["excluded"] = engagement.index.isin(excluded)
+    data, engagement = exclude_disengaged(data, settings.min_agreement)
+    excluded = list(engagement.index[engagement.excluded])
     if excluded:
-        data = data.select_subjects([s for s in data.subjects.index if s not in excluded])
         report(
             f"set aside {len(excluded)} participant(s) whose trust follows the tiles on fewer "
             f"than {settings.min_agreement:.0%} of trials: {', '.join(excluded)}"

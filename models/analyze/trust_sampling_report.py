@@ -99,8 +99,9 @@ def summary_markdown(
         "when sampling stops: `fixed_evidence` after a fixed number of tiles, `sample_cost` "
         "when a tile's expected value of information (for the participant's own trust "
         "threshold) no longer pays its cost (optimal stopping), `uncertainty` when the "
-        "posterior sd reaches a threshold. Every parameter's population mean is a B-spline "
-        "in age (`1 + bs(age, df=4)`); the prior's two pseudo-counts and the stopping "
+        "posterior sd reaches a threshold, `confidence` when the belief lies enough "
+        "posterior sds from the trust threshold. Every parameter's population mean is a "
+        "B-spline in age (`1 + bs(age, df=4)`); the prior's two pseudo-counts and the stopping "
         "parameter vary between participants, the stop sharpness and the trust rule follow "
         "their age curve.",
         "",

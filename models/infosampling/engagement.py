@@ -55,9 +55,12 @@ def disengaged(table: pd.DataFrame, min_agreement: float = MIN_AGREEMENT) -> lis
     return list(table.index[low])
 
 
-def exclude_disengaged(data, min_agreement: float = MIN_AGREEMENT):
-    """(the data without disengaged participants, the engagement rows of those set aside)."""
+def exclude_disengaged(data, min_agreement: float | None = MIN_AGREEMENT):
+    """(the data without disengaged participants, every participant's engagement row with
+    a column ``excluded``); ``min_agreement`` None (or 0) keeps everyone."""
     table = engagement_table(data)
-    dropped = disengaged(table, min_agreement)
-    kept = [s for s in data.subjects.index if s not in set(dropped)]
-    return data.select_subjects(kept), table.loc[dropped]
+    dropped = set(disengaged(table, min_agreement)) if min_agreement else set()
+    table["excluded"] = table.index.isin(dropped)
+    if not dropped:
+        return data, table
+    return data.select_subjects([s for s in data.subjects.index if s not in dropped]), table

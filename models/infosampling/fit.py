@@ -8,8 +8,8 @@ Per parameter p on its unconstrained scale (``valueint.trials.transforms``)::
     theta_p[s] = X_p[s] . b_p + sigma_p * z_p[s],    z_p[s] ~ Normal(0, 1)
 
 for the parameters that vary between participants (the model's ``varying``: the prior's
-pseudo-counts, the stopping rule's parameters and the trust threshold); the others (trust
-sharpness and lapse, ``SamplingModel.population_only``) follow their age curve exactly,
+pseudo-counts and the rule's stopping parameter); the others (stop sharpness and the
+trust rule, ``SamplingModel.population_only``) follow their age curve exactly,
 theta_p[s] = X_p[s] . b_p.
 
 X_p comes from the parameter's formula (``valueint.trials.covariates``), by default

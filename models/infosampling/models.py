@@ -43,9 +43,9 @@ The stopping rules:
   with |z| smoothed within a posterior sd of the threshold, sqrt(z^2 + 1), so that the
   log-density has no kink where a belief crosses the threshold (a narrower smoothing,
   0.1 sd, left the population's trust threshold with a curvature that changed sharply
-  wherever it crossed a visited belief: NUTS then ran 900 leapfrog steps a draw).  Uncertainty that no
-  longer bears on the decision does not keep it sampling: it is the ``uncertainty`` rule
-  plus the belief's distance to the threshold.
+  wherever it crossed a visited belief: NUTS then ran 900 leapfrog steps a draw).
+  Uncertainty that no longer bears on the decision does not keep it sampling: it is the
+  ``uncertainty`` rule plus the belief's distance to the threshold.
 
 Parameters are natural-scale scalars (or arrays that broadcast) in a dict; the tables
 are [..., 26, 26] and jittable, vmappable and differentiable.

@@ -173,10 +173,11 @@ def score_recovery(
     tail = (1 - interval) / 2
     truth_natural = natural(model, truth_unconstrained)
     # a parameter that does not vary between participants has no r to score
+    varying = fit_varying(fit, model)
     quantities = [
         (p, p.name, np.asarray(truth_unconstrained[p.name]))
         for p in model.parameters
-        if np.ptp(truth_unconstrained[p.name]) > 0 and p.name in fit_varying(fit, model)
+        if np.ptp(truth_unconstrained[p.name]) > 0 and p.name in varying
     ]
     for name, value in derived_prior(truth_natural).items():  # the prior's mean, strength, sd
         scale = DERIVED_SCALES[name]

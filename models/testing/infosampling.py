@@ -52,7 +52,6 @@ def posterior(prior_mean: float, prior_count: float, n: int, g: int) -> tuple[fl
     return mean, math.sqrt(variance)
 
 
-@functools.lru_cache(maxsize=256)
 def soft_max(a: float, b: float, temperature: float | None) -> float:
     """max(a, b), or T log(e^(a / T) + e^(b / T))."""
     if temperature is None or b == -math.inf:
@@ -60,6 +59,7 @@ def soft_max(a: float, b: float, temperature: float | None) -> float:
     return temperature * float(np.logaddexp(a / temperature, b / temperature))
 
 
+@functools.lru_cache(maxsize=256)
 def stopping_values(
     prior_mean: float,
     prior_count: float,

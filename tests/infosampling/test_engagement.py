@@ -36,9 +36,11 @@ def test_a_random_truster_is_set_aside_and_the_others_kept(study):
     assert table.loc["002", "agreement"] < 0.67
     assert (table.drop(index="002").agreement > 0.9).all(), table
     assert engagement.disengaged(table) == ["002"]
-    kept, dropped = engagement.exclude_disengaged(study)
-    assert list(dropped.index) == ["002"]
+    kept, table = engagement.exclude_disengaged(study)
+    assert list(table.index[table.excluded]) == ["002"]
     assert "002" not in set(kept.trials.subject) and kept.n_subjects == 3
+    everyone, table = engagement.exclude_disengaged(study, min_agreement=None)
+    assert everyone.n_subjects == 4 and not table.excluded.any()
 
 
 def test_agreement_counts_only_trials_with_a_majority(study):

@@ -27,6 +27,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import numpyro
 import pandas as pd
 import xarray as xr
 
@@ -266,6 +267,10 @@ def run_trust_sampling_analysis(
 ) -> dict:
     """Run the whole analysis (module docstring) and write its files; returns the tables."""
     settings.check()
+    # every fit is made in float64 (fit_sampling turns it on); the age curves and the
+    # predictive simulations are too, whether the fits are made here or reused from fits/,
+    # so that a resumed run writes the numbers a fresh one does
+    numpyro.enable_x64()
     out = Path(out)
     paths = output_paths(out)
     check_output_paths(paths.values(), overwrite)

@@ -55,9 +55,10 @@ from valueint import get_spec  # noqa: E402
 from valueint.analyze.prosocial import run_prosocial_analysis  # noqa: E402
 from valueint.analyze.prosocial_curves import observed_curves  # noqa: E402
 from valueint.analyze.prosocial_settings import CONTEXT_NAMES, MODELS, ProsocialSettings  # noqa: E402
+from valueint.datasets import DatasetNotice  # noqa: E402
+from valueint.inference.diagnostics import ESS_MIN, RHAT_MAX  # noqa: E402
 from valueint.notebook import notebook_mode, notebook_out  # noqa: E402
-from valueint.trials.datasets import DatasetNotice, resolve_cutler2021  # noqa: E402
-from valueint.trials.diagnostics import ESS_MIN, RHAT_MAX  # noqa: E402
+from valueint.trials.datasets import resolve_cutler2021  # noqa: E402
 
 MODE = notebook_mode()  # VALUEINT_NOTEBOOK_MODE: full (default) or small
 OUT = notebook_out("02_prosocial_learning")  # under VALUEINT_NOTEBOOK_OUT
@@ -80,7 +81,8 @@ except FileNotFoundError as err:
 
 # %%
 if DATA is not None:
-    from valueint.trials.datasets import dataset_report, load_cutler2021
+    from valueint.datasets import dataset_report
+    from valueint.trials.datasets import load_cutler2021
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DatasetNotice)  # the report below says the same
@@ -205,7 +207,7 @@ if DATA is not None:
 #
 # A model's numbers mean something only if its chains agree (R-hat ≤ 1.01), the sampler
 # never diverged, and the bulk and tail effective sample sizes are at least 400 (the
-# thresholds of `valueint.trials.diagnostics`, the one criterion for every fit). A model
+# thresholds of `valueint.inference.diagnostics`, the one criterion for every fit). A model
 # that fails is kept in the tables below, marked, and not interpreted.
 
 # %%

@@ -53,9 +53,9 @@ from valueint.analyze.paradigm import (  # noqa: E402
     shipped_dataset_dir,
 )
 from valueint.notebook import notebook_mode, notebook_out  # noqa: E402
-from valueint.paradigm.inference import fit_paradigm  # noqa: E402
-from valueint.paradigm.models import design_arrays, social_value  # noqa: E402
-from valueint.paradigm.study import load_counts, load_paradigm  # noqa: E402
+from valueint.paradigm.catalogue import design_arrays, social_value  # noqa: E402
+from valueint.paradigm.conditions import load_counts, load_paradigm  # noqa: E402
+from valueint.paradigm.fit import fit_paradigm  # noqa: E402
 
 MODE = notebook_mode()  # VALUEINT_NOTEBOOK_MODE: full (default) or small
 OUT = notebook_out("03_praise_and_cheating")  # under VALUEINT_NOTEBOOK_OUT

@@ -43,7 +43,7 @@
 # order per subject, reward probabilities 0.75 and 0.25 for the two symbols.
 # Fits use short chains to fit the time budget; the package flags every fit whose
 # R-hat exceeds 1.01 or whose effective sample size is below 400 (the thresholds of
-# `valueint.trials.diagnostics`), and those flags are
+# `valueint.inference.diagnostics`), and those flags are
 # counted below: they say single fits' summaries are noisy, so read the numbers as an
 # estimate of how recoverable the models are, not to the second decimal.
 # Simulated populations are the package defaults (`recovery.population_of`: each
@@ -71,11 +71,12 @@ import pandas as pd
 from IPython import get_ipython
 from IPython.display import Image, Markdown, display
 
+from valueint.inference.diagnostics import ESS_MIN, RHAT_MAX
+from valueint.inference.parameters import constrain_value
 from valueint.notebook import notebook_mode, notebook_out, write_tables
 from valueint.records import check_output_paths, run_record, write_json
-from valueint.trials.diagnostics import ESS_MIN, RHAT_MAX
 from valueint.trials.figures import plot_confusion, plot_recovery
-from valueint.trials.inference import FitWarning
+from valueint.trials.fit import FitWarning
 from valueint.trials.recovery import (
     INTERVAL,
     make_design,
@@ -86,7 +87,6 @@ from valueint.trials.recovery import (
 )
 from valueint.trials.socialization import SocializationDesign
 from valueint.trials.specs import get_spec
-from valueint.trials.transforms import constrain_value
 
 MODE = notebook_mode()  # VALUEINT_NOTEBOOK_MODE: full (default) or small
 OUT = notebook_out("04_recovery_and_comparison")  # under VALUEINT_NOTEBOOK_OUT

@@ -9,7 +9,7 @@ masked), or its first ``--subjects N``.
 
 Samplers, with the same chains, warmup, draws and seed:
 
-* valueint: ``valueint.trials.inference.fit(data, "rw_recipient", ...)`` with its own
+* valueint: ``valueint.trials.fit.fit(data, "rw_recipient", ...)`` with its own
   default sampler settings (only chains, draws, warmup (split between its two warmup
   stages), seed and progress are passed);
 * PyMC: the model written as a PyMC user would (``build_pymc_model``: non-centred, the
@@ -246,7 +246,7 @@ def valueint_fit(data, args, **settings) -> dict:
     ``--warmup``, so every sampler gets the same number of warmup iterations."""
     import jax
 
-    from valueint.trials.inference import fit
+    from valueint.trials.fit import fit
 
     spans = []
 
@@ -302,7 +302,7 @@ def valueint_fit(data, args, **settings) -> dict:
 
 def check_priors() -> None:
     """Raise unless ``PYMC_PRIORS`` are valueint's priors for ``MODEL`` (and Q starts at 0)."""
-    from valueint.trials.models import BASE_OPTIONS
+    from valueint.trials.catalogue import BASE_OPTIONS
     from valueint.trials.specs import get_spec
 
     spec = get_spec(MODEL)

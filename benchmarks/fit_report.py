@@ -134,7 +134,7 @@ def markdown(result: dict) -> str:
         "* Every run is a fresh Python process with empty pytensor/numba caches (a temporary "
         "folder, removed afterwards), so every compile is cold, as in a first session; JAX "
         "keeps no compiled code between processes either.",
-        "* valueint: `valueint.trials.inference.fit(data, 'rw_recipient', chains=..., "
+        "* valueint: `valueint.trials.fit.fit(data, 'rw_recipient', chains=..., "
         "draws=..., warmup=..., seed=..., progress=False, centeredness='whitened')`, "
         "every other sampler setting at fit's default (all recorded under `settings` in the "
         "JSON); the whitened sampler's two warmup stages add up to `--warmup` "

@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-PACKAGE_DIR = REPO_ROOT / "models"
+PACKAGE_DIR = REPO_ROOT / "models" / "valueint"
 PACKAGE = "valueint"
 MAX_MODULE_LINES = 600
 SUBPACKAGES = (
     "isr",
+    "inference",
     "sim",
     "trials",
     "infosampling",

@@ -39,7 +39,7 @@ def test_unknown_names_list_the_known_ones_with_the_chosen_error():
 
 
 def test_shipped_models_are_found_whatever_was_imported_first():
-    """The trial models register themselves in valueint.trials.models; a lookup through
+    """The trial models register themselves in valueint.trials.catalogue; a lookup through
     valueint.trials.specs alone still finds them (in a fresh interpreter)."""
     code = "from valueint.trials.specs import get_spec, registered; print(get_spec('rw').name, len(registered()))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

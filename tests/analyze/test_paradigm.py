@@ -27,7 +27,7 @@ def refuse_to_fit(*args, **kwargs):
 @pytest.fixture
 def no_fitting(monkeypatch):
     """For commands that must stop before any model is fitted."""
-    monkeypatch.setattr("valueint.paradigm.inference.fit_paradigm", refuse_to_fit)
+    monkeypatch.setattr("valueint.paradigm.fit.fit_paradigm", refuse_to_fit)
 
 
 def test_cli_praise_cheating_writes_every_output_and_refuses_to_overwrite(tmp_path, monkeypatch):
@@ -52,7 +52,7 @@ def test_cli_praise_cheating_writes_every_output_and_refuses_to_overwrite(tmp_pa
     before = {
         name: ((out / name).read_bytes(), (out / name).stat().st_mtime_ns) for name in OUTPUT_FILES
     }
-    monkeypatch.setattr("valueint.paradigm.inference.fit_paradigm", refuse_to_fit)
+    monkeypatch.setattr("valueint.paradigm.fit.fit_paradigm", refuse_to_fit)
     again = runner.invoke(app, ["analyze", "praise-cheating", "--quick", "--out", str(out)])
     assert again.exit_code == 2 and "overwrite" in again.output
     after = {

@@ -16,7 +16,7 @@ from valueint.analyze.prosocial_fitting import COMPARISON_COLUMNS
 from valueint.analyze.prosocial_settings import EXTRA_MODELS, ProsocialSettings
 from valueint.cli.app import app
 from valueint.records import save_figure
-from valueint.trials import inference
+from valueint.trials import fit as inference
 from valueint.trials.datasets import resolve_cutler2021
 from valueint.trials.fit_files import load_fit
 from valueint.trials.recovery import draw_parameters, make_design, simulate_data

@@ -14,7 +14,7 @@ from valueint.analyze.prosocial_report import (
     markdown_table,
     simulated_outcomes_text,
 )
-from valueint.trials.diagnostics import ESS_MIN, RHAT_MAX
+from valueint.inference.diagnostics import ESS_MIN, RHAT_MAX
 
 
 def test_the_criterion_names_the_one_set_of_thresholds():

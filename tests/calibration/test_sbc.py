@@ -13,9 +13,9 @@ from valueint.calibration import CalibrationJob, calibrate, calibrate_all, resol
 from valueint.calibration.paradigm_sbc import paradigm_replication
 from valueint.calibration.trial_sbc import prior_draw, trial_replication
 from valueint.cli.app import app
+from valueint.inference.parameters import unconstrain_value
 from valueint.trials.recovery import make_design
 from valueint.trials.specs import get_spec
-from valueint.trials.transforms import unconstrain_value
 
 ZHAO = Path(__file__).resolve().parents[2] / "data" / "zhao2017_praise_cheating" / "paradigm.toml"
 PARADIGM = tomllib.loads(ZHAO.read_text())

@@ -10,9 +10,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from valueint.infosampling import arrays, belief, models
+from valueint.inference.parameters import constrain_value
+from valueint.infosampling import arrays, belief, catalogue
 from valueint.testing import infosampling as ref
-from valueint.trials.transforms import constrain_value
 
 MAX = belief.MAX_TILES
 MODEL_NAMES = ("fixed_evidence", "sample_cost", "uncertainty", "confidence")
@@ -24,12 +24,12 @@ def draw_z(model_name: str, rng) -> dict:
     """Unconstrained parameters [SUBJECTS] from the model's default priors."""
     return {
         p.name: jnp.asarray(rng.normal(p.prior_loc, p.prior_scale, SUBJECTS))
-        for p in models.get_model(model_name).parameters
+        for p in catalogue.get_model(model_name).parameters
     }
 
 
 def constrain(model_name: str, z: dict) -> dict:
-    return {p.name: constrain_value(p, z[p.name]) for p in models.get_model(model_name).parameters}
+    return {p.name: constrain_value(p, z[p.name]) for p in catalogue.get_model(model_name).parameters}
 
 
 def with_forced_stops(model_name, params, paths):
@@ -73,7 +73,7 @@ def study(request):
     reciprocation = jnp.asarray(rng.uniform(0.0, 1.0, subject.size))
     paths = arrays.simulate_paths(model_name, params, subject, reciprocation, jax.random.PRNGKey(4))
     paths = with_forced_stops(model_name, params, paths)
-    tables = models.decision_tables(model_name, params)
+    tables = catalogue.decision_tables(model_name, params)
     return model_name, z, params, paths, tables
 
 
@@ -139,7 +139,7 @@ def test_a_trial_of_25_tiles_counts_no_stop():
         "trust_threshold": 0.45,
         "lapse": 0.1,
     }
-    tables = models.decision_tables(
+    tables = catalogue.decision_tables(
         "fixed_evidence", {k: jnp.asarray([v]) for k, v in params.items()}
     )
     expected = ref.trial_loglik("fixed_evidence", params, np.diff(greens), MAX, 1)
@@ -153,7 +153,7 @@ def test_gradients_with_respect_to_unconstrained_parameters_are_finite(study):
 
     def loglik(z):
         return arrays.count_loglik(
-            models.decision_tables(model_name, constrain(model_name, z)), counts
+            catalogue.decision_tables(model_name, constrain(model_name, z)), counts
         ).sum()
 
     value, grad = jax.value_and_grad(loglik)(z)

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import scipy.io
 
+import valueint.datasets as shared_datasets
 from valueint.infosampling import data
-from valueint.trials import datasets
 from valueint.trials.contract import TrialDataError
 
 # one worker runs this file: the real file is loaded once
@@ -454,8 +454,10 @@ def test_not_a_matlab_file(tmp_path):
 @pytest.fixture
 def no_data_env(monkeypatch, tmp_path):
     monkeypatch.delenv(data.ENV, raising=False)
-    monkeypatch.delenv(datasets.DATA_DIR_ENV, raising=False)
-    monkeypatch.setattr(datasets, "REPO_ROOT", tmp_path / "repo")  # no shared folder beside it
+    monkeypatch.delenv(shared_datasets.DATA_DIR_ENV, raising=False)
+    monkeypatch.setattr(
+        shared_datasets, "REPO_ROOT", tmp_path / "repo"
+    )  # no shared folder beside it
 
 
 def test_explicit_path_beats_the_environment(no_data_env, tmp_path, monkeypatch, columns):
@@ -486,7 +488,7 @@ def test_data_dir_and_the_shared_folder(no_data_env, tmp_path, monkeypatch, colu
     data_dir = tmp_path / "data"
     (data_dir / data.DIRNAME).mkdir(parents=True)
     in_data_dir = write(data_dir / data.DIRNAME / data.FILENAME, columns)
-    monkeypatch.setenv(datasets.DATA_DIR_ENV, str(data_dir))
+    monkeypatch.setenv(shared_datasets.DATA_DIR_ENV, str(data_dir))
     assert data.resolve_trust_sampling() == in_data_dir
     monkeypatch.setenv(data.ENV, str(beside_repository))  # the data set's own variable first
     assert data.resolve_trust_sampling() == beside_repository

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from valueint.infosampling import engagement, recovery
-from valueint.infosampling.models import get_model
+from valueint.infosampling.catalogue import get_model
 
 MODEL = "fixed_evidence"
 

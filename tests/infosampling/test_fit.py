@@ -6,11 +6,11 @@ checked on it.  One small fit (module scope) serves every test."""
 import numpy as np
 import pytest
 
+from valueint.inference.covariates import CovariateFormulas
 from valueint.infosampling import checks, kfold, recovery
 from valueint.infosampling import fit as fitting
 from valueint.infosampling.arrays import count_tables, paths_from_trials
-from valueint.infosampling.models import get_model
-from valueint.trials.covariates import CovariateFormulas
+from valueint.infosampling.catalogue import get_model
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("infosampling.test_fit")]
 
@@ -64,7 +64,7 @@ def test_the_fit_has_every_group_and_the_trial_loglik_sums_to_the_total(study, t
         paths_from_trials(data.trials, data.steps, list(data.subjects.index)), SUBJECTS
     )
     from valueint.infosampling.arrays import count_loglik
-    from valueint.infosampling.models import decision_tables
+    from valueint.infosampling.catalogue import decision_tables
 
     total = float(count_loglik(decision_tables(model, params), counts).sum())
     assert float(loglik.isel(chain=0, draw=0).sum()) == pytest.approx(total, rel=1e-9)

@@ -4,7 +4,7 @@ made-up one with withheld praise and an adult present at some tests."""
 import numpy as np
 
 from valueint.analyze.paradigm import shipped_dataset_dir
-from valueint.paradigm.study import (
+from valueint.paradigm.conditions import (
     Condition,
     Counts,
     FeedbackEvent,

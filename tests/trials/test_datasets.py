@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import valueint.datasets as shared_datasets
 from valueint.trials import datasets
 from valueint.trials.arrays import to_arrays
 from valueint.trials.contract import TrialDataError, validate
@@ -75,8 +76,10 @@ def small_source(tmp_path):
 @pytest.fixture
 def no_data_env(monkeypatch, tmp_path):
     monkeypatch.delenv(datasets.CUTLER2021_ENV, raising=False)
-    monkeypatch.delenv(datasets.DATA_DIR_ENV, raising=False)
-    monkeypatch.setattr(datasets, "REPO_ROOT", tmp_path / "repo")  # no shared folder beside it
+    monkeypatch.delenv(shared_datasets.DATA_DIR_ENV, raising=False)
+    monkeypatch.setattr(
+        shared_datasets, "REPO_ROOT", tmp_path / "repo"
+    )  # no shared folder beside it
 
 
 def test_missing_data_gives_a_clear_error(no_data_env, tmp_path, monkeypatch):
@@ -101,7 +104,7 @@ def test_path_resolution_order(no_data_env, tmp_path, monkeypatch):
     data_dir = tmp_path / "data"
     (data_dir / datasets.CUTLER2021_DIRNAME).mkdir(parents=True)
     in_data_dir = write_source(data_dir / datasets.CUTLER2021_DIRNAME / "trials.csv")
-    monkeypatch.setenv(datasets.DATA_DIR_ENV, str(data_dir))
+    monkeypatch.setenv(shared_datasets.DATA_DIR_ENV, str(data_dir))
     assert datasets.resolve_cutler2021() == in_data_dir
 
     elsewhere = write_source(tmp_path / "elsewhere.csv")
@@ -117,9 +120,9 @@ def test_path_resolution_order(no_data_env, tmp_path, monkeypatch):
 
 def test_adapter_on_a_small_source_file(small_source):
     raw = pd.read_csv(small_source)
-    with pytest.warns(datasets.DatasetNotice, match="ID 201 has 288 rows"):
+    with pytest.warns(shared_datasets.DatasetNotice, match="ID 201 has 288 rows"):
         df = datasets.load_cutler2021(small_source)
-    report = datasets.dataset_report(df)
+    report = shared_datasets.dataset_report(df)
     assert report.split_ids == (("201", ("201a", "201b")),)
     assert report.n_subjects == 5 and report.n_missed == 10 and report.n_rows == len(raw)
     assert dict(report.group_counts) == {"young": 2, "older": 3}
@@ -144,10 +147,10 @@ def test_adapter_on_a_small_source_file(small_source):
 
 def test_drawn_outcomes_fail_the_schedule_check(small_source):
     """Outcomes drawn independently per trial fit no fixed schedule: nothing is derived."""
-    with pytest.warns(datasets.DatasetNotice):
+    with pytest.warns(shared_datasets.DatasetNotice):
         df = datasets.load_cutler2021(small_source)
     assert not {"outcome_unchosen", "high_pays", "schedule"} & set(df.columns)
-    notes = datasets.dataset_report(df).notes
+    notes = shared_datasets.dataset_report(df).notes
     assert any("do not follow the 3 fixed complementary schedules" in n for n in notes)
     arrays, _ = to_arrays(df)
     assert np.isnan(arrays.outcome_unchosen).all()
@@ -162,7 +165,7 @@ def test_scheduled_outcomes_give_the_unchosen_outcome_and_missed_trials_schedule
     blank = ambiguous[~raw.loc[ambiguous, "trialno"].isin([1, 8])]
     raw.loc[blank, ["choice", "outcome", "RT"]] = np.nan
     raw.to_csv(path, index=False)
-    with pytest.warns(datasets.DatasetNotice):
+    with pytest.warns(shared_datasets.DatasetNotice):
         df = datasets.load_cutler2021(path)
     observed = df["choice"].notna()
     np.testing.assert_array_equal(df.loc[observed, "outcome_unchosen"], 1 - df["outcome"][observed])
@@ -175,7 +178,7 @@ def test_scheduled_outcomes_give_the_unchosen_outcome_and_missed_trials_schedule
     assert set(df.loc[blank, "schedule"]) == {0} and df.loc[blank, "high_pays"].isna().all()
     n_missed = int((~observed).sum())
     assert (~known & ~observed).sum() == len(blank) and n_missed == len(blank) + 10
-    notes = "\n".join(datasets.dataset_report(df).notes)
+    notes = "\n".join(shared_datasets.dataset_report(df).notes)
     assert "outcomes follow fixed, complementary schedules" in notes
     assert f"missed trials: 10 of {n_missed} lie in blocks" in notes
     assert f"{len(blank)} in 1 blocks that fit several schedules are left NaN" in notes
@@ -188,7 +191,7 @@ def test_scheduled_outcomes_give_the_unchosen_outcome_and_missed_trials_schedule
 
 def test_unsplit_shared_id_fails_validation_with_a_fix(small_source):
     df = datasets.load_cutler2021(small_source, split_shared=False, validate=False)
-    assert "201" in set(df["subject"]) and datasets.dataset_report(df).split_ids == ()
+    assert "201" in set(df["subject"]) and shared_datasets.dataset_report(df).split_ids == ()
     with pytest.raises(TrialDataError) as info:
         validate(df)
     message = str(info.value)
@@ -242,7 +245,7 @@ def cutler():
         path = datasets.resolve_cutler2021()
     except FileNotFoundError as err:
         pytest.skip(f"the real data set is not available here: {err}")
-    with pytest.warns(datasets.DatasetNotice, match="ID 201"):
+    with pytest.warns(shared_datasets.DatasetNotice, match="ID 201"):
         df = datasets.load_cutler2021(path)
     return path, df
 
@@ -253,7 +256,7 @@ def test_real_data_counts(cutler):
     assert len(df) == len(path.read_text().splitlines()) - 1 == 21_888
     assert df["subject"].nunique() == 152
     assert (df.groupby("subject").size() == 144).all()
-    assert df["choice"].isna().sum() == 257 == datasets.dataset_report(df).n_missed
+    assert df["choice"].isna().sum() == 257 == shared_datasets.dataset_report(df).n_missed
     groups = df.groupby("subject")["group"].first().value_counts()
     assert groups.to_dict() == {"older": 77, "young": 75}  # ID 201's two sessions are older
     per_context = df.groupby(["subject", "context"]).size()
@@ -267,7 +270,7 @@ def test_real_data_counts(cutler):
 
 def test_real_data_shared_id_is_split_in_row_order(cutler):
     path, df = cutler
-    report = datasets.dataset_report(df)
+    report = shared_datasets.dataset_report(df)
     assert report.split_ids == (("201", ("201a", "201b")),)
     assert "201" not in set(df["subject"])
     rows_201 = df.index[df["source_id"] == 201]
@@ -282,7 +285,7 @@ def test_real_data_shared_id_is_split_in_row_order(cutler):
 
 def test_real_data_follow_three_complementary_schedules(cutler):
     _, df = cutler
-    report = "\n".join(datasets.dataset_report(df).notes)
+    report = "\n".join(shared_datasets.dataset_report(df).notes)
     assert "each of the 1,199 complete blocks pays the high symbol" in report
     assert "the 170 in which only the high symbol was chosen show them directly" in report
     assert "missed trials: 229 of 257 lie in blocks" in report

@@ -21,7 +21,7 @@ import xarray as xr
 from typer.testing import CliRunner
 
 from valueint.cli import fit as fit_cli
-from valueint.trials.comparison import compare, loo
+from valueint.inference.comparison import compare, loo
 from valueint.trials.fit_data import as_fit_data, data_hash
 from valueint.trials.fit_files import (
     fit_data_from,
@@ -36,7 +36,7 @@ from valueint.trials.predictive_check import predictive_check
 # one worker runs this file: its module fixtures are fitted once
 pytestmark = pytest.mark.xdist_group("trials.test_fit_files")
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 LEGACY_FIT = DATA / "legacy_fit_rw.nc"
 LEGACY_TRIALS = DATA / "legacy_trials.csv"
 

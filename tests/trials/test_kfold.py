@@ -5,10 +5,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from valueint.trials.comparison import compare
+from valueint.inference.comparison import compare
+from valueint.trials.fit import fit
 from valueint.trials.fit_data import Covariate
 from valueint.trials.fit_files import refit_arguments
-from valueint.trials.inference import fit
 from valueint.trials.kfold import fold_of_subjects
 from valueint.trials.recovery import synthetic_data
 

@@ -12,11 +12,11 @@ import warnings
 import numpy as np
 import pytest
 
+from valueint.inference.parameters import constrain
+from valueint.trials.fit import FitWarning, fit
 from valueint.trials.fit_data import FitData, NumericCovariate
-from valueint.trials.inference import FitWarning, fit
 from valueint.trials.recovery import make_design, simulate_data
 from valueint.trials.specs import get_spec
-from valueint.trials.transforms import constrain
 
 # one worker runs this file: its module fixtures are fitted once
 pytestmark = pytest.mark.xdist_group("trials.test_population")
@@ -74,7 +74,7 @@ def test_continuous_age_slope_is_recovered(age_fit):
 def test_formulas_and_standardization_are_stored(age_fit, age_data):
     import json
 
-    from valueint.trials.covariates import DesignMatrices
+    from valueint.inference.covariates import DesignMatrices
 
     design = DesignMatrices.from_json(age_fit.attrs["covariate_design"])
     assert design.columns["beta"] == ("Intercept", "age")

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from valueint.cli import fit as fit_cli
 from valueint.trials.figures import plot_confusion, plot_recovery
-from valueint.trials.inference import FitWarning
+from valueint.trials.fit import FitWarning
 from valueint.trials.recovery import (
     draw_parameters,
     make_design,

@@ -1,0 +1,546 @@
+"""Hierarchical Bayesian fits of a sampling model, with covariate formulas per parameter.
+
+Per parameter p on its unconstrained scale (``valueint.inference.parameters``)::
+
+    b_p[0] ~ Normal(prior_loc, prior_scale)      the intercept
+    b_p[k] ~ Normal(0, prior_scale)              k >= 1: covariate terms (e.g. spline bases)
+    sigma_p ~ HalfNormal(prior_scale)
+    theta_p[s] = X_p[s] . b_p + sigma_p * z_p[s],    z_p[s] ~ Normal(0, 1)
+
+for the parameters that vary between participants (the model's ``varying``: the prior's
+pseudo-counts and the rule's stopping parameter); the others (stop sharpness and the
+trust rule, ``SamplingModel.population_only``) follow their age curve exactly,
+theta_p[s] = X_p[s] . b_p.
+
+X_p comes from the parameter's formula (``valueint.inference.covariates``), by default
+``1 + bs(age, df=4, extrapolation='extend')``: a smooth curve in age with one interior
+knot at the median age, so that development need not be linear (``extend`` lets a
+participant held out of a K-fold fit lie just past the fitting subjects' ages).
+
+Sampling.  A participant's 60 trials pin their parameters down tightly and with strong
+trade-offs (the prior's pseudo-counts against each other and against the stopping
+parameter), so neither the centred nor the non-centred form suits NUTS: with either,
+trees reach depth 8-10.  Each participant's parameters are instead sampled in
+coordinates whitened by a Gaussian approximation of their own likelihood
+(``valueint.inference.whitening``): first from importance-sampled moments around each
+participant's penalized maximum (``valueint.infosampling.coordinates``), then from a
+short pilot run's draws, which see the likelihood's real width under the population.
+The population block (coefficients and sds) gets a dense mass matrix that starts at the
+inverse of the potential's Hessian there, and the main run keeps what the pilot adapted.
+The approximation sets the coordinates only; the target is exact.  The likelihood is
+the count form (``valueint.infosampling.arrays``), at the visited states only: exact,
+and far cheaper than walking every step.
+
+``fit_sampling`` returns an ``xarray.DataTree`` in the layout every valueint fit has:
+``posterior`` (subject parameters [chain, draw, subject], ``coef_<p>``, ``sigma_<p>``,
+``mu_<p>``), ``log_likelihood["choice"]`` per trial (dims chain, draw, obs; coordinate
+``subject``), ``sample_stats``, ``observed_data`` and attrs (model, seed, settings, versions,
+data hash, the covariate design), so ``valueint.inference.comparison`` and
+``valueint.inference.diagnostics`` read it as they read any fit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import warnings
+from datetime import UTC, datetime
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import numpyro
+import numpyro.distributions as dist
+import pandas as pd
+import xarray as xr
+from numpyro.infer import MCMC, NUTS, init_to_value
+
+from valueint.inference.covariates import CovariateFormulas, build_design
+from valueint.inference.diagnostics import diagnostics
+from valueint.inference.parameters import constrain_value
+from valueint.inference.reparam import SUBJECT_SITE
+from valueint.inference.whitening import (
+    WHITENED_SUFFIX,
+    LikelihoodApproximation,
+    WhitenedReparam,
+    from_draws,
+    theta_from_whitened,
+    whitened_from_theta,
+)
+from valueint.infosampling.arrays import (
+    cells_loglik,
+    count_tables,
+    decision_cells,
+    paths_from_trials,
+    trial_loglik,
+)
+from valueint.infosampling.belief import prior_sd
+from valueint.infosampling.catalogue import decision_tables, get_model, prior_of
+from valueint.infosampling.coordinates import (
+    approximation_from_moments,
+    subject_modes,
+    subject_moments,
+)
+from valueint.records import package_versions
+
+DEFAULT_FORMULA = "1 + bs(age, df=4, extrapolation='extend')"
+
+
+class FitWarning(UserWarning):
+    """A sampling-model fit whose diagnostics failed."""
+
+
+def formulas_for(model, formulas=None) -> CovariateFormulas:
+    """Every parameter's formula: ``formulas`` (a mapping, strings or a CovariateFormulas)
+    where given, else ``DEFAULT_FORMULA``."""
+    if isinstance(formulas, CovariateFormulas):
+        return formulas
+    return CovariateFormulas(formulas or {}, default=DEFAULT_FORMULA)
+
+
+def design_for(model, subjects: pd.DataFrame, formulas=None):
+    """The design matrices of ``model``'s parameters for ``subjects`` (index: ids)."""
+    model = get_model(model)
+    return build_design(formulas_for(model, formulas), subjects, model.parameter_names)
+
+
+def population_model(model, cells, matrices, varying, approximation=None):
+    """The numpyro model: population coefficients, and sds of the parameters that vary
+    between participants (positions ``varying``); then those parameters' unconstrained
+    values [S, V] ~ Normal(X b, sigma) (one site).  The other parameters follow their age
+    curve exactly.  ``approximation``, given, is the ``LikelihoodApproximation`` that
+    whitens the participants."""
+    offsets = []
+    for parameter, matrix in zip(model.parameters, matrices, strict=True):
+        loc = jnp.zeros(matrix.shape[1]).at[0].set(parameter.prior_loc)
+        coef = numpyro.sample(
+            f"coef_{parameter.name}", dist.Normal(loc, parameter.prior_scale).to_event(1)
+        )
+        offsets.append(matrix @ coef)
+    sigma = jnp.stack(
+        [
+            numpyro.sample(f"sigma_{p.name}", dist.HalfNormal(p.prior_scale))
+            for p in (model.parameters[i] for i in varying)
+        ]
+    )
+    offset = jnp.stack(offsets, axis=-1)
+    site = dist.Normal(offset[:, list(varying)], sigma).to_event(2)
+    if approximation is None:
+        theta_varying = numpyro.sample(SUBJECT_SITE, site)
+    else:
+        with numpyro.handlers.reparam(config={SUBJECT_SITE: WhitenedReparam(approximation)}):
+            theta_varying = numpyro.sample(SUBJECT_SITE, site)
+    theta = offset.at[:, list(varying)].set(theta_varying)
+    params = {p.name: constrain_value(p, theta[:, i]) for i, p in enumerate(model.parameters)}
+    numpyro.factor("choices", cells_loglik(model, params, cells))
+
+
+def whitened_model(model, cells, matrices, varying, h, precision):
+    """``population_model`` with the participants whitened by the approximation (h,
+    precision), which comes in as data: the pilot and the main run then trace one and the
+    same program (a persistent compilation cache serves the second)."""
+    population_model(model, cells, matrices, varying, LikelihoodApproximation(h, precision))
+
+
+def subject_parameters(model, samples: dict) -> dict:
+    """Natural-scale subject parameters {p: [..., subject]} from the samples."""
+    theta = samples[SUBJECT_SITE]
+    return {
+        p.name: np.asarray(constrain_value(p, theta[..., i]))
+        for i, p in enumerate(model.parameters)
+    }
+
+
+def derived_prior(params: dict) -> dict:
+    """The prior's mean, strength and sd {name: array} from its pseudo-tiles."""
+    mean, count = prior_of(params)
+    return {
+        "prior_mean": np.asarray(mean),
+        "prior_count": np.asarray(count),
+        "prior_sd": np.asarray(prior_sd(mean, count)),
+    }
+
+
+def data_sha256(trials: pd.DataFrame) -> str:
+    columns = ["subject", "trial", "reciprocation", "tiles", "green", "trust"]
+    return hashlib.sha256(
+        pd.util.hash_pandas_object(trials[columns], index=False).values.tobytes()
+    ).hexdigest()
+
+
+def fit_sampling(
+    data,
+    model,
+    *,
+    formulas=None,
+    chains: int = 4,
+    warmup: int = 1000,
+    draws: int = 1000,
+    seed: int = 0,
+    target_accept_prob: float = 0.85,
+    max_tree_depth: int = 10,
+    dense_population: bool = True,
+    varying=None,
+    pilot_warmup: int = 150,
+    pilot_draws: int = 50,
+    progress: bool = False,
+    loglik_batch: int = 100,
+) -> xr.DataTree:
+    """Fit ``model`` to ``data`` (a ``TrustSamplingData``) by NUTS; a DataTree (module doc).
+
+    Chains run in parallel when JAX has a CPU device per chain
+    (``numpyro.set_host_device_count`` before JAX starts), else in turn.  With
+    ``dense_population`` the population block (coefficients and sds) gets a dense mass
+    matrix: spline coefficients of one parameter are strongly correlated.
+    """
+    numpyro.enable_x64()
+    model = get_model(model)
+    subject_ids = list(data.subjects.index)
+    design = design_for(model, data.subjects, formulas)
+    matrices = tuple(jnp.asarray(design.matrix(p)) for p in model.parameter_names)
+    paths = paths_from_trials(data.trials, data.steps, subject_ids)
+    counts = count_tables(paths, len(subject_ids))
+    cells = decision_cells(counts)
+    varying = varying_positions(model, varying)
+    modes = subject_modes(model, counts)
+    key_moments, key_pilot, key_main = jax.random.split(jax.random.key(seed), 3)
+    mean, covariance = subject_moments(model, counts, modes, key_moments)
+    approximation = approximation_from_moments(model, mean, covariance, varying)
+    init = _initial_values(
+        model, np.asarray(modes), [np.asarray(m) for m in matrices], approximation, varying
+    )
+    population_sites = [f"coef_{p}" for p in model.parameter_names] + [
+        f"sigma_{model.parameter_names[i]}" for i in varying
+    ]
+
+    def run(approximation, starts, n_warmup, n_draws, key, population_mass):
+        """NUTS from one start per chain (a list of dicts of sampled values), the
+        population block's inverse mass matrix starting at ``population_mass``."""
+        arguments = (model, cells, matrices, varying, *_arrays(approximation))
+        kernel = NUTS(
+            whitened_model,
+            target_accept_prob=target_accept_prob,
+            max_tree_depth=max_tree_depth,
+            init_strategy=init_to_value(values=starts[0]),
+            dense_mass=[tuple(population_sites)] if dense_population else False,
+            inverse_mass_matrix={tuple(population_sites): population_mass},
+        )
+        mcmc = MCMC(
+            kernel,
+            num_warmup=n_warmup,
+            num_samples=n_draws,
+            num_chains=chains,
+            chain_method="parallel" if parallel else "sequential",
+            progress_bar=progress,
+        )
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "There are not enough devices")
+            mcmc.run(
+                key,
+                *arguments,
+                extra_fields=("diverging", "num_steps"),
+                init_params=_unconstrained_starts(starts),
+            )
+        samples = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
+        samples[SUBJECT_SITE] = _subject_theta(model, samples, matrices, approximation, varying)
+        adapted = mcmc.last_state.adapt_state.inverse_mass_matrix[tuple(population_sites)]
+        adapted = np.asarray(adapted).reshape(-1, *np.shape(population_mass)).mean(axis=0)
+        return samples, mcmc.get_extra_fields(group_by_chain=True), adapted
+
+    parallel = jax.local_device_count() >= chains
+    start = time.perf_counter()
+    # the pilot: the Hessian's coordinates miss where a participant's likelihood is far
+    # from Gaussian (skewed, or flat on one side); its draws give the real widths
+    # every chain starts apart (R-hat can only see chains that could disagree): the pilot's
+    # from jittered values, the main run's from each chain's own last pilot draw
+    # the population block starts from its curvature at the start: from a unit mass matrix
+    # the pilot's short warmup spends hundreds of leapfrog steps per draw learning it
+    population_mass = _population_inverse_mass(
+        (model, cells, matrices, varying, *_arrays(approximation)),
+        _unconstrained_starts([init]),
+        population_sites,
+    )
+    pilot, _, population_mass = run(
+        approximation,
+        _jittered(init, chains, seed),
+        pilot_warmup,
+        pilot_draws,
+        key_pilot,
+        population_mass,
+    )
+    approximation = _approximation_from_draws(model, pilot, matrices, varying)
+    starts = [
+        _initial_values_from_draws(model, pilot, matrices, approximation, varying, chain=c)
+        for c in range(chains)
+    ]
+    # the main run keeps the pilot's adapted population block (its coordinates are unchanged)
+    samples, extra, _ = run(approximation, starts, warmup, draws, key_main, population_mass)
+    sampling_s = time.perf_counter() - start
+    tree = _fit_tree(model, data, design, paths, samples, extra, loglik_batch)
+    settings = {
+        "formulas": design.formulas.to_dict(),
+        "chains": chains,
+        "warmup": warmup,
+        "draws": draws,
+        "pilot_warmup": pilot_warmup,
+        "pilot_draws": pilot_draws,
+        "target_accept_prob": target_accept_prob,
+        "max_tree_depth": max_tree_depth,
+        "dense_population": dense_population,
+        "varying": [model.parameter_names[i] for i in varying],
+        "chain_method": "parallel" if parallel else "sequential",
+    }
+    tree.attrs.update(
+        {
+            "model": model.name,
+            "method": "nuts",
+            "seed": int(seed),
+            "data_sha256": data_sha256(data.trials),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "sampling_time_s": round(sampling_s, 3),
+            "versions": json.dumps(package_versions()),
+            "settings": json.dumps(settings),
+            "parameter_names": json.dumps(list(model.parameter_names)),
+            "covariate_design": design.to_json(),
+            "inference_library": "numpyro",
+        }
+    )
+    for message in diagnostics(tree).messages:
+        warnings.warn(f"{model.name}: {message}", FitWarning, stacklevel=2)
+    return tree
+
+
+def pointwise_loglik(model, params: dict, paths, batch: int = 100) -> np.ndarray:
+    """log p(trial) [draw, trial] for subject parameters {p: [draw, subject]}, in batches
+    of draws (the tables of a batch are [batch, subject, 26, 26])."""
+
+    @jax.jit
+    def one(batch_params):
+        return jax.vmap(lambda p: trial_loglik(decision_tables(model, p), paths))(batch_params)
+
+    n = next(iter(params.values())).shape[0]
+    parts = [
+        np.asarray(one({k: jnp.asarray(v[i : i + batch]) for k, v in params.items()}))
+        for i in range(0, n, batch)
+    ]
+    return np.concatenate(parts)
+
+
+def fit_varying(fit, model) -> tuple[str, ...]:
+    """The parameters that vary between participants in ``fit`` (those with an sd)."""
+    return tuple(p for p in model.parameter_names if f"sigma_{p}" in fit["posterior"])
+
+
+def varying_positions(model, varying) -> tuple[int, ...]:
+    """Positions of the parameters that vary between participants (None: the model's
+    own ``varying``; "all": every parameter)."""
+    if varying is None:
+        varying = model.varying
+    elif varying == "all":
+        varying = model.parameter_names
+    unknown = sorted(set(varying) - set(model.parameter_names))
+    if unknown or not varying:
+        raise ValueError(
+            f"varying must name some of {', '.join(model.parameter_names)}; got {list(varying)}"
+        )
+    return tuple(i for i, p in enumerate(model.parameter_names) if p in varying)
+
+
+def _initial_values(model, modes, matrices, approximation, varying) -> dict:
+    """The chains' start: each parameter's population regressed on the participants'
+    modes, and the whitened coordinates of the modes under it."""
+    values, offsets, sigmas = {}, [], []
+    for i, (p, matrix) in enumerate(zip(model.parameters, matrices, strict=True)):
+        coef, *_ = np.linalg.lstsq(matrix, modes[:, i], rcond=None)
+        values[f"coef_{p.name}"] = jnp.asarray(coef)
+        offsets.append(matrix @ coef)
+        if i in varying:
+            residual = modes[:, i] - matrix @ coef
+            sigma = float(np.clip(residual.std(), 0.05, 3.0 * p.prior_scale))
+            values[f"sigma_{p.name}"] = jnp.asarray(sigma)
+            sigmas.append(sigma)
+    offset = jnp.stack(offsets, -1)
+    values[SUBJECT_SITE + WHITENED_SUFFIX] = whitened_from_theta(
+        approximation,
+        offset[:, list(varying)],
+        jnp.asarray(sigmas),
+        jnp.asarray(modes[:, list(varying)]),
+    )
+    return values
+
+
+def _population_offsets(model, samples, matrices, varying):
+    """[draw, S, V] population means and [draw, V] sds of the varying parameters."""
+    names = model.parameter_names
+    offset = np.stack(
+        [
+            np.einsum("...k,sk->...s", samples[f"coef_{names[i]}"], np.asarray(matrices[i]))
+            for i in varying
+        ],
+        axis=-1,
+    )
+    sigma = np.stack([samples[f"sigma_{names[i]}"] for i in varying], axis=-1)
+    return offset.reshape(-1, *offset.shape[2:]), sigma.reshape(-1, sigma.shape[-1])
+
+
+def _approximation_from_draws(model, samples, matrices, varying):
+    offset, sigma = _population_offsets(model, samples, matrices, varying)
+    theta = samples[SUBJECT_SITE][..., list(varying)]
+    return from_draws(theta.reshape(-1, *theta.shape[2:]), sigma, offset)
+
+
+def _arrays(approximation) -> tuple:
+    return jnp.asarray(approximation.h), jnp.asarray(approximation.precision)
+
+
+def _population_inverse_mass(arguments, start: dict, sites) -> np.ndarray:
+    """The inverse of the potential's Hessian in the population sites (unconstrained,
+    in the order of ``sites``) at ``start``, the participants' whitened coordinates
+    held: an initial dense inverse mass matrix for the population block.  Directions the
+    start sees as flat or convex get unit variance."""
+    from jax.flatten_util import ravel_pytree
+    from numpyro.infer.util import potential_energy
+
+    population = {k: jnp.asarray(start[k]) for k in sites}
+    flat, unravel = ravel_pytree([population[k] for k in sites])
+    rest = {k: v for k, v in start.items() if k not in population}
+
+    def energy(vector):
+        values = dict(zip(sites, unravel(vector), strict=True))
+        return potential_energy(whitened_model, arguments, {}, {**rest, **values})
+
+    hessian = np.asarray(jax.jit(jax.hessian(energy))(flat))
+    values, vectors = np.linalg.eigh((hessian + hessian.T) / 2)
+    values = np.where(np.isfinite(values) & (values > 1e-2), values, 1.0)
+    return (vectors / values) @ vectors.T
+
+
+def _jittered(start: dict, chains: int, seed: int) -> list[dict]:
+    """``start`` for the first chain, and jittered copies of it for the others."""
+    rng = np.random.default_rng(seed)
+    starts = [start]
+    for _ in range(chains - 1):
+        jitter = {}
+        for name, value in start.items():
+            value = np.asarray(value)
+            if name.startswith("sigma_"):
+                jitter[name] = jnp.asarray(value * np.exp(rng.normal(0.0, 0.1, value.shape)))
+            else:
+                scale = 0.3 if name.endswith(WHITENED_SUFFIX) else 0.1
+                jitter[name] = jnp.asarray(value + rng.normal(0.0, scale, value.shape))
+        starts.append(jitter)
+    return starts
+
+
+def _unconstrained_starts(starts: list[dict]) -> dict:
+    """Per-chain starting values on NUTS's unconstrained scale (sds as logs), stacked
+    over chains (one chain: as they are)."""
+    unconstrained = [
+        {k: jnp.log(v) if k.startswith("sigma_") else jnp.asarray(v) for k, v in s.items()}
+        for s in starts
+    ]
+    if len(unconstrained) == 1:
+        return unconstrained[0]
+    return jax.tree.map(lambda *values: jnp.stack(values), *unconstrained)
+
+
+def _initial_values_from_draws(
+    model, samples, matrices, approximation, varying, chain: int = 0
+) -> dict:
+    """A main-run start: chain ``chain``'s last pilot draw, in the new coordinates."""
+    last = {k: v[chain, -1] for k, v in samples.items()}
+    values = {k: jnp.asarray(v) for k, v in last.items() if k.startswith(("coef_", "sigma_"))}
+    offset, sigma = _population_offsets(
+        model, {k: v[None, None] for k, v in last.items()}, matrices, varying
+    )
+    values[SUBJECT_SITE + WHITENED_SUFFIX] = whitened_from_theta(
+        approximation,
+        jnp.asarray(offset[0]),
+        jnp.asarray(sigma[0]),
+        jnp.asarray(last[SUBJECT_SITE][:, list(varying)]),
+    )
+    return values
+
+
+def _subject_theta(model, samples, matrices, approximation, varying) -> np.ndarray:
+    """The subjects' unconstrained parameters [chain, draw, S, P] from the whitened draws."""
+    names = model.parameter_names
+    u = samples[SUBJECT_SITE + WHITENED_SUFFIX]
+    chains, draws = u.shape[:2]
+    coefs = [jnp.asarray(samples[f"coef_{p}"]).reshape(chains * draws, -1) for p in names]
+    sigma = jnp.stack(
+        [jnp.asarray(samples[f"sigma_{names[i]}"]).reshape(-1) for i in varying], axis=-1
+    )
+
+    def one(args):
+        draw_coefs, draw_sigma, draw_u = args
+        offset = jnp.stack([m @ c for m, c in zip(matrices, draw_coefs, strict=True)], axis=-1)
+        theta = theta_from_whitened(approximation, offset[:, list(varying)], draw_sigma, draw_u)[0]
+        return offset.at[:, list(varying)].set(theta)
+
+    u_flat = jnp.asarray(u).reshape(chains * draws, *u.shape[2:])
+    theta = jax.lax.map(one, (coefs, sigma, u_flat))
+    return np.asarray(theta).reshape(chains, draws, *theta.shape[1:])
+
+
+def _fit_tree(model, data, design, paths, samples, extra, batch) -> xr.DataTree:
+    n_chains, n_draws = samples[SUBJECT_SITE].shape[:2]
+    subject_ids = np.asarray(list(data.subjects.index))
+    natural = subject_parameters(model, samples)
+    coords = {"chain": np.arange(n_chains), "draw": np.arange(n_draws), "subject": subject_ids}
+    posterior = {p: (("chain", "draw", "subject"), natural[p]) for p in model.parameter_names}
+    for name, value in derived_prior(natural).items():
+        posterior[name] = (("chain", "draw", "subject"), value)
+    for p in model.parameters:
+        coef = samples[f"coef_{p.name}"]
+        posterior[f"coef_{p.name}"] = (("chain", "draw", f"coef_{p.name}_dim"), coef)
+        # the intercept on the natural scale: the typical participant where every
+        # covariate column is 0 (for a B-spline in age, at the youngest age)
+        posterior[f"mu_{p.name}"] = (
+            ("chain", "draw"),
+            np.asarray(constrain_value(p, coef[..., 0])),
+        )
+        coords[f"coef_{p.name}_dim"] = np.asarray(design.labels(p.name))
+        if f"sigma_{p.name}" in samples:
+            posterior[f"sigma_{p.name}"] = (("chain", "draw"), samples[f"sigma_{p.name}"])
+    posterior = xr.Dataset(posterior, coords=coords)
+    flat = {p: v.reshape(n_chains * n_draws, -1) for p, v in natural.items()}
+    loglik = pointwise_loglik(model, flat, paths, batch).reshape(n_chains, n_draws, -1)
+    trials = data.trials
+    obs_coords = {
+        "obs": np.arange(len(trials)),
+        "subject": ("obs", trials.subject.astype(str).to_numpy()),
+        "trial": ("obs", trials.trial.to_numpy()),
+        "reciprocation": ("obs", trials.reciprocation.to_numpy()),
+    }
+    log_likelihood = xr.Dataset(
+        {"choice": (("chain", "draw", "obs"), loglik)},
+        coords={"chain": coords["chain"], "draw": coords["draw"], **obs_coords},
+    )
+    observed = xr.Dataset(
+        {
+            "tiles": (("obs",), trials.tiles.to_numpy()),
+            "trust": (("obs",), trials.trust.to_numpy()),
+        },
+        coords=obs_coords,
+    )
+    stats = xr.Dataset(
+        {
+            "diverging": (("chain", "draw"), np.asarray(extra["diverging"])),
+            "n_steps": (("chain", "draw"), np.asarray(extra["num_steps"])),
+        },
+        coords={"chain": coords["chain"], "draw": coords["draw"]},
+    )
+    subjects = xr.Dataset(
+        {"age": (("subject",), data.subjects.age.to_numpy(float))}, coords={"subject": subject_ids}
+    )
+    return xr.DataTree.from_dict(
+        {
+            "posterior": posterior,
+            "log_likelihood": log_likelihood,
+            "sample_stats": stats,
+            "observed_data": observed,
+            "constant_data": subjects,
+        }
+    )

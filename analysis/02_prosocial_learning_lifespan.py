@@ -30,7 +30,7 @@
 #    recipients;
 # 3. which of its parameters differ between young and older adults, and how surely.
 #
-# Everything below is computed by `valueint.analyze.prosocial`, the code behind
+# Everything below is computed by `valueint.analyze.prosocial.run`, the code behind
 # `valueint analyze prosocial-learning`; the command writes the same tables and figures.
 #
 # **Mode.** `VALUEINT_NOTEBOOK_MODE=full` (the default) fits every model to all 152
@@ -52,9 +52,9 @@ from IPython.display import Image, display  # noqa: E402
 
 # the entry point registers the trial models before it hands out get_spec
 from valueint import get_spec  # noqa: E402
-from valueint.analyze.prosocial import run_prosocial_analysis  # noqa: E402
-from valueint.analyze.prosocial_curves import observed_curves  # noqa: E402
-from valueint.analyze.prosocial_settings import CONTEXT_NAMES, MODELS, ProsocialSettings  # noqa: E402
+from valueint.analyze.prosocial.run import run_prosocial_analysis  # noqa: E402
+from valueint.analyze.prosocial.curves import observed_curves  # noqa: E402
+from valueint.analyze.prosocial.settings import CONTEXT_NAMES, MODELS, ProsocialSettings  # noqa: E402
 from valueint.datasets import DatasetNotice  # noqa: E402
 from valueint.inference.diagnostics import ESS_MIN, RHAT_MAX  # noqa: E402
 from valueint.notebook import notebook_mode, notebook_out  # noqa: E402

@@ -53,7 +53,7 @@ from valueint.analyze.paradigm import (  # noqa: E402
     shipped_dataset_dir,
 )
 from valueint.notebook import notebook_mode, notebook_out  # noqa: E402
-from valueint.paradigm.catalogue import design_arrays, social_value  # noqa: E402
+from valueint.paradigm.catalogue import condition_arrays, social_value  # noqa: E402
 from valueint.paradigm.conditions import load_counts, load_paradigm  # noqa: E402
 from valueint.paradigm.fit import fit_paradigm  # noqa: E402
 
@@ -100,7 +100,7 @@ else:
 
 # %%
 if DATA_AVAILABLE:
-    design = design_arrays(paradigm)
+    design = condition_arrays(paradigm)
     correlations = np.linspace(0.0, 0.95, 20)
     values = np.array([np.asarray(social_value(design, r)) for r in correlations])
     fig, ax = plt.subplots(figsize=(5, 3))

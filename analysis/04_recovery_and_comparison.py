@@ -85,7 +85,7 @@ from valueint.trials.recovery import (
     recover,
     simulate_data,
 )
-from valueint.trials.socialization import SocializationDesign
+from valueint.trials.socialization import SocializationTask
 from valueint.trials.specs import get_spec
 
 MODE = notebook_mode()  # VALUEINT_NOTEBOOK_MODE: full (default) or small
@@ -95,7 +95,7 @@ OVERWRITE = True  # re-running the notebook replaces what it wrote before
 # the delta-rule family of the prosocial analysis, less rw_asym_ck (added to it later:
 # with it the full mode would take about twice the times analysis/README.md states;
 # ``valueint recover rw_asym_ck`` checks it alone)
-MODELS = ("rw", "rw_recipient", "value_recipient", "choice_kernel", "rw_ck")
+COMPARED = ("rw", "rw_recipient", "value_recipient", "choice_kernel", "rw_ck")
 N_TRIALS = 144  # 3 recipients x 3 blocks x 16 trials
 SETTINGS = {
     "full": {
@@ -110,8 +110,8 @@ SETTINGS = {
     },
 }[MODE]
 # small mode fits few models: each new model costs ~15 s of compilation
-PARAMETER_MODELS = MODELS if MODE == "full" else ("rw",)
-MODEL_RECOVERY_MODELS = MODELS if MODE == "full" else ("rw", "choice_kernel")
+PARAMETER_MODELS = COMPARED if MODE == "full" else ("rw",)
+MODEL_RECOVERY_MODELS = COMPARED if MODE == "full" else ("rw", "choice_kernel")
 PREDICTIVE_DRAWS = 20  # posterior predictive draws stored per fit (not used here)
 
 # Section 3, the ISR models on a socialization design.  Fitted by SVI (mean-field, one
@@ -119,10 +119,10 @@ PREDICTIVE_DRAWS = 20  # posterior predictive draws stored per fit (not used her
 # cores, and model recovery needs 9 fits per seed.
 ISR_MODELS = ("isr", "no_internalization", "rw") if MODE == "full" else ("isr", "rw")
 ISR_DESIGN = {
-    "full": SocializationDesign(
+    "full": SocializationTask(
         n_blocks=4, n_trials=32, watched=0.5, reward_probs=(0.1, 0.9), caregiver_theta=(1.0, -1.0)
     ),
-    "small": SocializationDesign(
+    "small": SocializationTask(
         n_blocks=2, n_trials=8, watched=0.5, reward_probs=(0.1, 0.9), caregiver_theta=(1.0, -1.0)
     ),
 }[MODE]
@@ -212,7 +212,7 @@ def population_rows(model: str, population=None) -> list[dict]:
     return rows
 
 
-populations = pd.DataFrame([row for model in MODELS for row in population_rows(model)])
+populations = pd.DataFrame([row for model in COMPARED for row in population_rows(model)])
 with pd.option_context("display.float_format", "{:.2f}".format, "display.width", 160):
     display(populations)
 
@@ -414,7 +414,7 @@ say(model_report())
 # U = Q + (P + (1 − P)·w)·R, where R is the praise it expects for each option and P is 1
 # when the caregiver is there and 0 when not.  `no_internalization` is `isr` with w = 0,
 # and `rw` ignores praise.  The prosocial-learning task has no caregiver, so these models
-# need a design of their own: `valueint.trials.socialization.SocializationDesign`.
+# need a design of their own: `valueint.trials.socialization.SocializationTask`.
 #
 # * Each block is a socialization episode with two new options.  In its first half the
 #   caregiver watches and praises (the *watched phase*), in its second half the caregiver

@@ -53,7 +53,7 @@ use_cpu_devices(max(4, os.cpu_count() or 1))  # one CPU device per chain, before
 import pandas as pd  # noqa: E402
 from IPython.display import Image, display  # noqa: E402
 
-from valueint.analyze.trust_sampling import (  # noqa: E402
+from valueint.analyze.trust_sampling.run import (  # noqa: E402
     QUICK,
     TrustSamplingSettings,
     run_trust_sampling_analysis,

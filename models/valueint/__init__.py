@@ -4,19 +4,21 @@ A learner infers a caregiver's latent reward weights from sparse praise, keeps t
 posterior as an internal social reward (ISR), and acts on it when no one watches:
 U = R_e + P R_s + (1 - P) R_i.
 
-The package, one concern per subpackage:
+The package, from the bottom up:
 
 - ``valueint.isr``: the shared theory (feedback likelihood, Gaussian belief, utility);
-- ``valueint.sim``: worlds, caregiver, agents, runner, reproductions of the paper;
-- ``valueint.trials``: trial data, cognitive models, fitting, comparison, recovery;
-- ``valueint.paradigm``: count-level studies (conditions, children, proportions);
-- ``valueint.jobs``: many independent tasks on Dask, local or on a cluster, resumable;
-- ``valueint.calibration``: simulation-based calibration of every model on those tasks;
-- ``valueint.analyze``: the reports behind ``valueint analyze``;
-- ``valueint.cli``: the ``valueint`` command;
-- ``valueint.testing``: slow, obvious NumPy references.
+- ``valueint.inference``: the Bayesian workflow, written once (sampler settings, chains,
+  diagnostics, fit files, PSIS-LOO, held-out scoring, covariates, the family protocol);
+- the model families behind that protocol: ``valueint.trials`` (trial-level learning and
+  ISR models), ``valueint.infosampling`` (sampling evidence before a choice) and
+  ``valueint.paradigm`` (count-level studies); ``valueint.sim``, the simulated worlds;
+- ``valueint.workflows``: recovery, calibration (SBC), K-fold and study design over any
+  family, on the job driver ``valueint.jobs`` (Dask);
+- the edges: ``valueint.analyze`` (the reports), ``valueint.cli`` (the ``valueint``
+  command) and ``valueint.testing`` (slow, obvious NumPy references).
 
-The entry points below load on first use, so ``import valueint`` starts no JAX.
+The names below load on first use, so ``import valueint`` starts no JAX; a subpackage or
+module (``valueint.devices``, ``valueint.trials``) is imported when first named.
 """
 
 from __future__ import annotations
@@ -30,70 +32,56 @@ __version__ = "0.1.0"
 _ENTRY_POINTS = {
     # simulation
     "simulate": "valueint.sim.runner",
+    "sweep": "valueint.sim.sweep",
     "make": "valueint.sim.envs",
-    "Experiment": "valueint.sim.config",
     "default_config": "valueint.sim.config",
     "load_config": "valueint.sim.config",
-    "resolve": "valueint.sim.config",
-    # trial data and cognitive models
-    "load_trials": "valueint.trials.contract",
-    "validate": "valueint.trials.contract",
-    "to_arrays": "valueint.trials.arrays",
-    "TrialDataError": "valueint.trials.contract",
-    "load_cutler2021": "valueint.trials.datasets",
-    "get_spec": "valueint.trials.specs",
-    "registered": "valueint.trials.specs",
-    "fit": "valueint.trials.fit",
-    "load_fit": "valueint.trials.fit_files",
-    "compare": "valueint.inference.comparison",
+    # fitting, for every family (chosen by the model's name)
+    "fit": "valueint.inference.family",
+    "registered_models": "valueint.inference.family",
+    "SamplerSettings": "valueint.inference.settings",
+    "load_fit": "valueint.inference.fit_files",
+    "save_fit": "valueint.inference.fit_files",
+    "summarize": "valueint.inference.fit_files",
     "diagnostics": "valueint.inference.diagnostics",
-    # count-level studies
+    "compare": "valueint.workflows.comparison",
+    # workflows over many fits
+    "recover": "valueint.workflows.recovery",
+    "model_recovery": "valueint.workflows.recovery",
+    "calibrate": "valueint.workflows.calibration",
+    "CalibrationJob": "valueint.workflows.calibration",
+    "design": "valueint.workflows.power",
+    "load_study": "valueint.workflows.power_study",
+    # loaders
+    "load_data": "valueint.inference.family",
+    "load_trials": "valueint.trials.contract",
+    "load_cutler2021": "valueint.trials.datasets",
+    "load_trust_sampling": "valueint.infosampling.data",
     "load_paradigm": "valueint.paradigm.conditions",
-    "fit_paradigm": "valueint.paradigm.fit",
-    # many fits: calibration on the distributed engine
-    "calibrate": "valueint.calibration.job",
-    "CalibrationJob": "valueint.calibration.job",
-    "run_tasks": "valueint.jobs.engine",
-    # errors
+    "load_counts": "valueint.paradigm.conditions",
+    # errors and warnings
     "ConfigError": "valueint.errors",
+    "DataError": "valueint.errors",
+    "TrialDataError": "valueint.trials.contract",
+    "FitWarning": "valueint.inference.diagnostics",
 }
-# the trial models register themselves when their module is imported
-_NEEDS_MODELS = {"get_spec", "registered", "fit", "compare"}
+# what a name is called in its module, where that differs
+_RENAMED = {"sweep": "run_sweep"}
 
-__all__ = [
-    "CalibrationJob",
-    "ConfigError",
-    "Experiment",
-    "TrialDataError",
-    "calibrate",
-    "compare",
-    "default_config",
-    "diagnostics",
-    "fit",
-    "fit_paradigm",
-    "get_spec",
-    "load_config",
-    "load_cutler2021",
-    "load_fit",
-    "load_paradigm",
-    "load_trials",
-    "make",
-    "registered",
-    "resolve",
-    "run_tasks",
-    "simulate",
-    "to_arrays",
-    "validate",
-]
+__all__ = sorted(_ENTRY_POINTS)
 
 
 def __getattr__(name: str):
     module_name = _ENTRY_POINTS.get(name)
     if module_name is None:
-        raise AttributeError(f"module 'valueint' has no attribute {name!r}")
-    if name in _NEEDS_MODELS:
-        importlib.import_module("valueint.trials.catalogue")
-    value = getattr(importlib.import_module(module_name), name)
+        try:  # a subpackage or module: valueint.devices, valueint.trials, ...
+            value = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as err:
+            if err.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module 'valueint' has no attribute {name!r}") from None
+    else:
+        value = getattr(importlib.import_module(module_name), _RENAMED.get(name, name))
     globals()[name] = value  # later lookups skip this function
     return value
 
@@ -103,17 +91,21 @@ def __dir__():
 
 
 if TYPE_CHECKING:  # for type checkers and editors only
-    from valueint.errors import ConfigError
-    from valueint.inference.comparison import compare
-    from valueint.inference.diagnostics import diagnostics
-    from valueint.paradigm.conditions import load_paradigm
-    from valueint.paradigm.fit import fit_paradigm
-    from valueint.sim.config import Experiment, default_config, load_config, resolve
+    from valueint.errors import ConfigError, DataError
+    from valueint.inference.diagnostics import FitWarning, diagnostics
+    from valueint.inference.family import fit, load_data, registered_models
+    from valueint.inference.fit_files import load_fit, save_fit, summarize
+    from valueint.inference.settings import SamplerSettings
+    from valueint.infosampling.data import load_trust_sampling
+    from valueint.paradigm.conditions import load_counts, load_paradigm
+    from valueint.sim.config import default_config, load_config
     from valueint.sim.envs import make
     from valueint.sim.runner import simulate
-    from valueint.trials.arrays import to_arrays
-    from valueint.trials.contract import TrialDataError, load_trials, validate
+    from valueint.sim.sweep import run_sweep as sweep
+    from valueint.trials.contract import TrialDataError, load_trials
     from valueint.trials.datasets import load_cutler2021
-    from valueint.trials.fit import fit
-    from valueint.trials.fit_files import load_fit
-    from valueint.trials.specs import get_spec, registered
+    from valueint.workflows.calibration import CalibrationJob, calibrate
+    from valueint.workflows.comparison import compare
+    from valueint.workflows.power import design
+    from valueint.workflows.power_study import load_study
+    from valueint.workflows.recovery import model_recovery, recover

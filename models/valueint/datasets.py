@@ -13,6 +13,8 @@ import dataclasses
 import os
 from pathlib import Path
 
+from valueint.registry import Registry
+
 DATA_DIR_ENV = "VALUEINT_DATA_DIR"  # a folder of data sets, one subfolder each
 # the source checkout: the package lives at models/valueint/ below it
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -72,3 +74,24 @@ def resolve_dataset(
         f"{label} not found at {file} ({how}). Set {env} to the file {filename} or its "
         f"folder, or {DATA_DIR_ENV} to a folder holding {dirname}/, or pass the path explicitly."
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class NamedDataset:
+    """A real data set found by name: its family, its loader (``loader(path)``, the path
+    None for the default places of ``resolve_dataset``) and a one-line description."""
+
+    name: str
+    family: str
+    loader: object
+    description: str
+
+
+# the shipped data sets register themselves when their family's loader module is imported
+NAMED_DATASETS: Registry[NamedDataset] = Registry(
+    "named data set", defined_in=("valueint.trials.datasets", "valueint.infosampling.data")
+)
+
+
+def register_dataset(dataset: NamedDataset) -> NamedDataset:
+    return NAMED_DATASETS.register(dataset.name, dataset)

@@ -6,6 +6,17 @@ INT32_MAX = 2**31 - 1
 FLOAT32_MAX = 3.4028234663852886e38  # larger magnitudes become inf in a float32 array
 
 
+class DataError(ValueError):
+    """Data that cannot be used as they are: the message names the file, the column or row
+    and what was expected.  Each family's own (``TrialDataError``, ``ParadigmError``) is
+    one, so a caller can catch bad data of any family at once.  ``source`` names the file
+    (or "trial data" for a frame given directly)."""
+
+    def __init__(self, message: str, source: str = ""):
+        super().__init__(message)
+        self.source = source
+
+
 class ConfigError(ValueError):
     """A configuration value is missing, of the wrong kind or out of range.
 

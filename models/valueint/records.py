@@ -84,6 +84,12 @@ def save_figure(fig, path: str | Path, *, close: bool = True, **savefig_kwargs) 
     return atomic_write(path, buffer.getvalue())
 
 
+def save_cropped(fig, path: str | Path, overwrite: bool = False) -> Path:
+    """Save (tightly cropped) and close a figure; refuses to overwrite unless asked."""
+    check_output_paths([path], overwrite)
+    return save_figure(fig, path, bbox_inches="tight")
+
+
 def check_output_paths(paths, overwrite: bool) -> None:
     """Refuse to replace existing files unless ``overwrite``; the message lists them."""
     existing = [str(p) for p in paths if Path(p).exists()]

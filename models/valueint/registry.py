@@ -23,21 +23,22 @@ class Registry[T]:
         self,
         kind: str,
         error: Callable[[str], Exception] = KeyError,
-        defined_in: str | None = None,
+        defined_in: str | tuple[str, ...] | None = None,
     ) -> None:
-        """``defined_in`` names the module whose import registers the shipped entries;
-        it is imported on the first lookup, so a lookup never misses them whatever the
-        caller imported first."""
+        """``defined_in`` names the module (or modules) whose import registers the shipped
+        entries; they are imported on the first lookup, so a lookup never misses them
+        whatever the caller imported first."""
         self.kind = kind
         self._error = error
-        self._defined_in = defined_in
+        self._defined_in = (defined_in,) if isinstance(defined_in, str) else defined_in
         self._entries: dict[str, T] = {}
 
     @property
     def _loaded(self) -> dict[str, T]:
         if self._defined_in is not None:
-            module, self._defined_in = self._defined_in, None
-            importlib.import_module(module)
+            modules, self._defined_in = self._defined_in, None
+            for module in modules:
+                importlib.import_module(module)
         return self._entries
 
     def register(self, name: str, entry: T) -> T:

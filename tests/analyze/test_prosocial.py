@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from valueint.analyze.prosocial import output_paths, run_prosocial_analysis
-from valueint.analyze.prosocial_curves import coverage_table
-from valueint.analyze.prosocial_figures import plot_learning_curves
-from valueint.analyze.prosocial_fitting import COMPARISON_COLUMNS
-from valueint.analyze.prosocial_settings import EXTRA_MODELS, ProsocialSettings
+from valueint.analyze.prosocial.run import output_paths, run_prosocial_analysis
+from valueint.analyze.prosocial.curves import coverage_table
+from valueint.analyze.prosocial.figures import plot_learning_curves
+from valueint.analyze.prosocial.fitting import COMPARISON_COLUMNS
+from valueint.analyze.prosocial.settings import EXTRA_MODELS, ProsocialSettings
 from valueint.cli.app import app
 from valueint.records import save_figure
 from valueint.trials import fit as inference
@@ -26,9 +26,9 @@ N_PER_GROUP = 20
 # Older adults simulated with a much lower softmax inverse temperature than young ones
 # (median 1.6 against 6), everything else from the default population.
 BETA_YOUNG, BETA_OLDER = math.log(6.0), math.log(1.6)
-MODELS = ("rw", "choice_kernel")
+FITTED = ("rw", "choice_kernel")
 SYNTHETIC = ProsocialSettings(
-    models=MODELS, chains=2, draws=150, warmup=200, target_accept_prob=0.9, predictive_draws=40
+    models=FITTED, chains=2, draws=150, warmup=200, target_accept_prob=0.9, predictive_draws=40
 )
 
 
@@ -69,10 +69,10 @@ def check_outputs(result, out) -> None:
     written = pd.read_csv(out / "comparison.csv")
     assert tuple(written.columns) == COMPARISON_COLUMNS
     assert sorted(written["unit"]) == ["subject"] * 2 + ["trial"] * 2
-    assert set(written["model"]) == set(MODELS)
+    assert set(written["model"]) == set(FITTED)
     diagnostics = pd.read_csv(out / "diagnostics.csv")
     # every model, then the best one refitted at the alternative initial value
-    assert list(diagnostics["model"]) == [*MODELS, f"{result.best_model}_q_init_0"]
+    assert list(diagnostics["model"]) == [*FITTED, f"{result.best_model}_q_init_0"]
     initial_value = pd.read_csv(out / "initial_value.csv")
     assert sorted(initial_value["unit"]) == ["subject"] * 2 + ["trial"] * 2
     assert set(initial_value["q_init"]) == {0.0, 0.5}
@@ -84,19 +84,19 @@ def check_outputs(result, out) -> None:
     assert len(parameters) == 4 * 4
     assert set(parameters["quantity"]) == {"young", "older", "difference", "delta"}
     curves = pd.read_csv(out / "learning_curves.csv")
-    assert len(curves) == len(MODELS) * 2 * 3 * 16
+    assert len(curves) == len(FITTED) * 2 * 3 * 16
     assert (curves["predicted_q05"] <= curves["predicted_q50"]).all()
     assert (curves["predicted_q50"] <= curves["predicted_q95"]).all()
     assert (curves["observed_lower"] <= curves["observed"]).all()
     assert (curves["observed"] <= curves["observed_upper"]).all()
     coverage = pd.read_csv(out / "coverage.csv")
-    assert len(coverage) == len(MODELS) * 2 * 3 and (coverage["n_points"] == 16).all()
+    assert len(coverage) == len(FITTED) * 2 * 3 and (coverage["n_points"] == 16).all()
     pd.testing.assert_frame_equal(coverage, coverage_table(curves), check_dtype=False)
     record = json.loads((out / "run.json").read_text())
     assert record["best_model"] == result.best_model
     assert record["coverage"]["criterion"] == 0.85
-    assert set(record["coverage"]["by_model"]) == set(MODELS)
-    assert record["config"]["models"] == list(MODELS)
+    assert set(record["coverage"]["by_model"]) == set(FITTED)
+    assert record["config"]["models"] == list(FITTED)
     assert record["data"]["data_sha256"] == result.fits["rw"].attrs["data_sha256"]
     assert "numpyro" in record["versions"]
     summary = (out / "summary.md").read_text()
@@ -123,7 +123,7 @@ def test_synthetic_group_difference_is_recovered(tmp_path):
 
     curves = pd.read_csv(out / "learning_curves.csv")
     expected = direct_curves(frame)
-    for model in MODELS:
+    for model in FITTED:
         got = curves[curves["model"] == model].set_index(["group", "context", "trial"])
         assert got["observed"].sort_index().to_numpy() == pytest.approx(
             expected.sort_index().to_numpy(), abs=1e-12
@@ -155,7 +155,7 @@ def _real_data_or_skip():
 def test_quick_run_on_real_data(tmp_path):
     data_file = _real_data_or_skip()
     settings = ProsocialSettings.quick(
-        models=MODELS, subjects_per_group=4, draws=40, warmup=40, predictive_draws=10
+        models=FITTED, subjects_per_group=4, draws=40, warmup=40, predictive_draws=10
     )
     out = tmp_path / "real"
     result = run_prosocial_analysis(None, out, settings, save_fits=True)

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from valueint.analyze.prosocial_curves import COVERAGE_CRITERION, coverage_table, wilson_interval
+from valueint.analyze.prosocial.curves import COVERAGE_CRITERION, coverage_table, wilson_interval
 
 
 def test_wilson_interval_matches_known_values():

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from valueint.analyze.prosocial_report import (
+from valueint.analyze.prosocial.report import (
     convergence_criterion,
     coverage_criterion,
     coverage_section,

@@ -3,14 +3,14 @@ ordinary ValueError (the command turns it into an error exit)."""
 
 import pytest
 
-from valueint.analyze.prosocial_settings import MODELS, ProsocialSettings
+from valueint.analyze.prosocial.settings import COMPARED_MODELS, ProsocialSettings
 
 
 def test_presets():
-    assert ProsocialSettings.full().models == MODELS
+    assert ProsocialSettings.full().models == COMPARED_MODELS
     quick = ProsocialSettings.quick(seed=3)
     assert (quick.chains, quick.subjects_per_group, quick.seed) == (2, 10, 3)
-    assert quick.as_dict()["models"] == list(MODELS)
+    assert quick.as_dict()["models"] == list(COMPARED_MODELS)
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ mode (tests/test_notebooks.py), on real participants."""
 import pytest
 from typer.testing import CliRunner
 
-from valueint.analyze.trust_sampling import (
+from valueint.analyze.trust_sampling.run import (
     TrustSamplingSettings,
     output_paths,
     run_trust_sampling_analysis,

@@ -14,7 +14,7 @@ import scipy.io
 
 import valueint.datasets as shared_datasets
 from valueint.infosampling import data
-from valueint.trials.contract import TrialDataError
+from valueint.errors import DataError
 
 # one worker runs this file: the real file is loaded once
 pytestmark = pytest.mark.xdist_group("infosampling.test_data")
@@ -411,7 +411,7 @@ MUTATIONS = [
 def test_bad_rows_name_field_and_rows(mutate, columns, tmp_path):
     field, rows = mutate(columns)
     path = write(tmp_path / data.FILENAME, columns)
-    with pytest.raises(TrialDataError) as info:
+    with pytest.raises(DataError) as info:
         data.load_trust_sampling(path)
     message = str(info.value)
     shown = ", ".join(str(r + 1) for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
@@ -422,28 +422,28 @@ def test_bad_rows_name_field_and_rows(mutate, columns, tmp_path):
 def test_missing_field(columns, tmp_path):
     del columns["green"]
     path = write(tmp_path / data.FILENAME, columns)
-    with pytest.raises(TrialDataError, match=r"struct 'data' lacks the field\(s\) 'green'"):
+    with pytest.raises(DataError, match=r"struct 'data' lacks the field\(s\) 'green'"):
         data.load_trust_sampling(path)
 
 
 def test_fields_of_different_lengths(columns, tmp_path):
     columns["closed"] = columns["closed"][:-1]
     path = write(tmp_path / data.FILENAME, columns)
-    with pytest.raises(TrialDataError, match="differ in length.*'closed': 67"):
+    with pytest.raises(DataError, match="differ in length.*'closed': 67"):
         data.load_trust_sampling(path)
 
 
 def test_no_data_struct(columns, tmp_path):
     path = tmp_path / data.FILENAME
     scipy.io.savemat(path, {"steps": columns})
-    with pytest.raises(TrialDataError, match=r"expected a struct named 'data'; found \['steps'\]"):
+    with pytest.raises(DataError, match=r"expected a struct named 'data'; found \['steps'\]"):
         data.load_trust_sampling(path)
 
 
 def test_not_a_matlab_file(tmp_path):
     path = tmp_path / data.FILENAME
     path.write_text("subjid,trial\n1,1\n")
-    with pytest.raises(TrialDataError, match="not a readable MATLAB file") as info:
+    with pytest.raises(DataError, match="not a readable MATLAB file") as info:
         data.load_trust_sampling(path)
     assert str(path) in str(info.value)
 

@@ -16,9 +16,9 @@ from tests.paradigm.cases import (
 from valueint.isr.feedback import feedback_log_likelihood
 from valueint.paradigm.catalogue import (
     PARADIGM_MODELS,
-    ParadigmDesign,
+    ConditionArrays,
     condition_beliefs,
-    design_arrays,
+    condition_arrays,
     social_value,
 )
 from valueint.paradigm.conditions import FEEDBACK_CODES, Condition, FeedbackEvent, Paradigm
@@ -52,7 +52,7 @@ beliefs = jax.jit(condition_beliefs)  # compiled once per design shape
 
 
 def adf_mean(paradigm: Paradigm, correlation: float) -> np.ndarray:
-    return np.asarray(beliefs(design_arrays(paradigm), correlation).mean[0])
+    return np.asarray(beliefs(condition_arrays(paradigm), correlation).mean[0])
 
 
 SINGLE_EVENT_CASES = [
@@ -111,10 +111,10 @@ def test_event_sequence_belief_is_close_to_the_exact_posterior_mean(seed):
 PAD_CONDITIONS, PAD_EVENTS, PAD_FEATURES = 6, 12, 3
 
 
-def padded(design: ParadigmDesign) -> ParadigmDesign:
+def padded(design: ConditionArrays) -> ConditionArrays:
     c, e, k = design.about.shape
     grow = {"c": PAD_CONDITIONS - c, "e": PAD_EVENTS - e, "k": PAD_FEATURES - k}
-    return ParadigmDesign(
+    return ConditionArrays(
         about=jnp.pad(design.about, ((0, grow["c"]), (0, grow["e"]), (0, grow["k"]))),
         feedback=jnp.pad(design.feedback, ((0, grow["c"]), (0, grow["e"]))),
         observed=jnp.pad(design.observed, ((0, grow["c"]), (0, grow["e"]))),
@@ -136,7 +136,7 @@ def _evaluate_padded(params, design):
 
 def evaluate(paradigm: Paradigm, params: dict):
     """Log-odds of every model and the social value m_c, per condition of ``paradigm``."""
-    logit, value = _evaluate_padded(params, padded(design_arrays(paradigm)))
+    logit, value = _evaluate_padded(params, padded(condition_arrays(paradigm)))
     size = len(paradigm.conditions)
     return {name: np.asarray(v)[:size] for name, v in logit.items()}, np.asarray(value)[:size]
 
@@ -192,7 +192,7 @@ SOME_PARAMS = {"bias": 0.2, "value_weight": 1.3, "correlation": 0.4, "habit_weig
 
 def test_padding_changes_nothing():
     for paradigm in (MADE_UP_PARADIGM, ZHAO_PARADIGM):
-        design = design_arrays(paradigm)
+        design = condition_arrays(paradigm)
         logit, value = evaluate(paradigm, SOME_PARAMS)
         np.testing.assert_allclose(value, social_value(design, 0.4), rtol=1e-12, atol=1e-14)
         for name, model in PARADIGM_MODELS.items():

@@ -17,7 +17,7 @@ from tests.paradigm.cases import (
     ZHAO_COUNTS,
     ZHAO_PARADIGM,
 )
-from valueint.paradigm.catalogue import PARADIGM_MODELS, design_arrays, social_value
+from valueint.paradigm.catalogue import PARADIGM_MODELS, condition_arrays, social_value
 from valueint.paradigm.conditions import FEEDBACK_CODES, Condition, Counts, FeedbackEvent, Paradigm
 from valueint.paradigm.fit import (
     ParadigmFitWarning,
@@ -64,7 +64,7 @@ def reference_logit(model: str, paradigm: Paradigm, z: list[np.ndarray]) -> np.n
         return z[0][..., None] + z[1][..., None] * net
     # isr / no_internalization: bias + value_weight * weight_c * m_c(correlation)
     correlation_axis = 1.0 / (1.0 + np.exp(-z[2]))
-    m = np.asarray(social_values(design_arrays(paradigm), jnp.asarray(correlation_axis.ravel())))
+    m = np.asarray(social_values(condition_arrays(paradigm), jnp.asarray(correlation_axis.ravel())))
     m = m.reshape(*correlation_axis.shape, len(present))
     weight = present if model == "no_internalization" else np.ones_like(present)
     return z[0][..., None] + np.exp(z[1])[..., None] * weight * m
@@ -117,7 +117,7 @@ def normal_draws(mean, cov, seed, size=4000):
 
 def estimate(model, paradigm, counts, draws, samples=20_000, seed=0):
     return log_marginal_likelihood(
-        PARADIGM_MODELS[model], design_arrays(paradigm), counts, draws, samples, seed
+        PARADIGM_MODELS[model], condition_arrays(paradigm), counts, draws, samples, seed
     )
 
 
@@ -189,7 +189,7 @@ FIT = dict(chains=2, draws=500, warmup=300, evidence_samples=10_000, seed=0)
 
 
 def simulated_counts(model: str, params: dict, seed: int) -> Counts:
-    design = design_arrays(RECOVERY_PARADIGM)
+    design = condition_arrays(RECOVERY_PARADIGM)
     n = np.full(len(RECOVERY_PARADIGM.conditions), N_PER_CONDITION)
     k = PARADIGM_MODELS[model].simulate(params, design, n, jax.random.key(seed))
     return Counts(RECOVERY_PARADIGM.condition_names, n, np.asarray(k).astype(int))
@@ -233,7 +233,7 @@ def laplace_draws(model: str, counts: Counts, seed: int, size: int = 4000, step=
     negative Hessian (central differences) as covariance."""
     spec = PARADIGM_MODELS[model]
     n, k = jnp.asarray(counts.n, float), jnp.asarray(counts.k, float)
-    joint = log_joint(spec, design_arrays(RECOVERY_PARADIGM), n, k)
+    joint = log_joint(spec, condition_arrays(RECOVERY_PARADIGM), n, k)
 
     def log_density(z):
         return float(joint(jnp.asarray(z, float)[None])[0])
@@ -258,7 +258,7 @@ def laplace_draws(model: str, counts: Counts, seed: int, size: int = 4000, step=
 
 def test_null_data_favour_null_over_isr():
     counts = simulated_counts("null_rate", {"bias": TRUTH["bias"]}, seed=12)
-    design = design_arrays(RECOVERY_PARADIGM)
+    design = condition_arrays(RECOVERY_PARADIGM)
     evidence = {
         name: log_marginal_likelihood(
             PARADIGM_MODELS[name], design, counts, laplace_draws(name, counts, seed=5), 20_000, 6

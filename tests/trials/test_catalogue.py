@@ -31,7 +31,7 @@ from valueint.trials.catalogue import (
 from valueint.trials.learning import draw_uniforms
 from valueint.trials.specs import TrialArrays, get_spec, registered
 
-MODELS = (
+TRIAL_MODELS = (
     "rw",
     "rw_recipient",
     "value_recipient",
@@ -58,7 +58,7 @@ ISR_OPTIONS_B = {
     "reward_probs": (0.4, 0.6),
     "q_init": 0.5,
 }
-PARITY_CASES = [(m, None) for m in MODELS] + [(m, "B") for m in ISR_MODELS]
+PARITY_CASES = [(m, None) for m in TRIAL_MODELS] + [(m, "B") for m in ISR_MODELS]
 OPTION_SETS = {None: None, "B": ISR_OPTIONS_B}
 
 
@@ -357,7 +357,7 @@ def test_rw_likelihood_peaks_at_the_true_parameters():
     assert abs(np.log(betas[j] / truth["beta"])) <= np.log(1.5)
 
 
-@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("model", TRIAL_MODELS)
 def test_gradients_are_finite(model):
     spec = get_spec(model)
     _, _, _, sim = parity_data(model, None, 1)
@@ -374,7 +374,7 @@ def test_gradients_are_finite(model):
         assert all(np.isfinite(float(g)) for g in grad.values()), (scale, grad)
 
 
-MAX_PARAMETERS = max(len(get_spec(m).parameters) for m in MODELS)
+MAX_PARAMETERS = max(len(get_spec(m).parameters) for m in TRIAL_MODELS)
 
 
 @functools.cache
@@ -390,7 +390,7 @@ def property_data(model):
 
 @settings(max_examples=40, deadline=None)
 @given(
-    model=st.sampled_from(MODELS),
+    model=st.sampled_from(TRIAL_MODELS),
     z=st.lists(st.floats(-5.0, 5.0), min_size=MAX_PARAMETERS, max_size=MAX_PARAMETERS),
 )
 def test_trial_probabilities_are_valid_for_any_parameters(model, z):
@@ -436,7 +436,7 @@ def test_float32_data_stays_float32(model):
 
 # --- transforms ---------------------------------------------------------------------------
 
-ALL_PARAMETERS = [(m, p) for m in MODELS for p in get_spec(m).parameters]
+ALL_PARAMETERS = [(m, p) for m in TRIAL_MODELS for p in get_spec(m).parameters]
 
 
 @settings(max_examples=60, deadline=None)
@@ -484,8 +484,8 @@ def test_transforms_name_missing_and_unknown_parameters():
 
 
 def test_every_model_is_registered_with_sound_parameters():
-    assert set(MODELS) <= set(registered())
-    for model in MODELS:
+    assert set(TRIAL_MODELS) <= set(registered())
+    for model in TRIAL_MODELS:
         spec = get_spec(model)
         for p in spec.parameters:
             x = float(constrain_value(p, p.prior_loc))  # the prior median lies inside

@@ -26,7 +26,7 @@ from valueint.trials.recovery import (
     simulate_data,
     synthetic_data,
 )
-from valueint.trials.socialization import SocializationDesign
+from valueint.trials.socialization import SocializationTask
 from valueint.trials.specs import get_spec
 
 # one worker runs this file: its module fixtures are fitted once
@@ -58,7 +58,7 @@ def test_a_design_brings_its_own_arrays_and_options():
     """On a design, data take its shape and its model options (here rw's reward
     probabilities 0.1 and 0.9, not the default 0.25 and 0.75; 1,200 trials), plus what the
     design adds (the caregiver's praise, on watched trials only)."""
-    design = SocializationDesign(n_blocks=3, n_trials=8, reward_probs=(0.1, 0.9))
+    design = SocializationTask(n_blocks=3, n_trials=8, reward_probs=(0.1, 0.9))
     population = {"alpha": (1.0, 0.1), "beta": (2.5, 0.1)}
     data, truth = synthetic_data("rw", 50, None, seed=1, population=population, design=design)
     arrays = data.arrays

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from valueint.trials.recovery import model_recovery, simulate_data
-from valueint.trials.socialization import SocializationDesign
+from valueint.trials.socialization import SocializationTask
 from valueint.trials.specs import get_spec
 
 # one worker runs this file: its module fixtures are fitted once
@@ -22,10 +22,10 @@ pytestmark = pytest.mark.xdist_group("trials.test_socialization")
 
 # 4 blocks of 32 trials (16 watched, then 16 unwatched): 128 trials per subject.  The
 # caregiver approves of option 0, which pays 0.1; option 1 pays 0.9.
-DESIGN = SocializationDesign(
+DESIGN = SocializationTask(
     n_blocks=4, n_trials=32, watched=0.5, reward_probs=(0.1, 0.9), caregiver_theta=(1.0, -1.0)
 )
-MODELS = ("isr", "no_internalization", "rw")
+ISR_AND_RW = ("isr", "no_internalization", "rw")
 N_SUBJECTS = 40
 # Learning rates spread over (0, 1) as in the models' prior (logit-normal(0, 1.5)); beta
 # and w from the package's default population (log-normal(log 4, 0.6), log-normal(0, 0.6)).
@@ -51,14 +51,14 @@ def test_design_has_its_watched_and_unwatched_shares():
     assert present.mean() == pytest.approx(0.5)
     assert np.asarray(arrays.mask).all() and not np.asarray(arrays.context).any()
     # a caregiver there on 60% of the first third's trials: 20% watched in all
-    sparse = SocializationDesign(n_blocks=50, n_trials=30, watched=1 / 3, presence=0.6)
+    sparse = SocializationTask(n_blocks=50, n_trials=30, watched=1 / 3, presence=0.6)
     present = np.asarray(sparse.arrays(40, seed=1).present)
     assert not present[:, :, 10:].any()
     assert present.mean() == pytest.approx(0.2, abs=0.01)  # 24,000 trials: sd 0.003
     with pytest.raises(ValueError, match="both a watched and an unwatched phase"):
-        SocializationDesign(n_trials=24, watched=1.0)
+        SocializationTask(n_trials=24, watched=1.0)
     with pytest.raises(ValueError, match="caregiver_theta"):
-        SocializationDesign(caregiver_theta=(1.0, 0.0, -1.0))
+        SocializationTask(caregiver_theta=(1.0, 0.0, -1.0))
 
 
 def test_options_and_praise_follow_the_caregiver():
@@ -91,11 +91,11 @@ def recovery():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SVI: one chain, flagged by the diagnostics
         return model_recovery(
-            MODELS,
+            ISR_AND_RW,
             N_SUBJECTS,
             design=DESIGN,
             seeds=(SEED,),
-            populations={model: POPULATION for model in MODELS},
+            populations={model: POPULATION for model in ISR_AND_RW},
             **FIT,
         )
 
@@ -121,9 +121,9 @@ def test_model_recovery_isr_no_internalization_rw(recovery):
     all.  isr's own data beat no_internalization by about 400 elpd, rw's data the ISR
     models by about 300."""
     confusion = recovery.confusion
-    assert list(confusion.index) == list(MODELS) == list(confusion.columns)
+    assert list(confusion.index) == list(ISR_AND_RW) == list(confusion.columns)
     assert (np.diag(confusion.to_numpy()) == 1).all(), confusion
     elpd = recovery.runs.set_index(["generating", "fitted"])["elpd"]
-    for generating in MODELS:
-        others = [elpd[(generating, fitted)] for fitted in MODELS if fitted != generating]
+    for generating in ISR_AND_RW:
+        others = [elpd[(generating, fitted)] for fitted in ISR_AND_RW if fitted != generating]
         assert elpd[(generating, generating)] > max(others), recovery.runs

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from valueint.datasets import SHIPPED_DATA
+from valueint.inference.settings import SamplerSettings
 
 ZHAO2017 = "zhao2017_praise_cheating"
 OUTPUT_FILES = (
@@ -45,18 +46,17 @@ class ParadigmSettings:
     sampling); ``quick()`` gives short chains for a first look."""
 
     models: tuple[str, ...] = ("isr", "no_internalization", "reinforcement", "null_rate")
-    chains: int = 4
-    draws: int = 2000
-    warmup: int = 1000
-    target_accept_prob: float = 0.95
+    # the paradigm fits' own defaults (``valueint.paradigm.fit.DEFAULT_SETTINGS``)
+    sampler: SamplerSettings = SamplerSettings(
+        chains=4, draws=2000, warmup=1000, target_accept_prob=0.95
+    )
     evidence_samples: int = 40_000
     seed: int = 0
 
     @classmethod
     def quick(cls, **changes) -> ParadigmSettings:
-        return dataclasses.replace(
-            cls(chains=2, draws=500, warmup=300, evidence_samples=10_000), **changes
-        )
+        quick = cls().sampler.replace(chains=2, draws=500, warmup=300)
+        return dataclasses.replace(cls(sampler=quick, evidence_samples=10_000), **changes)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,11 +90,11 @@ def run_paradigm_analysis(
     ``report`` receives a plain-text line as each model is fitted."""
     import pandas as pd
 
+    from valueint.inference.diagnostics import diagnostics as diagnostics_of
     from valueint.paradigm.catalogue import get_paradigm_model
     from valueint.paradigm.conditions import load_counts, load_paradigm
     from valueint.paradigm.fit import (
         compare_paradigm,
-        fit_diagnostics,
         fit_messages,
         fit_paradigm,
         parameter_table,
@@ -121,11 +121,8 @@ def run_paradigm_analysis(
                 paradigm,
                 counts,
                 name,
-                chains=settings.chains,
-                draws=settings.draws,
-                warmup=settings.warmup,
+                settings.sampler,
                 seed=settings.seed,
-                target_accept_prob=settings.target_accept_prob,
                 evidence_samples=settings.evidence_samples,
                 progress=False,  # numpyro's bars interleave across chains
             )
@@ -139,7 +136,7 @@ def run_paradigm_analysis(
         [
             {
                 "model": name,
-                **fit_diagnostics(fits[name]),
+                **diagnostics_of(fits[name]).row(),
                 "evidence_pareto_k": float(fits[name].attrs["evidence_pareto_k"]),
                 "sampling_time_s": float(fits[name].attrs["sampling_time_s"]),
                 "messages": " | ".join(fit_messages(fits[name])),
@@ -167,7 +164,7 @@ def run_paradigm_analysis(
     atomic_write(out / "diagnostics.csv", diagnostics.to_csv(index=False, float_format="%.6g"))
     atomic_write(
         out / "summary.md",
-        summary_markdown(
+        paradigm_markdown(
             paradigm, counts, comparison, predictions, parameters, diagnostics, settings
         ),
     )
@@ -196,7 +193,7 @@ def format_number(value, digits: int = 2) -> str:
     return "n/a" if value != value else f"{value:.{digits}f}"
 
 
-def summary_markdown(
+def paradigm_markdown(
     paradigm, counts, comparison, predictions, parameters, diagnostics, settings
 ) -> str:
     """A short, generated report; every number comes from the tables of this run."""
@@ -204,7 +201,8 @@ def summary_markdown(
     if paradigm.source:
         lines += [f"Source: {paradigm.source}", ""]
     lines += [
-        f"NUTS: {settings.chains} chains x {settings.draws} draws after {settings.warmup} "
+        f"NUTS: {settings.sampler.chains} chains x {settings.sampler.draws} draws after "
+        f"{settings.sampler.warmup} "
         f"warmup, seed {settings.seed}; marginal likelihoods by importance sampling "
         f"({settings.evidence_samples} draws).",
         "",

@@ -19,8 +19,26 @@ from rich.table import Table
 
 # the settings modules are light; the analyses (pandas, JAX) load when a command runs
 from valueint.analyze.paradigm import ZHAO2017, ParadigmSettings, shipped_dataset_dir
-from valueint.analyze.prosocial_settings import MODELS, ProsocialSettings
-from valueint.cli.common import AddressOption, WorkersOption, fail
+from valueint.analyze.prosocial.settings import COMPARED_MODELS, ProsocialSettings
+from valueint.cli.common import (
+    AddressOption,
+    ChainsOption,
+    DrawsOption,
+    OverwriteOption,
+    SeedOption,
+    TargetAcceptOption,
+    WarmupOption,
+    WorkersOption,
+    cell,
+    fail,
+    frame_table,
+    interruptible,
+    print_table,
+    sampler_changes,
+    split_list,
+)
+from valueint.cli.registries import PARADIGM_MODELS_HELP, SAMPLING_MODELS_HELP
+from valueint.jobs.driver import JobIncomplete
 
 app = typer.Typer(
     add_completion=False,
@@ -38,39 +56,37 @@ def report(message: str) -> None:
 # --------------------------------------------------------------------------- prosocial-learning
 
 
-def prosocial_settings(quick: bool, models: str | None, **overrides) -> ProsocialSettings:
+def prosocial_settings(
+    quick: bool, models: str | None, sampler: dict, **overrides
+) -> ProsocialSettings:
     """The preset (quick or full) with the options given on the command line."""
     changes = {k: v for k, v in overrides.items() if v is not None}
     if models is not None:
-        changes["models"] = tuple(m.strip() for m in models.split(",") if m.strip())
+        changes["models"] = split_list(models)
     preset = ProsocialSettings.quick if quick else ProsocialSettings.full
-    return preset(**changes)
+    return preset(sampler, **changes)
 
 
 def prosocial_comparison_table(comparison, unit: str) -> Table:
     """One unit's PSIS-LOO comparison as a console table, best first."""
-    from valueint.analyze.prosocial_report import format_cell
-
     table = Table(title=f"PSIS-LOO, leave one {unit} out (best first)")
     columns = ["model", "elpd", "se", "elpd_diff", "dse", "weight", "n_pareto_k_bad"]
     for column in columns:
         table.add_column(column, justify="left" if column == "model" else "right")
     rows = comparison[comparison["unit"] == unit].sort_values("rank")
     for _, row in rows.iterrows():
-        table.add_row(*(format_cell(row[c], 2 if c == "weight" else 1) for c in columns))
+        table.add_row(*(cell(row[c], 2 if c == "weight" else 1) for c in columns))
     return table
 
 
 def kfold_console_table(kfold) -> Table:
     """The K-fold comparison as a console table, best first."""
-    from valueint.analyze.prosocial_report import format_cell
-
     table = Table(title=f"exact {int(kfold['k'].iloc[0])}-fold by subject (best first)")
     columns = ["model", "elpd", "se", "elpd_diff", "dse", "mc_se", "elpd_psis"]
     for column in columns:
         table.add_column(column, justify="left" if column == "model" else "right")
     for _, row in kfold.sort_values("rank").iterrows():
-        table.add_row(*(format_cell(row[c], 2 if c == "mc_se" else 1) for c in columns))
+        table.add_row(*(cell(row[c], 2 if c == "mc_se" else 1) for c in columns))
     return table
 
 
@@ -89,15 +105,13 @@ def prosocial_learning_command(
         bool, typer.Option(help="10 subjects per group, 2 short chains: a quick check")
     ] = False,
     models: Annotated[
-        str | None, typer.Option(help=f"comma-separated models (default: {','.join(MODELS)})")
+        str | None, typer.Option(help=f"comma-separated models (default: {','.join(COMPARED_MODELS)})")
     ] = None,
     seed: Annotated[int | None, typer.Option(min=0, help="random seed (default 0)")] = None,
-    chains: Annotated[int | None, typer.Option(min=1, help="NUTS chains")] = None,
-    draws: Annotated[int | None, typer.Option(min=1, help="draws per chain")] = None,
-    warmup: Annotated[int | None, typer.Option(min=1, help="warmup steps per chain")] = None,
-    target_accept: Annotated[
-        float | None, typer.Option(min=0.5, max=0.999, help="NUTS target acceptance")
-    ] = None,
+    chains: ChainsOption = None,
+    draws: DrawsOption = None,
+    warmup: WarmupOption = None,
+    target_accept: TargetAcceptOption = None,
     subjects_per_group: Annotated[
         int | None, typer.Option(min=2, help="keep the first N subjects of each group")
     ] = None,
@@ -132,20 +146,20 @@ def prosocial_learning_command(
     overwrite: Annotated[bool, typer.Option(help="replace existing output files")] = False,
 ) -> None:
     """Prosocial learning (Cutler et al. 2021): fit, compare and summarise the models."""
-    from valueint.analyze.prosocial import output_paths, run_prosocial_analysis
+    from valueint.analyze.prosocial.run import output_paths, run_prosocial_analysis
+    from valueint.errors import DataError
     from valueint.records import check_output_paths
-    from valueint.trials.contract import TrialDataError
     from valueint.trials.datasets import resolve_cutler2021
 
+    sampler = sampler_changes(
+        chains=chains, draws=draws, warmup=warmup, target_accept_prob=target_accept
+    )
     try:
         settings = prosocial_settings(
             quick,
             models,
+            sampler,
             seed=seed,
-            chains=chains,
-            draws=draws,
-            warmup=warmup,
-            target_accept_prob=target_accept,
             subjects_per_group=subjects_per_group,
             q_init=q_init,
             q_init_alternative=q_init_alternative,
@@ -168,20 +182,21 @@ def prosocial_learning_command(
         f"[bold]prosocial learning[/] ({'quick' if quick else 'full'} settings): "
         f"{', '.join(settings.models)}"
     )
-    try:
-        result = run_prosocial_analysis(
-            data_file,
-            out,
-            settings,
-            overwrite=overwrite,
-            save_fits=save_fits,
-            report=report,
-            progress=True,
-            address=address,
-            workers=workers,
-        )
-    except (TrialDataError, ValueError, ConnectionError) as err:
-        fail(str(err))
+    with interruptible(f"the files written so far stay in {out}; K-fold refits resume"):
+        try:
+            result = run_prosocial_analysis(
+                data_file,
+                out,
+                settings,
+                overwrite=overwrite,
+                save_fits=save_fits,
+                report=report,
+                progress=True,
+                address=address,
+                workers=workers,
+            )
+        except (DataError, ValueError, ConnectionError, JobIncomplete) as err:
+            fail(str(err))
     result_console = Console()
     for unit in ("trial", "subject"):
         result_console.print(prosocial_comparison_table(result.comparison, unit))
@@ -193,7 +208,7 @@ def prosocial_learning_command(
             console.print(
                 f"[bold red]warning:[/] {row['model']} did not converge (max R-hat "
                 f"{row['max_rhat']:.3f}, min bulk ESS {row['min_ess_bulk']:.0f}, "
-                f"{int(row['n_divergent'])} divergences); see summary.md"
+                f"{int(row['divergences'])} divergences); see summary.md"
             )
     for message in result.record["comparison_warnings"]:
         console.print(f"[yellow]warning:[/] {escape(message)}")
@@ -208,24 +223,22 @@ def paradigm_settings(quick, models, chains, draws, warmup, seed) -> ParadigmSet
     base = ParadigmSettings.quick() if quick else ParadigmSettings()
     changes = {"seed": seed}
     if models:
-        changes["models"] = tuple(m.strip() for m in models.split(",") if m.strip())
-    for name, value in (("chains", chains), ("draws", draws), ("warmup", warmup)):
-        if value is not None:
-            changes[name] = value
-    return dataclasses.replace(base, **changes)
+        changes["models"] = split_list(models)
+    sampler = sampler_changes(chains=chains, draws=draws, warmup=warmup)
+    return dataclasses.replace(base, sampler=base.sampler.replace(**sampler), **changes)
 
 
 def run_paradigm_and_report(paradigm_path, counts_path, out, settings, overwrite) -> None:
     """Run the paradigm analysis; print its comparison and warnings, or fail."""
     from valueint.analyze.paradigm import OUTPUT_FILES, format_number, run_paradigm_analysis
-    from valueint.paradigm.conditions import ParadigmError
 
-    try:
-        result = run_paradigm_analysis(
-            paradigm_path, counts_path, out, settings, overwrite=overwrite, report=report
-        )
-    except (FileNotFoundError, FileExistsError, ParadigmError, KeyError, ValueError) as err:
-        fail(str(err.args[0]) if isinstance(err, KeyError) else str(err))
+    with interruptible():
+        try:
+            result = run_paradigm_analysis(
+                paradigm_path, counts_path, out, settings, overwrite=overwrite, report=report
+            )
+        except (FileNotFoundError, FileExistsError, KeyError, ValueError) as err:
+            fail(str(err.args[0]) if isinstance(err, KeyError) else str(err))
     table = Table(title="paradigm models (best first)")
     for column in ("model", "elpd", "se", "dse", "weight", "log10 BF", "P(model)"):
         table.add_column(column, justify="left" if column == "model" else "right")
@@ -239,24 +252,15 @@ def run_paradigm_and_report(paradigm_path, counts_path, out, settings, overwrite
             format_number(row["log10_bf"]),
             format_number(row["posterior_probability"], 3),
         )
-    Console().print(table)
+    print_table(table)
     for message in (m for m in result.diagnostics["messages"] if m):
         console.print(f"[yellow]warning:[/] {escape(message)}")
     console.print(f"wrote {', '.join(OUTPUT_FILES)} to {escape(str(out))}")
 
 
 QuickOption = Annotated[bool, typer.Option(help="short chains, for a first look")]
-ModelsOption = Annotated[
-    str | None,
-    typer.Option(
-        help="comma-separated models (default: isr, no_internalization, reinforcement, null_rate)"
-    ),
-]
-ChainsOption = Annotated[int | None, typer.Option(min=1, help="NUTS chains")]
-DrawsOption = Annotated[int | None, typer.Option(min=1, help="draws per chain")]
-WarmupOption = Annotated[int | None, typer.Option(min=1, help="warmup steps per chain")]
-SeedOption = Annotated[int, typer.Option(min=0, help="random seed")]
-OverwriteOption = Annotated[bool, typer.Option(help="replace existing output files")]
+ParadigmModelsOption = Annotated[str | None, typer.Option("--models", help=PARADIGM_MODELS_HELP)]
+SamplingModelsOption = Annotated[str | None, typer.Option("--models", help=SAMPLING_MODELS_HELP)]
 
 
 @app.command("paradigm")
@@ -265,7 +269,7 @@ def paradigm_command(
     counts: Annotated[Path, typer.Option(help="CSV of counts per condition")],
     out: Annotated[Path, typer.Option(help="output folder")],
     quick: QuickOption = False,
-    models: ModelsOption = None,
+    models: ParadigmModelsOption = None,
     chains: ChainsOption = None,
     draws: DrawsOption = None,
     warmup: WarmupOption = None,
@@ -286,7 +290,7 @@ def praise_cheating_command(
         typer.Option(help=f"folder with paradigm.toml and counts.csv (default: data/{ZHAO2017})"),
     ] = None,
     quick: QuickOption = False,
-    models: ModelsOption = None,
+    models: ParadigmModelsOption = None,
     chains: ChainsOption = None,
     draws: DrawsOption = None,
     warmup: WarmupOption = None,
@@ -318,11 +322,11 @@ def trust_sampling_command(
         ),
     ] = None,
     quick: QuickOption = False,
-    models: ModelsOption = None,
+    models: SamplingModelsOption = None,
     chains: ChainsOption = None,
     draws: DrawsOption = None,
     warmup: WarmupOption = None,
-    k: Annotated[
+    kfold: Annotated[
         int | None, typer.Option(min=0, help="K-fold folds by participant (0: none)")
     ] = None,
     subjects: Annotated[
@@ -344,36 +348,35 @@ def trust_sampling_command(
 ) -> None:
     """Ma et al. (2022), ages 10-24: how beliefs about a peer form from sampled evidence,
     and how the prior, its uncertainty and the stopping rule change with age."""
-    from valueint.analyze.trust_sampling import (
-        QUICK,
-        TrustSamplingSettings,
-        run_trust_sampling_analysis,
-    )
+    from valueint.analyze.trust_sampling.run import run_trust_sampling_analysis
+    from valueint.analyze.trust_sampling.settings import TrustSamplingSettings
 
-    changes = dict(QUICK) if quick else {}
-    given = {"chains": chains, "draws": draws, "warmup": warmup, "k": k, "subjects": subjects}
+    sampler = sampler_changes(chains=chains, draws=draws, warmup=warmup)
+    changes = {"kfold": kfold, "subjects": subjects, "models": split_list(models)}
+    changes = {name: value for name, value in changes.items() if value is not None}
     if min_agreement is not None:
-        given["min_agreement"] = min_agreement or None
-    changes.update({name: value for name, value in given.items() if value is not None})
-    if models is not None:
-        changes["models"] = tuple(m.strip() for m in models.split(",") if m.strip())
-    settings = TrustSamplingSettings(seed=seed, workers=workers, address=address, **changes)
+        changes["min_agreement"] = min_agreement or None
+    engine = {"seed": seed, "workers": workers, "address": address}
     try:
-        result = run_trust_sampling_analysis(
-            data, out, settings, overwrite=overwrite, report=report, progress=True
-        )
-    except (FileNotFoundError, FileExistsError, ValueError, RuntimeError) as err:
+        if quick:
+            settings = TrustSamplingSettings.quick(sampler, **changes, **engine)
+        else:
+            base = TrustSamplingSettings().sampler.replace(**sampler)
+            settings = TrustSamplingSettings(sampler=base, **changes, **engine)
+    except (ValueError, TypeError) as err:
         fail(str(err))
-    table = Table(title=f"trust sampling: best model {result['best']}")
-    for column in ("model", "elpd_diff_loo_trial", "elpd_diff_kfold_subject"):
-        if column in result["comparison.csv"]:
-            table.add_column(column)
-    for row in result["comparison.csv"].itertuples():
-        cells = [row.model, f"{row.elpd_diff_loo_trial:.1f}"]
-        if "elpd_diff_kfold_subject" in result["comparison.csv"]:
-            cells.append(f"{row.elpd_diff_kfold_subject:.1f}")
-        table.add_row(*cells)
-    console.print(table)
+    with interruptible(f"finished fits and folds in {out} are reused by a rerun"):
+        try:
+            result = run_trust_sampling_analysis(
+                data, out, settings, overwrite=overwrite, report=report, progress=True
+            )
+        except (FileNotFoundError, FileExistsError, ValueError, JobIncomplete) as err:
+            fail(str(err))
+    comparison = result["comparison.csv"]
+    columns = [c for c in ("elpd_diff_loo_trial", "elpd_diff_kfold_subject") if c in comparison]
+    shown = comparison.set_index("model")[columns]
+    title = f"trust sampling: best model {result['best']}"
+    print_table(frame_table(shown, title, "model", dict.fromkeys(columns, 1)))
     console.print(f"wrote {escape(str(out))}")
 
 
@@ -391,7 +394,7 @@ def trust_sampling_calibration_command(
             help="the fits/ folder of a trust-sampling analysis: recovery draws from its populations"
         ),
     ] = None,
-    models: ModelsOption = None,
+    models: SamplingModelsOption = None,
     replications: Annotated[
         int, typer.Option(min=0, help="SBC replications per model (0: none)")
     ] = 0,
@@ -408,18 +411,17 @@ def trust_sampling_calibration_command(
     overwrite: OverwriteOption = False,
 ) -> None:
     """Parameter recovery and SBC of the trust-sampling models at the real design."""
-    import xarray as xr
+    import valueint
+    from valueint.analyze.trust_sampling.calibration import (
+        SAMPLER,
+        CalibrationSettings,
+        run_calibration,
+    )
 
-    from valueint.analyze.trust_sampling_calibration import CalibrationSettings, run_calibration
-
-    changes = {
-        k: v
-        for k, v in {"chains": chains, "draws": draws, "warmup": warmup}.items()
-        if v is not None
-    }
-    if models is not None:
-        changes["models"] = tuple(m.strip() for m in models.split(",") if m.strip())
+    changes = {"models": split_list(models)} if models is not None else {}
+    sampler = SAMPLER.replace(**sampler_changes(chains=chains, draws=draws, warmup=warmup))
     settings = CalibrationSettings(
+        sampler=sampler,
         replications=replications,
         subjects=subjects,
         recovery=recovery,
@@ -433,11 +435,12 @@ def trust_sampling_calibration_command(
         for model in settings.models:
             path = fits / f"{model}.nc"
             if path.exists():
-                loaded[model] = xr.open_datatree(path).load()
-    try:
-        run_calibration(
-            data, out, settings, fits=loaded, overwrite=overwrite, report=report, progress=True
-        )
-    except (FileNotFoundError, FileExistsError, ValueError, RuntimeError) as err:
-        fail(str(err))
+                loaded[model] = valueint.load_fit(path)
+    with interruptible(f"finished fits are kept in {out}; run again to resume"):
+        try:
+            run_calibration(
+                data, out, settings, fits=loaded, overwrite=overwrite, report=report, progress=True
+            )
+        except (FileNotFoundError, FileExistsError, ValueError, JobIncomplete) as err:
+            fail(str(err))
     console.print(f"wrote {escape(str(out))}")

@@ -5,7 +5,7 @@ analysis of a study, on many workers; ``sweep`` runs a config over a grid of val
 
 from __future__ import annotations
 
-import io
+import contextlib
 import os
 import time
 from pathlib import Path
@@ -27,9 +27,14 @@ from valueint.cli.common import (
     OverwriteOption,
     PresetOption,
     SeedsOption,
+    frame_table,
+    interruptible,
+    names,
+    print_table,
 )
 from valueint.cli.common import fail as _fail
 from valueint.devices import use_cpu_devices
+from valueint.sim.reproduce import NAMES as REPRODUCTIONS
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console(stderr=True, soft_wrap=True)
@@ -59,11 +64,10 @@ def simulate(
     overwrite: OverwriteOption = False,
 ) -> None:
     """Simulate a config over seeds; write episodes.csv, run.json and config.toml to OUT."""
-    import tomli_w
-
     from valueint.errors import ConfigError
-    from valueint.records import atomic_write, check_output_paths, run_record, write_json
+    from valueint.records import check_output_paths
     from valueint.sim.config import default_config, load_config, resolve
+    from valueint.sim.outputs import phase_summary, simulation_paths, write_simulation
     from valueint.sim.runner import metrics_frame, run_experiment
 
     try:
@@ -74,9 +78,8 @@ def simulate(
         experiment = resolve(raw)
     except ConfigError as err:
         _fail(f"{config if config is not None else f'preset {preset!r}'}: {err}")
-    targets = [out / "episodes.csv", out / "run.json", out / "config.toml"]
     try:
-        check_output_paths(targets, overwrite)
+        check_output_paths(simulation_paths(out), overwrite)
     except FileExistsError as err:
         _fail(str(err))
 
@@ -87,44 +90,40 @@ def simulate(
         f"x {experiment.n_episodes} episodes ({n_runs} learners in parallel)"
     )
     start = time.perf_counter()
-    with Progress(
-        TextColumn("episodes"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    ) as bar:
-        task = bar.add_task("simulate", total=experiment.n_episodes)
-        metrics = run_experiment(
-            experiment, seed_list, progress=lambda done, total: bar.update(task, completed=done)
-        )
+    with episode_bar("episodes", experiment.n_episodes) as advance, interruptible():
+        metrics = run_experiment(experiment, seed_list, progress=advance)
     frame = metrics_frame(experiment, seed_list, metrics)
     wall = time.perf_counter() - start
-
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False)
-    atomic_write(targets[0], buffer.getvalue())
-    atomic_write(targets[2], tomli_w.dumps(raw))
-    record = run_record(
-        command="simulate",
-        config=raw,
+    write_simulation(
+        out,
+        frame,
+        raw,
         seeds=seed_list,
         wall_time_s=wall,
-        config_source=str(config) if config is not None else f"preset:{preset}",
-        conditions=list(experiment.condition_settings),
-        outputs=[p.name for p in targets],
+        source=str(config) if config is not None else f"preset:{preset}",
+        conditions=experiment.condition_settings,
     )
-    write_json(targets[1], record)
-    _summary(frame)
+    title = "socialized-behaviour rate, mean over seeds (last 20% of each phase)"
+    print_table(frame_table(phase_summary(frame), title, "condition", digits=_two(frame)))
     console.print(f"wrote {out}/ in {wall:.1f} s")
+
+
+def _two(frame) -> dict:
+    return {phase: 2 for phase in frame["phase"].cat.categories}
+
+
+@contextlib.contextmanager
+def episode_bar(label: str, total: int):
+    """A progress bar of episodes; yields the ``progress(done, total)`` callback."""
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda done, total: bar.update(task, completed=done)
 
 
 @app.command()
 def reproduce(
-    name: Annotated[
-        str,
-        typer.Argument(help="unlearning, generalization, reward-hacking, prosocial or all"),
-    ],
+    name: Annotated[str, typer.Argument(help=f"{names(REPRODUCTIONS)} or all")],
     quick: Annotated[
         bool, typer.Option(help="fewer seeds (16): the same design, for a check in minutes")
     ] = False,
@@ -154,21 +153,8 @@ def reproduce(
     for n in names:
         config = rp.build_config(n)
         n_episodes = config["experiment"]["n_episodes"]
-        with Progress(
-            TextColumn(f"{n:<15}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("episodes"),
-            TimeElapsedColumn(),
-            console=console,
-        ) as bar:
-            task = bar.add_task(n, total=n_episodes)
-            result = rp.run(
-                n,
-                seeds=seeds,
-                quick=quick,
-                progress=lambda done, total, task=task: bar.update(task, completed=done),
-            )
+        with episode_bar(f"{n:<15}", n_episodes) as advance, interruptible():
+            result = rp.run(n, seeds=seeds, quick=quick, progress=advance)
         paths = rp.save(result, out, overwrite=overwrite)
         _claims_table(result)
         failed += sum(not c.holds for c in result.claims)
@@ -197,22 +183,6 @@ def _claims_table(result) -> None:
             c.criterion,
             "[green]yes[/]" if c.holds else "[bold red]no[/]",
         )
-    Console().print(table)
-
-
-def _summary(frame) -> None:
-    table = Table(title="socialized-behaviour rate, mean over seeds (last 20% of each phase)")
-    table.add_column("condition")
-    phases = [p for p in frame["phase"].cat.categories if (frame["phase"] == p).any()]
-    for phase in phases:
-        table.add_column(phase, justify="right")
-    for condition, group in frame.groupby("condition", observed=True):
-        cells = []
-        for phase in phases:
-            sub = group[group["phase"] == phase]
-            late = sub[sub["episode"] >= sub["episode"].quantile(0.8)]
-            cells.append(f"{late['socialized_rate'].mean():.2f}")
-        table.add_row(str(condition), *cells)
     Console().print(table)
 
 

@@ -15,8 +15,19 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from valueint.calibration.designs import PARADIGM_DESIGN, RANK_DRAWS, REPLICATIONS, TRIAL_DESIGN
-from valueint.cli.common import AddressOption, ProgressOption, WorkersOption, fail
+from valueint.cli.common import (
+    AddressOption,
+    ChainsOption,
+    DrawsOption,
+    ProgressOption,
+    WarmupOption,
+    WorkersOption,
+    fail,
+    interruptible,
+    print_table,
+    sampler_changes,
+)
+from valueint.cli.registries import MODEL_HELP
 
 console = Console(stderr=True, soft_wrap=True)
 
@@ -28,62 +39,46 @@ def _paradigm_dict(path: Path | None) -> dict:
     if not path.exists():
         fail(f"no paradigm file at {path}; pass --paradigm with a paradigm TOML file")
     try:
-        raw = tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as err:
         fail(f"{path}: not valid TOML ({err})")
-    from valueint.paradigm.conditions import ParadigmError, paradigm_from_dict
-
-    try:
-        paradigm_from_dict(raw, str(path))
-    except ParadigmError as err:
-        fail(str(err))
-    return raw
 
 
 def _print_summary(summary, title: str) -> None:
     table = Table(title=title)
-    for column in ("level", "model", "quantity", "n", "band", "POT-C p"):
+    for column in ("family", "model", "quantity", "n", "band", "POT-C p"):
         table.add_column(column)
     for row in summary.itertuples():
         band = "[green]inside[/]" if row.passes else "[red]leaves[/]"
-        table.add_row(row.level, row.model, row.quantity, str(row.n), band, f"{row.p_value:.3f}")
-    console.print(table)
+        table.add_row(row.family, row.model, row.quantity, str(row.n), band, f"{row.p_value:.3f}")
+    print_table(table)
 
 
 def calibrate(
     model: Annotated[
-        str, typer.Argument(help="a trial-level or paradigm model, or 'all' for every shipped one")
+        str, typer.Argument(help=f"{MODEL_HELP}; or 'all': every trial and paradigm model")
     ],
     out: Annotated[Path, typer.Option(help="job folder (resumed when it exists)")] = Path(
         "runs/calibration"
     ),
-    level: Annotated[
-        str | None, typer.Option(help="trial or paradigm (needed for names known to both)")
+    replications: Annotated[int | None, typer.Option(min=1, help="SBC replications")] = None,
+    size: Annotated[
+        int | None,
+        typer.Option(min=1, help="subjects per data set (paradigm: children per condition)"),
     ] = None,
-    replications: Annotated[
-        int, typer.Option(min=1, help="SBC replications per model")
-    ] = REPLICATIONS,
-    subjects: Annotated[
-        int, typer.Option(min=1, help="trial level: subjects per data set")
-    ] = TRIAL_DESIGN["subjects"],
     trials: Annotated[
-        int, typer.Option(min=16, help="trial level: trials per subject")
-    ] = TRIAL_DESIGN["trials"],
-    children: Annotated[
-        int, typer.Option(min=1, help="paradigm level: children per condition")
-    ] = PARADIGM_DESIGN["children"],
+        int | None, typer.Option(min=16, help="trial models: trials per subject")
+    ] = None,
     paradigm: Annotated[
         Path | None,
-        typer.Option(help="paradigm level: paradigm TOML (default: the shipped Zhao et al. 2017)"),
+        typer.Option(help="paradigm models: the paradigm (default: Zhao et al. 2017)"),
     ] = None,
-    chains: Annotated[int, typer.Option(min=1, help="chains per fit")] = TRIAL_DESIGN["chains"],
-    warmup: Annotated[int, typer.Option(min=1, help="warmup steps per chain")] = TRIAL_DESIGN[
-        "warmup"
-    ],
-    draws: Annotated[int, typer.Option(min=1, help="draws per chain")] = TRIAL_DESIGN["draws"],
+    chains: ChainsOption = None,
+    warmup: WarmupOption = None,
+    draws: DrawsOption = None,
     rank_draws: Annotated[
-        int, typer.Option(min=1, help="thinned posterior draws each rank is taken among")
-    ] = RANK_DRAWS,
+        int | None, typer.Option(min=1, help="thinned posterior draws each rank is taken among")
+    ] = None,
     seed: Annotated[int, typer.Option(min=0, help="the job's seed")] = 0,
     address: AddressOption = None,
     workers: WorkersOption = None,
@@ -94,46 +89,42 @@ def calibrate(
 ) -> None:
     """Draw parameters from the prior, simulate at the stated design, fit, and rank the
     truth among the posterior draws; write ranks, a uniformity summary and ECDF plots."""
-    from valueint.calibration import CalibrationJob, calibrate_all
-    from valueint.calibration import calibrate as run_job
-    from valueint.calibration.job import resolve_level
-    from valueint.jobs import JobMismatchError
-
-    trial_design = {"subjects": subjects, "trials": trials, "chains": chains}
-    trial_design |= {"warmup": warmup, "draws": draws}
-    paradigm_design = {"children": children, "chains": chains, "warmup": warmup, "draws": draws}
-    engine = {"address": address, "workers": workers, "progress": progress, "console": console}
-    engine["run"] = run
-    try:
-        if model == "all":
-            results = calibrate_all(
-                out,
-                paradigm=_paradigm_dict(paradigm),
-                replications=replications,
-                rank_draws=rank_draws,
-                seed=seed,
-                trial_design=trial_design,
-                paradigm_design=paradigm_design,
-                **engine,
-            )
-        else:
-            resolved = resolve_level(model, level)
-            design = trial_design
-            if resolved == "paradigm":
-                design = {**paradigm_design, "paradigm": _paradigm_dict(paradigm)}
-            job = CalibrationJob(model, resolved, design, replications, rank_draws, seed)
-            results = [run_job(job, out, **engine)]
-    except (ValueError, JobMismatchError, ConnectionError, FileExistsError) as err:
-        fail(str(err))
     import pandas as pd
 
+    from valueint.inference.family import family_for
+    from valueint.jobs import JobIncomplete, JobMismatchError
+    from valueint.workflows import calibration as sbc
+
+    sampler = sampler_changes(chains=chains, warmup=warmup, draws=draws)
+    design = {k: v for k, v in {"size": size, "trials": trials}.items() if v is not None}
+    counts = {"replications": replications, "rank_draws": rank_draws}
+    counts = {k: v for k, v in counts.items() if v is not None}
+    engine = {"address": address, "workers": workers, "progress": progress, "console": console}
+    with interruptible(f"finished replications are kept in {out}; run again to resume"):
+        try:
+            if model == "all":
+                trial_design = {k: v for k, v in design.items()}
+                paradigm_design = {k: v for k, v in design.items() if k != "trials"}
+                results = sbc.calibrate_all(
+                    out,
+                    paradigm=_paradigm_dict(paradigm),
+                    seed=seed,
+                    designs={"trials": trial_design, "paradigm": paradigm_design},
+                    samplers={"trials": sampler, "paradigm": sampler},
+                    run=run,
+                    **counts,
+                    **engine,
+                )
+            else:
+                family = family_for(model)[0].name
+                if family == "paradigm":
+                    design = {k: v for k, v in design.items() if k != "trials"}
+                    design["paradigm"] = _paradigm_dict(paradigm)
+                job = sbc.CalibrationJob(model, design, sampler, seed=seed, **counts)
+                results = [sbc.calibrate(job, out, run=run, **engine)]
+        except (ValueError, KeyError, JobMismatchError, JobIncomplete, ConnectionError) as err:
+            fail(str(err.args[0]) if isinstance(err, KeyError) else str(err))
     summaries = [r.summary for r in results if len(r.summary)]
     if summaries:
         _print_summary(pd.concat(summaries), f"SBC in {out}")
-    for result in results:
-        for failure in result.failures:
-            console.print(
-                f"[red]{result.job.model}: replication {failure['index']} "
-                f"(seed {failure['seed']}) failed:[/] {failure['error']}"
-            )
     console.print(f"wrote {out}", markup=False)

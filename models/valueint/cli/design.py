@@ -9,7 +9,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from valueint.cli.common import AddressOption, ProgressOption, WorkersOption, fail
+from valueint.cli.common import (
+    AddressOption,
+    ProgressOption,
+    WorkersOption,
+    fail,
+    interruptible,
+    print_table,
+)
 
 console = Console(stderr=True, soft_wrap=True)
 
@@ -50,8 +57,8 @@ def design(
     clears zero; table, figure and answers in OUT."""
     import dataclasses
 
-    from valueint.design import StudyError, load_study
-    from valueint.jobs import JobMismatchError
+    from valueint.jobs import JobIncomplete, JobMismatchError
+    from valueint.workflows.power_study import StudyError, load_study
 
     try:
         study = load_study(study_file)
@@ -59,30 +66,26 @@ def design(
         fail(str(err))
     if studies is not None:
         study = dataclasses.replace(study, studies=studies)
-    from valueint.design.job import design as run_design
+    from valueint.workflows.power import design as run_design
 
-    try:
-        result = run_design(
-            study,
-            out,
-            address=address,
-            workers=workers,
-            progress=progress,
-            run=run,
-            console=console,
-        )
-    except (JobMismatchError, ConnectionError, RuntimeError, ValueError) as err:
-        fail(str(err))
-    Console().print(_power_table(result.power, study))
+    with interruptible(f"finished studies are kept in {out}; run again to resume"):
+        try:
+            result = run_design(
+                study,
+                out,
+                address=address,
+                workers=workers,
+                progress=progress,
+                run=run,
+                console=console,
+            )
+        except (JobMismatchError, JobIncomplete, ConnectionError, RuntimeError, ValueError) as err:
+            fail(str(err))
+    print_table(_power_table(result.power, study))
     lead = result.answers["lead_rate"]
     console.print(
         f"power {study.criteria.power:g} for a lead beyond {study.criteria.lead_se:g} se: "
         + (f"{lead['estimate']} {study.size_label}" if lead["estimate"] else "not reached"),
         markup=False,
     )
-    for failure in result.failures:
-        console.print(
-            f"[red]study task {failure['index']} (seed {failure['seed']}) failed:[/] "
-            f"{failure['error']}"
-        )
     console.print(f"wrote {out}", markup=False)

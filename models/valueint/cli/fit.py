@@ -1,15 +1,14 @@
 """Command-line fitting: ``valueint fit``, ``compare``, ``recover`` and ``ppc``.
 
-``register(app)`` adds the four commands to a typer app.  Heavy imports wait until a
-command runs, so ``valueint --help`` stays fast.  Bad input (unknown model, unreadable
-or invalid data, existing output without ``--overwrite``) exits with code 2 and a
-message that names what was wrong.
+``register(app)`` adds the four commands to a typer app.  Each parses its options and
+calls the library (``valueint.fit``, ``valueint.compare``, ``valueint.recover``, ...);
+heavy imports wait until a command runs.  Bad input (unknown model, unreadable or
+invalid data, existing output without ``--overwrite``) exits with code 2 and a message
+that names what was wrong; Ctrl-C exits with code 130 and says what was kept.
 """
 
 from __future__ import annotations
 
-import io
-import json
 import time
 import warnings
 from pathlib import Path
@@ -17,105 +16,58 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from valueint.cli.common import AddressOption, WorkersOption
-from valueint.cli.common import fail as _fail
+from valueint.cli.common import (
+    AddressOption,
+    ChainsOption,
+    DrawsOption,
+    OptionOption,
+    OverwriteOption,
+    SeedOption,
+    TargetAcceptOption,
+    WarmupOption,
+    WorkersOption,
+    fail,
+    frame_table,
+    interruptible,
+    model_options,
+    print_table,
+    sampler_changes,
+)
+from valueint.cli.registries import DATASET_HELP, MODEL_HELP
 
 console = Console(stderr=True, soft_wrap=True)
-DATASETS = ("cutler2021",)
+# what these commands catch and turn into an error exit: bad data, settings or files
+EXPECTED = (ValueError, KeyError, FileNotFoundError, FileExistsError, ConnectionError)
 
 
-def _float64() -> None:
-    import numpyro
-
-    numpyro.enable_x64()
-
-
-def _spec(model: str):
-    from valueint.trials.fit_data import resolve_spec
-
-    try:
-        return resolve_spec(model)
-    except KeyError as err:
-        _fail(str(err.args[0]))
-
-
-def _load_data(data: str, spec, data_dir: Path | None):
-    """A validated trial frame from a file or a named data set."""
-    from valueint.trials.contract import TrialDataError, load_trials
-
-    try:
-        if data in DATASETS:
-            from valueint.datasets import DatasetNotice
-            from valueint.trials.datasets import load_cutler2021
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DatasetNotice)  # its report is printed below
-                frame = load_cutler2021(data_dir)
-            console.print(f"[dim]{frame.attrs['report']}[/]")
-            return frame
-        path = Path(data)
-        if not path.exists():
-            _fail(
-                f"no data file {path}; give a CSV or Parquet file of trials, "
-                f"or one of the named data sets: {', '.join(DATASETS)}"
-            )
-        return load_trials(path, spec)
-    except (TrialDataError, FileNotFoundError, ValueError) as err:
-        _fail(str(err))
+def _message(err: Exception) -> str:
+    return str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
 
 
 def _print_warnings(caught) -> None:
     for item in caught:
-        console.print(f"[yellow]warning:[/] {item.message}")
+        console.print(f"[yellow]warning:[/] {item.message}", markup=True, highlight=False)
 
 
-def _summary_table(fit, title: str, max_rows: int = 40) -> None:
-    from valueint.trials.fit_files import summarize
-
-    frame = summarize(fit)
-    table = Table(title=title)
-    table.add_column("parameter")
-    for column in frame.columns:
-        table.add_column(column, justify="right")
-    for name, row in frame.head(max_rows).iterrows():
-        table.add_row(str(name), *(_cell(value) for value in row))
-    Console().print(table)
-    if len(frame) > max_rows:
-        console.print(
-            f"[dim]... {len(frame) - max_rows} more rows (see valueint.trials.fit_files.summarize)[/]"
-        )
-
-
-def _cell(value) -> str:
-    if isinstance(value, float):
-        return "nan" if value != value else f"{value:.3g}" if abs(value) < 1e4 else f"{value:.0f}"
-    return str(value)
-
-
-def _frame_table(frame, title: str, index_name: str) -> Table:
-    table = Table(title=title)
-    table.add_column(index_name)
-    for column in frame.columns:
-        table.add_column(str(column), justify="right")
-    for name, row in frame.iterrows():
-        table.add_row(str(name), *(_cell(value) for value in row))
-    return table
+def _data_report(data) -> None:
+    """The loader's report of a named data set (what it found and handled), dimmed."""
+    report = data.attrs.get("report") if hasattr(data, "attrs") else getattr(data, "report", None)
+    if report is not None:
+        console.print(str(report), style="dim", markup=False)
 
 
 def fit_command(
-    data: Annotated[
-        str,
-        typer.Argument(help="CSV/Parquet file of trials, or a named data set: cutler2021"),
-    ],
-    model: Annotated[str, typer.Option(help="registered model, e.g. rw_recipient")],
-    out: Annotated[Path, typer.Option(help="netCDF file for the fit (arviz DataTree)")],
-    method: Annotated[str, typer.Option(help="nuts (MCMC) or svi (fast approximation)")] = "nuts",
-    chains: Annotated[int, typer.Option(min=1, help="NUTS chains")] = 4,
-    draws: Annotated[int, typer.Option(min=1, help="draws per chain (SVI: guide draws)")] = 1000,
-    warmup: Annotated[int, typer.Option(min=1, help="NUTS warmup steps per chain")] = 1000,
-    seed: Annotated[int, typer.Option(min=0, help="random seed")] = 0,
+    data: Annotated[str, typer.Argument(help=DATASET_HELP)],
+    model: Annotated[str, typer.Option(help=MODEL_HELP)],
+    out: Annotated[Path, typer.Option(help="netCDF file for the fit (.nc)")],
+    method: Annotated[str, typer.Option(help="nuts (MCMC) or svi (an approximation)")] = "nuts",
+    chains: ChainsOption = None,
+    draws: DrawsOption = None,
+    warmup: WarmupOption = None,
+    target_accept: TargetAcceptOption = None,
+    svi_steps: Annotated[int | None, typer.Option(min=1, help="SVI optimisation steps")] = None,
+    seed: SeedOption = 0,
     group_covariate: Annotated[
         list[str] | None,
         typer.Option(help="per-subject covariate shifting the group means (e.g. group)"),
@@ -123,105 +75,67 @@ def fit_command(
     hierarchical: Annotated[
         bool, typer.Option(help="pool subjects in a population model (else: no pooling)")
     ] = True,
-    target_accept: Annotated[
-        float, typer.Option(min=0.5, max=0.999, help="NUTS target acceptance probability")
-    ] = 0.8,
-    svi_steps: Annotated[int, typer.Option(min=1, help="SVI optimisation steps")] = 5000,
+    option: OptionOption = None,
     subjects: Annotated[
         int | None, typer.Option(min=2, help="fit only the first N subjects (quick checks)")
     ] = None,
     data_dir: Annotated[
         Path | None,
-        typer.Option(
-            help="where a named data set lives (else $VALUEINT_CUTLER2021 / $VALUEINT_DATA_DIR)"
-        ),
+        typer.Option(help="where a named data set lives (else its environment variable)"),
     ] = None,
-    overwrite: Annotated[bool, typer.Option(help="replace an existing output file")] = False,
+    overwrite: OverwriteOption = False,
 ) -> None:
-    """Fit a model to trial data (hierarchical Bayes by default) and save the posterior."""
+    """Fit a model to data (hierarchical Bayes by default) and save the posterior."""
+    import valueint
     from valueint.records import check_output_paths
 
-    _float64()
-    spec = _spec(model)
-    if method not in ("nuts", "svi"):
-        _fail(f"--method must be nuts or svi; got {method!r}")
     if out.suffix not in (".nc", ".netcdf", ".nc4"):
-        _fail(f"--out {out}: the fit is written as netCDF; use a .nc file name")
+        fail(f"--out {out}: the fit is written as netCDF; use a .nc file name")
+    settings = sampler_changes(
+        method=method,
+        chains=chains,
+        draws=draws,
+        warmup=warmup,
+        target_accept_prob=target_accept,
+        svi_steps=svi_steps,
+    )
+    fit_options = {"options": model_options(option) or None, "hierarchical": hierarchical}
+    if group_covariate:
+        fit_options["group_covariates"] = group_covariate
     try:
         check_output_paths([out], overwrite)
-    except FileExistsError as err:
-        _fail(str(err))
-    frame = _load_data(data, spec, data_dir)
-
-    from valueint.trials.fit import FitWarning, fit
-    from valueint.trials.fit_data import as_fit_data
-    from valueint.trials.fit_files import save_fit
-
-    try:
-        fit_data = as_fit_data(frame, spec)
-        if subjects is not None:
-            fit_data = _first_subjects(fit_data, subjects)
-    except ValueError as err:
-        _fail(f"{data}: {err}")
-    arrays = fit_data.arrays
-    console.print(
-        f"[bold]{spec.name}[/] ({method}, {'hierarchical' if hierarchical else 'no pooling'}): "
-        f"{fit_data.n_subjects} subjects, {int(arrays.mask.sum())} observed trials"
-    )
+        loaded = valueint.load_data(data, model=model, subjects=subjects, path=data_dir)
+    except EXPECTED as err:
+        fail(_message(err))
+    _data_report(loaded)
+    console.print(f"[bold]{model}[/] ({method}): fitting {data}", highlight=False)
     start = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", FitWarning)
+    with (
+        warnings.catch_warnings(record=True) as caught,
+        interruptible(f"nothing was written to {out}"),
+    ):
+        warnings.simplefilter("always", valueint.FitWarning)
         try:
-            idata = fit(
-                fit_data,
-                spec,
-                hierarchical=hierarchical,
-                group_covariates=group_covariate or None,
-                method=method,
-                chains=chains,
-                draws=draws,
-                warmup=warmup,
-                seed=seed,
-                progress=True,
-                target_accept_prob=target_accept,
-                svi_steps=svi_steps,
-            )
-        except ValueError as err:
-            _fail(str(err))
-    idata.attrs["data_source"] = data if data in DATASETS else str(Path(data).resolve())
-    save_fit(idata, out, overwrite=overwrite)
-    _summary_table(idata, f"{spec.name}: posterior summary ({method})")
+            tree = valueint.fit(loaded, model, seed=seed, progress=True, **settings, **fit_options)
+        except (ValueError, KeyError, TypeError) as err:
+            fail(_message(err))
+    tree.attrs["data_source"] = str(data if not Path(data).exists() else Path(data).resolve())
+    valueint.save_fit(tree, out, overwrite=overwrite)
+    print_table(frame_table(valueint.summarize(tree), f"{model}: posterior summary", "parameter"))
     _print_warnings(caught)
-    console.print(f"wrote {out} in {time.perf_counter() - start:.1f} s")
-
-
-def _first_subjects(fit_data, n: int):
-    from valueint.trials.fit_data import Covariate, FitData
-    from valueint.trials.specs import TrialArrays
-
-    arrays = TrialArrays(
-        **{
-            name: getattr(fit_data.arrays, name)[:n]
-            for name in fit_data.arrays.__dataclass_fields__
-        }
-    )
-    covariates = tuple(Covariate(c.name, c.codes[:n], c.labels) for c in fit_data.covariates)
-    return FitData(arrays, fit_data.subject_ids[:n], covariates, fit_data.context_labels)
+    console.print(f"wrote {out} in {time.perf_counter() - start:.1f} s", markup=False)
 
 
 def _load_fits(paths: list[Path]) -> dict:
-    from valueint.trials.fit_files import load_fit
+    import valueint
 
     fits = {}
     for path in paths:
         try:
-            idata = load_fit(path)
+            fit = valueint.load_fit(path)
         except (FileNotFoundError, ValueError) as err:
-            _fail(str(err))
-        name = path.stem
-        if name in fits:
-            name = str(path)
-        fits[name] = idata
+            fail(str(err))
+        fits[path.stem if path.stem not in fits else str(path)] = fit
     return fits
 
 
@@ -234,7 +148,7 @@ def compare_command(
     method: Annotated[
         str, typer.Option(help="psis, or kfold: exact K-fold by subject (refits every model)")
     ] = "psis",
-    k: Annotated[int, typer.Option(min=2, help="folds for --method kfold")] = 10,
+    kfold: Annotated[int, typer.Option(min=2, help="folds for --method kfold")] = 10,
     jobs: Annotated[
         Path | None,
         typer.Option(help="folder for the K-fold refits' results (rerun to resume)"),
@@ -242,173 +156,128 @@ def compare_command(
     seed: Annotated[int, typer.Option(min=0, help="seed of the folds and refits")] = 0,
     address: AddressOption = None,
     workers: WorkersOption = None,
-    overwrite: Annotated[bool, typer.Option(help="replace existing output files")] = False,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Rank fits by PSIS-LOO (stacking weights, Pareto k counts, WAIC alongside), or by
     exact K-fold cross-validation by subject (--method kfold --by subject)."""
-    from valueint.inference.comparison import ComparisonWarning, compare
-    from valueint.records import atomic_write, check_output_paths
-    from valueint.trials.figures import plot_comparison
+    import valueint
+    from valueint.inference.comparison import ComparisonWarning
+    from valueint.inference.figures import plot_comparison
+    from valueint.records import check_output_paths, write_csv
 
     if len(fits) < 2:
-        _fail("compare needs at least two fit files")
+        fail("compare needs at least two fit files")
     try:
         check_output_paths([p for p in (out, plot) if p is not None], overwrite)
     except FileExistsError as err:
-        _fail(str(err))
+        fail(str(err))
     loaded = _load_fits(fits)
-    with warnings.catch_warnings(record=True) as caught:
+    kfold_options = {}
+    if method == "kfold":
+        kfold_options = {"k": kfold, "seed": seed, "out": jobs, "address": address}
+        kfold_options["workers"] = workers
+    kept = f"finished refits are kept in {jobs}" if jobs else "nothing was written"
+    with warnings.catch_warnings(record=True) as caught, interruptible(kept):
         warnings.simplefilter("always", ComparisonWarning)
         try:
-            if method == "kfold":
-                table = compare(
-                    loaded,
-                    by=by,
-                    method="kfold",
-                    k=k,
-                    seed=seed,
-                    out=jobs,
-                    address=address,
-                    workers=workers,
-                )
-            else:
-                table = compare(loaded, ic=ic, by=by, method=method)
-        except (ValueError, RuntimeError, ConnectionError) as err:
-            _fail(str(err))
+            table = valueint.compare(loaded, ic=ic, by=by, method=method, **kfold_options)
+        except (*EXPECTED, RuntimeError) as err:
+            fail(_message(err))
     if method == "kfold":
-        shown = table[["rank", "elpd", "se", "elpd_diff", "dse", "mc_se", "weight", "elpd_psis"]]
-        title = f"exact {k}-fold comparison by subject (best first)"
+        shown = table[["elpd", "se", "elpd_diff", "dse", "mc_se", "weight", "elpd_psis"]]
+        title = f"exact {kfold}-fold comparison by subject (best first)"
     else:
-        shown = table[["rank", "elpd", "se", "elpd_diff", "dse", "p", "weight", "elpd_waic"]]
-        title = f"{ic.upper()} comparison (leave one {by} out; best first)"
+        shown = table[["elpd", "se", "elpd_diff", "dse", "p", "weight", "elpd_waic"]]
+        title = f"{ic.upper()} comparison, one {by} left out (best first)"
     shown = shown.assign(k_bad=table["n_pareto_k_bad"])
-    Console().print(_frame_table(shown, title, "fit"))
+    digits = {c: 1 for c in ("elpd", "se", "elpd_diff", "dse", "p", "elpd_waic", "elpd_psis")}
+    print_table(frame_table(shown, title, "fit", digits | {"weight": 2, "mc_se": 2}))
     _print_warnings(caught)
     if out is not None:
-        buffer = io.StringIO()
         table.attrs = {}
-        table.to_csv(buffer)
-        atomic_write(out, buffer.getvalue())
-        console.print(f"wrote {out}")
+        write_csv(out, table.reset_index())
+        console.print(f"wrote {out}", markup=False)
     if plot is not None:
         plot_comparison(table, plot, overwrite=overwrite)
-        console.print(f"wrote {plot}")
+        console.print(f"wrote {plot}", markup=False)
 
 
 def recover_command(
-    model: Annotated[str, typer.Argument(help="registered model to simulate and refit")],
+    model: Annotated[str, typer.Argument(help="a registered trial model to simulate and refit")],
     subjects: Annotated[int, typer.Option(min=2, help="simulated subjects")] = 40,
     trials: Annotated[int, typer.Option(min=16, help="trials per subject (x16)")] = 144,
     seed: Annotated[int, typer.Option(min=0, help="first seed")] = 0,
     seeds: Annotated[int, typer.Option(min=1, help="number of simulated data sets")] = 1,
     method: Annotated[str, typer.Option(help="nuts or svi")] = "nuts",
-    chains: Annotated[int, typer.Option(min=1)] = 2,
-    draws: Annotated[int, typer.Option(min=1)] = 500,
-    warmup: Annotated[int, typer.Option(min=1)] = 500,
+    chains: Annotated[int, typer.Option(min=1, help="NUTS chains")] = 2,
+    draws: Annotated[int, typer.Option(min=1, help="draws per chain")] = 500,
+    warmup: Annotated[int, typer.Option(min=1, help="warmup steps per chain")] = 500,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("runs/recover"),
-    overwrite: Annotated[bool, typer.Option(help="replace existing output files")] = False,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Parameter recovery: simulate known subjects, refit, score truth against estimates."""
-    from valueint.records import atomic_write, check_output_paths, run_record, write_json
-    from valueint.trials.figures import plot_recovery
-    from valueint.trials.recovery import recover
+    from valueint.records import check_output_paths
+    from valueint.workflows.recovery import plot_and_write, recover, recovery_paths
 
-    _float64()
-    spec = _spec(model)
     if trials % 16:
-        _fail(f"--trials must be a multiple of the block size 16; got {trials}")
-    targets = [out / "estimates.csv", out / "summary.csv", out / "recovery.png", out / "run.json"]
+        fail(f"--trials must be a multiple of the block size 16; got {trials}")
     try:
-        check_output_paths(targets, overwrite)
+        check_output_paths(recovery_paths(out), overwrite)
     except FileExistsError as err:
-        _fail(str(err))
+        fail(str(err))
     seed_list = list(range(seed, seed + seeds))
+    settings = {"method": method, "chains": chains, "draws": draws, "warmup": warmup}
     console.print(
-        f"[bold]{spec.name}[/]: {len(seed_list)} data set(s) of {subjects} subjects x {trials} trials"
+        f"[bold]{model}[/]: {len(seed_list)} data set(s) of {subjects} subjects x {trials} trials",
+        highlight=False,
     )
     start = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
+    with interruptible(), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = recover(
-            spec,
-            subjects,
-            trials,
-            seed_list,
-            method=method,
-            chains=chains,
-            draws=draws,
-            warmup=warmup,
-            progress=True,
-        )
+        try:
+            result = recover(
+                model, subjects, seed_list, settings, task={"trials": trials}, progress=True
+            )
+        except EXPECTED as err:
+            fail(_message(err))
     wall = time.perf_counter() - start
-    for path, frame in ((targets[0], result.estimates), (targets[1], result.summary)):
-        buffer = io.StringIO()
-        frame.to_csv(buffer, index=path == targets[1])
-        atomic_write(path, buffer.getvalue())
-    plot_recovery(result, targets[2], overwrite=True)
-    record = run_record(
-        command="recover",
-        config={
-            "model": spec.name,
-            "subjects": subjects,
-            "trials": trials,
-            "method": method,
-            "chains": chains,
-            "draws": draws,
-            "warmup": warmup,
-        },
-        seeds=seed_list,
-        wall_time_s=wall,
-        coverage=result.coverage,
-        summary=json.loads(result.summary.to_json(orient="index")),
+    config = {"model": model, "subjects": subjects, "trials": trials, **settings}
+    plot_and_write(result, out, config=config, seeds=seed_list, wall_time_s=wall)
+    title = (
+        f"{model}: recovery ({result.interval:.0%} intervals; pooled coverage "
+        f"{result.coverage:.0%})"
     )
-    write_json(targets[3], record)
-    Console().print(
-        _frame_table(
-            result.summary,
-            f"{spec.name}: recovery ({result.interval:.0%} intervals; pooled coverage "
-            f"{result.coverage:.0%})",
-            "parameter",
-        )
-    )
+    shown = result.summary[["n", "pearson_r", "slope", "rmse", "coverage"]]
+    print_table(frame_table(shown, title, "parameter", {"pearson_r": 2, "coverage": 2}))
     _print_warnings([w for w in caught if w.category.__name__ == "FitWarning"])
-    console.print(f"wrote {out}/ in {wall:.1f} s")
+    console.print(f"wrote {out}/ in {wall:.1f} s", markup=False)
 
 
 def ppc_command(
-    fit: Annotated[Path, typer.Argument(help="fit file (.nc) written by valueint fit")],
+    fit: Annotated[Path, typer.Argument(help="a trial fit (.nc) written by valueint fit")],
     out: Annotated[Path | None, typer.Option(help="image file for the check")] = None,
-    overwrite: Annotated[bool, typer.Option(help="replace an existing output file")] = False,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Posterior predictive check: observed vs simulated P(choice = 1) per trial in block."""
     from valueint.records import check_output_paths
     from valueint.trials.figures import plot_predictive_check
-    from valueint.trials.predictive_check import predictive_check
+    from valueint.trials.predictive_check import group_summary, predictive_check
 
     if out is not None:
         try:
             check_output_paths([out], overwrite)
         except FileExistsError as err:
-            _fail(str(err))
-    idata = next(iter(_load_fits([fit]).values()))
+            fail(str(err))
+    tree = next(iter(_load_fits([fit]).values()))
     try:
-        check = predictive_check(idata)
+        check = predictive_check(tree)
     except ValueError as err:
-        _fail(f"{fit}: {err}")
-    summary = check.groupby(["group", "context"], observed=True).agg(
-        observed=("observed", "mean"), predicted=("predicted", "mean")
-    )
-    summary.index = [f"{g} / {c}" for g, c in summary.index]
-    Console().print(
-        _frame_table(
-            summary,
-            f"{idata.attrs['model']}: P(choice = 1), observed vs posterior predictive",
-            "group / context",
-        )
-    )
+        fail(f"{fit}: {err}")
+    title = f"{tree.attrs['model']}: P(choice = 1), observed vs posterior predictive"
+    print_table(frame_table(group_summary(check), title, "group / context"))
     if out is not None:
-        plot_predictive_check(check, out, title=str(idata.attrs["model"]), overwrite=overwrite)
-        console.print(f"wrote {out}")
+        plot_predictive_check(check, out, title=str(tree.attrs["model"]), overwrite=overwrite)
+        console.print(f"wrote {out}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

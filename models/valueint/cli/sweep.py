@@ -9,7 +9,6 @@ conditions vmapped, seeds spread over the CPU devices).  With ``--cells-per-task
 
 from __future__ import annotations
 
-import io
 import time
 from pathlib import Path
 from typing import Annotated
@@ -17,7 +16,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from valueint.cli.common import (
     AddressOption,
@@ -29,25 +27,22 @@ from valueint.cli.common import (
     SeedsOption,
     WorkersOption,
     fail,
+    frame_table,
+    interruptible,
+    print_table,
 )
 
 console = Console(stderr=True, soft_wrap=True)
-FORMATS = ("parquet", "csv")
 MAX_ROWS = 40  # rows of the printed summary
 
 
-def _print_summary(summary, keys, metric: str = "socialized_rate") -> None:
-    means = (
-        summary.groupby(["cell", *keys, "condition", "phase"], observed=True, sort=True)[metric]
-        .mean()
-        .unstack("phase")
-    )
-    table = Table(title=f"{metric}, mean over seeds and the episodes of each phase")
-    for column in ("cell", *keys, "condition", *means.columns.astype(str)):
-        table.add_column(str(column), justify="right")
-    for index, row in list(means.iterrows())[:MAX_ROWS]:
-        table.add_row(*(str(v) for v in index), *(f"{v:.2f}" for v in row))
-    Console().print(table)
+def _print_summary(summary, keys) -> None:
+    from valueint.sim.outputs import sweep_means
+
+    means = sweep_means(summary, keys)
+    title = "socialized_rate, mean over seeds and the episodes of each phase"
+    shown = means.iloc[:MAX_ROWS].reset_index(level=list(range(means.index.nlevels)))
+    print_table(frame_table(shown, title, digits=dict.fromkeys(map(str, means.columns), 2)))
     if len(means) > MAX_ROWS:
         console.print(f"({len(means) - MAX_ROWS} more rows in summary.csv)")
 
@@ -83,21 +78,12 @@ def sweep(
     """Run every grid cell on every condition of CONFIG over seeds: sweep.parquet (or
     .csv; one row per cell, condition, seed, episode, agent), summary.csv (per cell,
     condition, seed and phase), run.json and config.toml in OUT."""
-    import tomli_w
-
     from valueint.errors import ConfigError
-    from valueint.records import (
-        atomic_path,
-        atomic_write,
-        check_output_paths,
-        run_record,
-        write_json,
-    )
+    from valueint.records import check_output_paths
     from valueint.sim import sweep as sw
     from valueint.sim.config import default_config, load_config
+    from valueint.sim.outputs import sweep_paths, write_sweep
 
-    if table_format not in FORMATS:
-        fail(f"--format {table_format!r} is not one of {', '.join(FORMATS)}")
     tasks = cells_per_task is not None or address is not None
     if workers is not None and not tasks:
         fail("--workers sizes the local cluster of a chunked sweep; give --cells-per-task too")
@@ -111,12 +97,10 @@ def sweep(
         experiment, cells = sw.resolve_sweep(raw, cells_grid)
     except ConfigError as err:
         fail(f"{source}: {err}")
-    targets = [out / f"sweep.{table_format}", out / "summary.csv", out / "run.json"]
-    targets.append(out / "config.toml")
     try:
-        check_output_paths(targets, overwrite)
-    except FileExistsError as err:
-        fail(str(err))
+        check_output_paths(sweep_paths(out, table_format), overwrite)
+    except (FileExistsError, ValueError) as err:
+        fail(f"--format: {err}" if isinstance(err, ValueError) else str(err))
 
     seed_list = list(range(first_seed, first_seed + seeds))
     n_cells = int(cells["cell"].max()) + 1
@@ -131,26 +115,27 @@ def sweep(
     )
     start = time.perf_counter()
     if tasks:
-        from valueint.jobs import JobMismatchError
+        from valueint.jobs import JobIncomplete, JobMismatchError
 
-        try:
-            table, report = sw.run_sweep_tasks(
-                raw,
-                cells_grid,
-                seed_list,
-                out,
-                cells_per_task=cells_per_task,
-                address=address,
-                workers=workers,
-                progress=progress,
-                console=console,
-            )
-        except (JobMismatchError, ConnectionError, RuntimeError, ValueError) as err:
-            fail(str(err))
+        with interruptible(f"finished chunks are kept in {out}"):
+            try:
+                table, report = sw.run_sweep_tasks(
+                    raw,
+                    cells_grid,
+                    seed_list,
+                    out,
+                    cells_per_task=cells_per_task,
+                    address=address,
+                    workers=workers,
+                    progress=progress,
+                    console=console,
+                )
+            except (JobMismatchError, JobIncomplete, ConnectionError, ValueError) as err:
+                fail(str(err))
         engine = {**report.record(), "cells_per_task": cells_per_task or n_cells}
     else:
         columns = (TextColumn("episodes"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        with Progress(*columns, console=console, disable=not progress) as bar:
+        with Progress(*columns, console=console, disable=not progress) as bar, interruptible():
             task = bar.add_task("sweep", total=experiment.n_episodes)
             table = sw.run_sweep(
                 raw,
@@ -161,28 +146,16 @@ def sweep(
         engine = {"programs": 1, "conditions_in_program": experiment.n_conditions}
     wall = time.perf_counter() - start
     summary = sw.summarize_sweep(table)
-
-    if table_format == "parquet":
-        with atomic_path(targets[0]) as tmp:
-            table.to_parquet(tmp, index=False)
-    else:
-        buffer = io.StringIO()
-        table.to_csv(buffer, index=False)
-        atomic_write(targets[0], buffer.getvalue())
-    atomic_write(targets[1], summary.to_csv(index=False))
-    atomic_write(targets[3], tomli_w.dumps(raw))
-    record = run_record(
-        command="sweep",
-        config=raw,
-        seeds=seed_list,
-        wall_time_s=wall,
-        config_source=str(config) if config is not None else f"preset:{preset}",
-        grid=cells_grid,
-        cells=[{"cell": c, **point} for c, point in enumerate(sw.grid_cells(cells_grid))],
-        conditions=list(dict.fromkeys(cells["condition"])),
-        engine=engine,
-        outputs=[p.name for p in targets],
-    )
-    write_json(targets[2], record)
+    record = {
+        "config": raw,
+        "seeds": seed_list,
+        "wall_time_s": wall,
+        "config_source": str(config) if config is not None else f"preset:{preset}",
+        "grid": cells_grid,
+        "cells": [{"cell": c, **point} for c, point in enumerate(sw.grid_cells(cells_grid))],
+        "conditions": list(dict.fromkeys(cells["condition"])),
+        "engine": engine,
+    }
+    write_sweep(out, table, summary, raw, table_format=table_format, record=record)
     _print_summary(summary, list(cells_grid))
     console.print(f"wrote {out}/ in {wall:.1f} s", markup=False)

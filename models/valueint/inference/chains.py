@@ -25,11 +25,11 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from numpyro.infer import NUTS, init_to_median, init_to_value
+from numpyro.infer import MCMC, NUTS, init_to_median, init_to_value
 
 from valueint.inference.progress import progress_bar, report_progress
 from valueint.inference.reparam import reparameterized, whitened
-from valueint.inference.whitening import LikelihoodApproximation
+from valueint.inference.whitening import WHITENED_SUFFIX, LikelihoodApproximation
 
 PARAMETERIZATIONS = ("as_written", "centeredness", "whitened")
 FIELDS = ("diverging", "num_steps", "accept_prob", "energy", "potential_energy")
@@ -171,3 +171,112 @@ def _parallel_chains(program, token, keys, per_chain, shared):
 @functools.partial(jax.jit, static_argnums=(0,))
 def _sequential_chains(program, token, keys, per_chain, shared):
     return jax.lax.map(lambda pair: _one_chain(program, token, *pair, shared), (keys, per_chain))
+
+
+# --------------------------------------------------------------------------- from given starts
+# NUTS run by numpyro's MCMC from one start per chain, with the dense inverse mass matrix
+# of a block of sites given at the start and read back at the end: a pilot run adapts the
+# block, and the main run starts from what the pilot learned (``valueint.infosampling.fit``).
+# Sites named ``sigma_*`` are population sds (positive); every other site is real-valued.
+
+
+def run_mcmc(
+    numpyro_model,
+    model_args,
+    key,
+    *,
+    starts: list[dict],
+    warmup: int,
+    draws: int,
+    target_accept_prob: float,
+    max_tree_depth: int,
+    block: tuple[str, ...],
+    block_inverse_mass,
+    dense_block: bool = True,
+    progress: bool = False,
+):
+    """``len(starts)`` NUTS chains from the given (constrained) starts: (samples {site:
+    [chain, draw, ...]}, extra fields {diverging, num_steps: [chain, draw]}, the block's
+    adapted inverse mass matrix, averaged over chains)."""
+    chains = len(starts)
+    kernel = NUTS(
+        numpyro_model,
+        target_accept_prob=target_accept_prob,
+        max_tree_depth=max_tree_depth,
+        init_strategy=init_to_value(values=starts[0]),
+        dense_mass=[tuple(block)] if dense_block else False,
+        inverse_mass_matrix={tuple(block): block_inverse_mass},
+    )
+    mcmc = MCMC(
+        kernel,
+        num_warmup=warmup,
+        num_samples=draws,
+        num_chains=chains,
+        chain_method="parallel" if jax.local_device_count() >= chains else "sequential",
+        progress_bar=progress,
+    )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "There are not enough devices")
+        mcmc.run(
+            key,
+            *model_args,
+            extra_fields=("diverging", "num_steps"),
+            init_params=unconstrained_starts(starts),
+        )
+    samples = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
+    adapted = mcmc.last_state.adapt_state.inverse_mass_matrix[tuple(block)]
+    adapted = np.asarray(adapted).reshape(-1, *np.shape(block_inverse_mass)).mean(axis=0)
+    return samples, mcmc.get_extra_fields(group_by_chain=True), adapted
+
+
+def block_inverse_mass(numpyro_model, model_args, start: dict, sites) -> np.ndarray:
+    """The inverse of the potential's Hessian in ``sites`` (unconstrained, in their order)
+    at ``start`` (unconstrained values of every site), the other sites held: an initial
+    dense inverse mass matrix for that block.  Directions the start sees as flat or convex
+    get unit variance."""
+    from jax.flatten_util import ravel_pytree
+    from numpyro.infer.util import potential_energy
+
+    block = {k: jnp.asarray(start[k]) for k in sites}
+    flat, unravel = ravel_pytree([block[k] for k in sites])
+    rest = {k: v for k, v in start.items() if k not in block}
+
+    def energy(vector):
+        values = dict(zip(sites, unravel(vector), strict=True))
+        return potential_energy(numpyro_model, model_args, {}, {**rest, **values})
+
+    hessian = np.asarray(jax.jit(jax.hessian(energy))(flat))
+    values, vectors = np.linalg.eigh((hessian + hessian.T) / 2)
+    values = np.where(np.isfinite(values) & (values > 1e-2), values, 1.0)
+    return (vectors / values) @ vectors.T
+
+
+def jittered_starts(start: dict, chains: int, seed: int) -> list[dict]:
+    """``start`` for the first chain and jittered copies of it for the others, so that the
+    chains start apart (R-hat can only see chains that could disagree): sds by a factor
+    exp(N(0, 0.1)), whitened coordinates by N(0, 0.3), other values by N(0, 0.1)."""
+    rng = np.random.default_rng(seed)
+    starts = [start]
+    for _ in range(chains - 1):
+        jitter = {}
+        for name, value in start.items():
+            value = np.asarray(value)
+            if name.startswith("sigma_"):
+                jitter[name] = jnp.asarray(value * np.exp(rng.normal(0.0, 0.1, value.shape)))
+            else:
+                scale = 0.3 if name.endswith(WHITENED_SUFFIX) else 0.1
+                jitter[name] = jnp.asarray(value + rng.normal(0.0, scale, value.shape))
+        starts.append(jitter)
+    return starts
+
+
+def unconstrained_starts(starts: list[dict]) -> dict:
+    """Per-chain starting values on NUTS's unconstrained scale (sds as logs), stacked
+    over chains (one chain: as they are)."""
+    unconstrained = [
+        {k: jnp.log(v) if k.startswith("sigma_") else jnp.asarray(v) for k, v in s.items()}
+        for s in starts
+    ]
+    if len(unconstrained) == 1:
+        return unconstrained[0]
+    return jax.tree.map(lambda *values: jnp.stack(values), *unconstrained)

@@ -31,10 +31,9 @@ from arviz_stats.utils import ELPDData, ELPDDataLOO
 from scipy.special import logsumexp
 
 from valueint.inference import psis
+from valueint.inference.psis import PARETO_K_BAD
 
-PARETO_K_BAD = 0.7
 ICS = ("loo", "waic")
-METHODS = ("psis", "kfold")
 UNITS = ("trial", "subject")
 SAMPLE_DIMS = ("chain", "draw")
 # pointwise log-likelihoods whose variance over draws exceeds this make WAIC unreliable
@@ -60,7 +59,23 @@ def by_subject(fit: xr.DataTree) -> xr.DataTree:
     return tree
 
 
-def _check_fits(fits: Mapping[str, xr.DataTree]) -> None:
+def ranked_table(elpds: Mapping, extra: Mapping[str, dict]) -> pd.DataFrame:
+    """Fits ranked by their elpd estimates (arviz-stats, stacking weights): rank, elpd, p,
+    elpd_diff (a positive distance to the best model, as these tables always gave it),
+    weight, se, dse, then each fit's ``extra`` columns; best first."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        ranked = azs.compare(dict(elpds), method="stacking", round_to="none")
+    table = ranked[["rank", "elpd", "p"]].assign(
+        elpd_diff=0.0 - ranked["elpd_diff"],
+        weight=ranked["weight"],
+        se=ranked["se"],
+        dse=ranked["dse"],
+    )
+    return table.astype({"rank": int}).join(pd.DataFrame.from_dict(extra, orient="index"))
+
+
+def check_fits(fits: Mapping[str, xr.DataTree]) -> None:
     if len(fits) < 2:
         raise ValueError(f"compare needs at least two fits; got {len(fits)}")
     missing = [name for name, fit in fits.items() if "log_likelihood" not in fit.children]
@@ -196,21 +211,9 @@ def _n_bad_k(elpd, loglik: xr.DataArray, unit_dim: str) -> tuple[int, int]:
     return int(np.sum((k > PARETO_K_BAD) & ~constant)), int(constant.sum())
 
 
-def compare(
-    fits: Mapping[str, xr.DataTree],
-    ic: str = "loo",
-    by: str = "trial",
-    *,
-    method: str = "psis",
-    k: int = 10,
-    **kfold_options,
-) -> pd.DataFrame:
+def compare(fits: Mapping[str, xr.DataTree], ic: str = "loo", by: str = "trial") -> pd.DataFrame:
     """Rank fits by PSIS-LOO (``ic="loo"``) or WAIC; stacking weights; both ICs shown.
-
-    ``method="kfold"`` (with ``by="subject"``) ranks them instead by exact K-fold
-    cross-validation: every model refitted without each of ``k`` folds of subjects, on the
-    job engine (``valueint.trials.kfold``; ``kfold_options`` such as ``out``, ``seed``,
-    ``refit``, ``address`` and ``workers`` go to ``kfold``), beside the PSIS estimates.
+    (Exact K-fold by subject: ``valueint.workflows.comparison.compare``.)
 
     Columns: rank, elpd (of ``ic``), p (effective parameters), elpd_diff and dse (to the
     best model), se, weight (stacking), elpd_loo/p_loo/elpd_waic/p_waic, n_pareto_k_bad
@@ -221,20 +224,8 @@ def compare(
         raise ValueError(f"ic must be one of {', '.join(ICS)}; got {ic!r}")
     if by not in UNITS:
         raise ValueError(f"by must be one of {', '.join(UNITS)}; got {by!r}")
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
-    if method == "kfold" and by != "subject":
-        raise ValueError(
-            "K-fold here leaves out whole subjects: use by='subject' with method='kfold'"
-        )
-    if kfold_options and method != "kfold":
-        raise TypeError(
-            f"compare got K-fold options {sorted(kfold_options)} with method={method!r}"
-        )
     fits = dict(fits)
-    _check_fits(fits)
-    if method == "kfold":
-        return kfold_table(fits, compare(fits, "loo", "subject"), k, **kfold_options)
+    check_fits(fits)
     if by == "subject":
         fits = {name: by_subject(fit) for name, fit in fits.items()}
     unit_dim = "obs" if by == "trial" else "subject"
@@ -258,17 +249,7 @@ def compare(
             "n_points": int(loglik.sizes[unit_dim]),
             "model": str(fit.attrs.get("model", name)),
         }
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        ranked = azs.compare(loos if ic == "loo" else waics, method="stacking", round_to="none")
-    # elpd_diff as a positive distance to the best model, as these tables always gave it
-    table = ranked[["rank", "elpd", "p"]].assign(
-        elpd_diff=0.0 - ranked["elpd_diff"],
-        weight=ranked["weight"],
-        se=ranked["se"],
-        dse=ranked["dse"],
-    )
-    table = table.astype({"rank": int}).join(pd.DataFrame.from_dict(extra, orient="index"))
+    table = ranked_table(loos if ic == "loo" else waics, extra)
     table["ic"] = ic
     table["unit"] = by
     table.index.name = "fit"
@@ -281,68 +262,4 @@ def compare(
             ComparisonWarning,
             stacklevel=2,
         )
-    return table
-
-
-def kfold_table(fits, psis_table: pd.DataFrame, k: int, **kfold_options) -> pd.DataFrame:
-    """The K-fold comparison table (see ``compare``), with PSIS-LOO by subject beside it.
-
-    Columns: rank, elpd (K-fold), p (lppd of the full fit - elpd), elpd_diff and dse (to
-    the best, paired over subjects), se, weight (stacking), mc_se (Monte Carlo se of the
-    held-out densities), elpd_psis and n_pareto_k_bad (PSIS-LOO by subject), n_heldout_k_bad
-    (held-out densities whose importance weights have k > 0.7), folds_with_warnings
-    (fold fits that failed a convergence check), n_points, model, ic ("kfold"), unit, k.
-    """
-    from valueint.trials.kfold import kfold
-
-    results = kfold(fits, k, **kfold_options)
-    elpds, extra = {}, {}
-    for name, result in results.items():
-        loglik = by_subject(fits[name])["log_likelihood"]["choice"]
-        values = loglik.stack(sample=SAMPLE_DIMS).transpose("subject", "sample").values
-        lppd = float(np.sum(logsumexp(values, axis=1) - math.log(values.shape[1])))
-        elpd_i = xr.DataArray(
-            result.elpd_i, dims=("subject",), coords={"subject": list(result.subject_ids)}
-        )
-        elpds[name] = ELPDData(
-            elpd=result.elpd,
-            se=result.se,
-            p=lppd - result.elpd,
-            n_samples=values.shape[1],
-            n_data_points=result.elpd_i.size,
-            scale="log",
-            warning=bool(np.any(result.pareto_k_i > PARETO_K_BAD)),
-            good_k=PARETO_K_BAD,
-            elpd_i=elpd_i,
-        )
-        extra[name] = {
-            "mc_se": result.mc_se,
-            "elpd_psis": float(psis_table.loc[name, "elpd_loo"]),
-            "n_pareto_k_bad": int(psis_table.loc[name, "n_pareto_k_bad"]),
-            "n_heldout_k_bad": int(np.sum(result.pareto_k_i > PARETO_K_BAD)),
-            "folds_with_warnings": len(result.fit_messages),
-            "n_points": result.elpd_i.size,
-            "model": str(fits[name].attrs.get("model", name)),
-        }
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        ranked = azs.compare(elpds, method="stacking", round_to="none")
-    table = ranked[["rank", "elpd", "p"]].assign(
-        elpd_diff=0.0 - ranked["elpd_diff"],
-        weight=ranked["weight"],
-        se=ranked["se"],
-        dse=ranked["dse"],
-    )
-    table = table.astype({"rank": int}).join(pd.DataFrame.from_dict(extra, orient="index"))
-    table["ic"], table["unit"], table["k"] = "kfold", "subject", int(k)
-    table.index.name = "fit"
-    table.attrs["kfold"] = results
-    unsettled = table[(table["n_heldout_k_bad"] > 0) | (table["folds_with_warnings"] > 0)]
-    if len(unsettled):
-        listed = ", ".join(
-            f"{name} ({int(row.folds_with_warnings)} fold fit(s) with warnings, "
-            f"{int(row.n_heldout_k_bad)} held-out subject(s) with k > {PARETO_K_BAD})"
-            for name, row in unsettled.iterrows()
-        )
-        warnings.warn(f"K-fold: {listed}; see the fold results", ComparisonWarning, stacklevel=3)
     return table

@@ -1,10 +1,14 @@
 """MCMC convergence diagnostics: the one set of thresholds and the one reading of a fit.
 
 ``diagnostics(fit)`` reads R-hat, bulk and tail effective sample sizes (over every
-posterior variable) and divergent transitions of any fit with a ``posterior`` group
-(trial fits, paradigm fits), and says in plain words what is wrong and what to try.
-``parameter_convergence`` gives R-hat and bulk ESS of one [chain, draw] array, and
-``posterior_summary`` the table of means, intervals and diagnostics per variable.
+posterior variable) and divergent transitions of any fit with a ``posterior`` group, of
+any family, and says in plain words what is wrong and what to try.  ``converged`` is the
+one criterion every fit, analysis, refit and replication is judged by; ``row()`` and
+``diagnostics_row`` the one diagnostics row (its columns: ``DIAGNOSTIC_COLUMNS``) that
+every table of fits carries; ``warn_diagnostics`` raises a fit's messages as
+``FitWarning``.  ``parameter_convergence`` gives R-hat and bulk ESS of one [chain, draw]
+array, and ``posterior_summary`` the table of means, intervals and diagnostics per
+variable.
 """
 
 from __future__ import annotations
@@ -28,6 +32,14 @@ ESS_MIN = 400
 TAIL_PROB = 0.05
 
 
+# the one diagnostics row of a fit, in every table of fits (``Diagnostics.row``)
+DIAGNOSTIC_COLUMNS = ("max_rhat", "min_ess_bulk", "min_ess_tail", "divergences", "converged")
+
+
+class FitWarning(UserWarning):
+    """A fit whose diagnostics say its numbers should not be trusted yet."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Diagnostics:
     """Convergence summary of a fit; ``messages`` say what is wrong and what to try."""
@@ -36,15 +48,20 @@ class Diagnostics:
     max_rhat: float
     min_ess_bulk: float
     min_ess_tail: float
-    n_divergent: int
+    divergences: int
     n_draws: int
     messages: tuple[str, ...]
     n_chains: int = 1
 
-    @property
-    def ok(self) -> bool:
-        """No message: every check that applies to the fit's method passed."""
-        return not self.messages
+    def row(self) -> dict:
+        """The diagnostics row: ``DIAGNOSTIC_COLUMNS``."""
+        return {
+            "max_rhat": self.max_rhat,
+            "min_ess_bulk": self.min_ess_bulk,
+            "min_ess_tail": self.min_ess_tail,
+            "divergences": self.divergences,
+            "converged": self.converged,
+        }
 
     @property
     def converged(self) -> bool:
@@ -57,7 +74,7 @@ class Diagnostics:
             and self.max_rhat <= RHAT_MAX
             and self.min_ess_bulk >= ESS_MIN
             and self.min_ess_tail >= ESS_MIN
-            and self.n_divergent == 0
+            and self.divergences == 0
         )
 
 
@@ -89,9 +106,9 @@ def diagnostics(fit: xr.DataTree) -> Diagnostics:
     max_rhat = math.inf if stuck else _extreme(rhat, np.nanmax)
     min_bulk = _extreme(ess_bulk, np.nanmin)
     min_tail = _extreme(ess_tail, np.nanmin)
-    n_divergent = 0
+    divergences = 0
     if "sample_stats" in fit.children and "diverging" in fit["sample_stats"].data_vars:
-        n_divergent = int(fit["sample_stats"]["diverging"].sum())
+        divergences = int(fit["sample_stats"]["diverging"].sum())
     messages = []
     if n_chains < 2:
         messages.append(
@@ -122,9 +139,9 @@ def diagnostics(fit: xr.DataTree) -> Diagnostics:
             f"{_worst(ess_tail, np.nanargmin)}), below {ESS_MIN}: credible intervals are "
             "unreliable. Run more draws or chains."
         )
-    if n_divergent:
+    if divergences:
         messages.append(
-            f"{n_divergent} divergent transition(s) after warmup: the sampler missed part of "
+            f"{divergences} divergent transition(s) after warmup: the sampler missed part of "
             "the posterior. Raise target_accept_prob (e.g. 0.95 or 0.99) and warmup; the "
             "population model is already non-centred, so persistent divergences point to "
             "priors that are too wide or a parameter the data cannot pin down."
@@ -134,11 +151,36 @@ def diagnostics(fit: xr.DataTree) -> Diagnostics:
         max_rhat,
         min_bulk,
         min_tail,
-        n_divergent,
+        divergences,
         n_chains * n_draws,
         tuple(messages),
         n_chains,
     )
+
+
+def diagnostics_row(fit: xr.DataTree) -> dict:
+    """A fit's row in a table of fits: the diagnostics row (``DIAGNOSTIC_COLUMNS``), the
+    mean leapfrog steps per draw (NaN without them), the sampling time and the messages."""
+    report = diagnostics(fit)
+    stats = fit["sample_stats"] if "sample_stats" in fit.children else None
+    steps = math.nan
+    if stats is not None and "n_steps" in stats.data_vars:
+        steps = float(stats["n_steps"].values.mean())
+    return {
+        **report.row(),
+        "mean_leapfrog_steps": steps,
+        "sampling_time_s": float(fit.attrs.get("sampling_time_s", math.nan)),
+        "messages": " | ".join(report.messages),
+    }
+
+
+def warn_diagnostics(fit: xr.DataTree, stacklevel: int = 3) -> Diagnostics:
+    """Warn each message of ``diagnostics(fit)`` as a ``FitWarning`` naming the model."""
+    report = diagnostics(fit)
+    model = fit.attrs.get("model")
+    for message in report.messages:
+        warnings.warn(f"{model}: {message}" if model else message, FitWarning, stacklevel=stacklevel)
+    return report
 
 
 def _extreme(dataset: xr.Dataset, reduce) -> float:

@@ -17,6 +17,10 @@ import math
 import numpy as np
 from scipy.special import logsumexp
 
+# above this Pareto k an importance-sampling estimate is unreliable (Vehtari et al., 2024):
+# PSIS-LOO's points, held-out densities, marginal likelihoods
+PARETO_K_BAD = 0.7
+
 PRIOR_BS, PRIOR_K = 3, 10  # the generalized Pareto fit's prior, as in arviz-stats
 ROWS_PER_CHUNK = 512  # bounds the [rows, m_est, tail] work array of the fit
 

@@ -6,7 +6,7 @@ against what the data say: non-centred (theta = mean + sigma z) is right where a
 subject's own data say little, centred (theta sampled directly) where they pin it down;
 which holds differs from subject to subject and parameter to parameter, and within a
 subject a learning rate and an inverse temperature trade off (posterior correlations
-near 0.9 on the Cutler data).  ``run_whitened_nuts`` (``centeredness="whitened"``) samples
+near 0.9 on the Cutler data).  ``run_whitened_nuts`` (``parameterization="whitened"``) samples
 every subject in its own whitened coordinates (``valueint.inference.whitening``): a short SVI
 run (``warm_start``) finds the starting point, each subject's Hessian there gives a first
 Gaussian approximation of its likelihood, a first warmup refits it from the draws'
@@ -56,12 +56,10 @@ from valueint.inference.reparam import (
     WHITENED_SITE,
     reparameterized,
 )
+from valueint.inference.settings import MASS_MATRICES, PARAMETERIZATIONS
 from valueint.inference.whitening import from_draws, from_hessian, whitened_from_theta
 
-CENTEREDNESS = ("whitened", "auto", "centered", "noncentered")
-INITS = ("svi", "median")
-MASS_MATRICES = ("population", "diagonal", "dense")
-GUIDES = {"normal": AutoNormal, "multivariate": AutoMultivariateNormal}
+GUIDES = {"normal": AutoNormal, "multivariate": AutoMultivariateNormal}  # settings.GUIDES
 
 
 def fixed_centeredness(centeredness, shape: tuple[int, int]):
@@ -71,8 +69,9 @@ def fixed_centeredness(centeredness, shape: tuple[int, int]):
         named = {"auto": None, "centered": 1.0, "noncentered": 0.0}
         if centeredness not in named:
             raise ValueError(
-                f"centeredness must be one of {', '.join(CENTEREDNESS)}, a number in [0, 1], "
-                f"one per parameter or one per subject and parameter; got {centeredness!r}"
+                f"parameterization must be one of {', '.join(PARAMETERIZATIONS)} (or a "
+                f"centeredness in [0, 1], one per parameter or per subject and parameter); "
+                f"got {centeredness!r}"
             )
         if named[centeredness] is None:
             return None
@@ -186,7 +185,7 @@ def _svi(program: SviProgram, token, key, dynamic, arrays):
     return params, losses, guide.median(params), draws
 
 
-def subject_values(numpyro_model, model_args, centeredness, values):
+def warm_start_values(numpyro_model, model_args, centeredness, values):
     """The population values of ``values`` (a warm start of the partially centred model)
     with the subject parameters ``SUBJECT_SITE`` [S, P] on the unconstrained scale."""
     model = numpyro.handlers.substitute(

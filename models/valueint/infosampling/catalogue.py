@@ -182,20 +182,20 @@ class DecisionTables:
     log_distrust: jnp.ndarray
 
 
-MODELS: Registry[SamplingModel] = Registry("sampling model", defined_in=__name__)
+SAMPLING_MODELS: Registry[SamplingModel] = Registry("sampling model", defined_in=__name__)
 
 
 def register(model: SamplingModel) -> SamplingModel:
-    return MODELS.register(model.name, model)
+    return SAMPLING_MODELS.register(model.name, model)
 
 
 def get_model(name: str | SamplingModel) -> SamplingModel:
     """The registered model ``name`` (a model passes through)."""
-    return name if isinstance(name, SamplingModel) else MODELS.get(name)
+    return name if isinstance(name, SamplingModel) else SAMPLING_MODELS.get(name)
 
 
 def registered() -> tuple[str, ...]:
-    return MODELS.names()
+    return SAMPLING_MODELS.names()
 
 
 def _expand(params: dict) -> dict:

@@ -15,10 +15,11 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from valueint.inference.predictive import BAND, inside
+from valueint.inference.predictive import coverage as predictive_coverage
 from valueint.infosampling.arrays import simulate_paths
 from valueint.infosampling.catalogue import get_model
 
-BAND = 0.90
 AGE_BANDS = ((10, 12), (13, 15), (16, 18), (19, 21), (22, 24))  # whole years, inclusive
 STATISTICS = {"tiles": "tiles opened per trial", "trust": "trust rate"}
 
@@ -98,7 +99,7 @@ def predictive_table(
     predictive median and ``band`` interval, and whether the observed point is inside."""
     observed = observed_points(data)
     simulated = simulated_points(fit, data, n_draws=n_draws, seed=seed)
-    tail = (1 - band) / 2
+    tail = (1 - band) / 2  # the band's quantiles, with the median between them
     rows = []
     for statistic in STATISTICS:
         summary = (
@@ -112,9 +113,7 @@ def predictive_table(
         )
         table = table.merge(summary.reset_index(), on=["age_band", "reciprocation"])
         table.insert(0, "statistic", statistic)
-        table["covered"] = (table.observed >= table.lower - 1e-12) & (
-            table.observed <= table.upper + 1e-12
-        )
+        table["inside"] = inside(table.observed, table.lower, table.upper)
         rows.append(table)
     out = pd.concat(rows, ignore_index=True)
     out.insert(0, "model", fit.attrs["model"])
@@ -122,14 +121,9 @@ def predictive_table(
 
 
 def coverage(table: pd.DataFrame) -> pd.DataFrame:
-    """Fraction of observed points inside the band, per model and statistic and overall."""
-    per = (
-        table.groupby(["model", "statistic"])
-        .covered.agg(points="size", covered="sum")
-        .reset_index()
-    )
-    overall = table.groupby("model").covered.agg(points="size", covered="sum").reset_index()
-    overall["statistic"] = "both"
-    out = pd.concat([per, overall], ignore_index=True)
-    out["fraction"] = out.covered / out.points
-    return out
+    """Share of observed points inside the band (``valueint.inference.predictive.coverage``),
+    per model and statistic and overall (statistic ``both``)."""
+    per = predictive_coverage(table, ["model", "statistic"])
+    overall = predictive_coverage(table, ["model"])
+    overall.insert(1, "statistic", "both")
+    return pd.concat([per, overall], ignore_index=True)

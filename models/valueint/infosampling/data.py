@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from valueint.datasets import DatasetReport, resolve_dataset
+from valueint.datasets import DatasetReport, NamedDataset, register_dataset, resolve_dataset
 from valueint.infosampling.belief import MAX_TILES
-from valueint.trials.contract import TrialDataError
+from valueint.errors import DataError
 
 ENV = "VALUEINT_TRUST_SAMPLING_MA2022"  # the .mat file, or the folder holding it
 DIRNAME = "trust_sampling_ma2022"
@@ -115,25 +115,25 @@ def read_source(file: str | Path) -> pd.DataFrame:
     try:
         mat = scipy.io.loadmat(file, squeeze_me=True, struct_as_record=False)
     except Exception as err:  # scipy raises several kinds for a file that is not MATLAB 5
-        raise TrialDataError(
+        raise DataError(
             f"{file}: not a readable MATLAB file ({err})", source=str(file)
         ) from None
     if "data" not in mat:
-        raise TrialDataError(
+        raise DataError(
             f"{file}: expected a struct named 'data'; found {sorted(k for k in mat if not k.startswith('__'))}",
             source=str(file),
         )
     struct = mat["data"]
     missing = [f for f in FIELDS if f not in getattr(struct, "_fieldnames", ())]
     if missing:
-        raise TrialDataError(
+        raise DataError(
             f"{file}: struct 'data' lacks the field(s) {', '.join(map(repr, missing))}",
             source=str(file),
         )
     columns = {f: np.asarray(getattr(struct, f)).ravel() for f in FIELDS}
     lengths = {f: len(v) for f, v in columns.items()}
     if len(set(lengths.values())) != 1:
-        raise TrialDataError(
+        raise DataError(
             f"{file}: the fields of 'data' differ in length: {lengths}", source=str(file)
         )
     return pd.DataFrame(columns)
@@ -144,7 +144,7 @@ def _fail(file, column: str, rows, expected: str, found) -> None:
     if rows.size:
         shown = ", ".join(str(r + 1) for r in rows[:5]) + (", ..." if rows.size > 5 else "")
         values = ", ".join(map(str, pd.unique(np.asarray(found)[rows])[:5]))
-        raise TrialDataError(
+        raise DataError(
             f"{file}: field '{column}', row(s) {shown} ({rows.size} in all): expected "
             f"{expected}; found {values}",
             source=str(file),
@@ -152,7 +152,7 @@ def _fail(file, column: str, rows, expected: str, found) -> None:
 
 
 def check_source(frame: pd.DataFrame, file="trials.mat") -> None:
-    """Every row against the task's structure; a TrialDataError names field and rows."""
+    """Every row against the task's structure; a DataError names field and rows."""
     for column in FIELDS:
         values = pd.to_numeric(frame[column], errors="coerce")
         _fail(file, column, ~np.isfinite(values.to_numpy(float)), "a number", frame[column])
@@ -385,3 +385,13 @@ def write_source(data: TrustSamplingData, path: str | Path) -> Path:
         with open(tmp, "wb") as handle:
             scipy.io.savemat(handle, {"data": columns})
     return path
+
+
+register_dataset(
+    NamedDataset(
+        "trust_sampling_ma2022",
+        "infosampling",
+        load_trust_sampling,
+        "sampling evidence about a peer's trustworthiness, ages 10-24 (Ma et al. 2022)",
+    )
+)

@@ -41,11 +41,7 @@ data hash, the covariate design), so ``valueint.inference.comparison`` and
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
-import warnings
-from datetime import UTC, datetime
 
 import jax
 import jax.numpy as jnp
@@ -54,12 +50,19 @@ import numpyro
 import numpyro.distributions as dist
 import pandas as pd
 import xarray as xr
-from numpyro.infer import MCMC, NUTS, init_to_value
 
+from valueint.inference.chains import (
+    block_inverse_mass,
+    jittered_starts,
+    run_mcmc,
+    unconstrained_starts,
+)
 from valueint.inference.covariates import CovariateFormulas, build_design
-from valueint.inference.diagnostics import diagnostics
+from valueint.inference.diagnostics import warn_diagnostics
+from valueint.inference.fit_files import data_hash, run_attrs
 from valueint.inference.parameters import constrain_value
 from valueint.inference.reparam import SUBJECT_SITE
+from valueint.inference.settings import SamplerSettings, resolve_settings
 from valueint.inference.whitening import (
     WHITENED_SUFFIX,
     LikelihoodApproximation,
@@ -82,13 +85,8 @@ from valueint.infosampling.coordinates import (
     subject_modes,
     subject_moments,
 )
-from valueint.records import package_versions
 
 DEFAULT_FORMULA = "1 + bs(age, df=4, extrapolation='extend')"
-
-
-class FitWarning(UserWarning):
-    """A sampling-model fit whose diagnostics failed."""
 
 
 def formulas_for(model, formulas=None) -> CovariateFormulas:
@@ -163,38 +161,56 @@ def derived_prior(params: dict) -> dict:
 
 
 def data_sha256(trials: pd.DataFrame) -> str:
+    """The trial table's fingerprint (``valueint.inference.fit_files.data_hash``)."""
     columns = ["subject", "trial", "reciprocation", "tiles", "green", "trust"]
-    return hashlib.sha256(
-        pd.util.hash_pandas_object(trials[columns], index=False).values.tobytes()
-    ).hexdigest()
+    return data_hash({c: trials[c].to_numpy() for c in columns})
+
+
+# the sampling models' sampler defaults: every participant whitened, after a pilot
+DEFAULT_SETTINGS = SamplerSettings(
+    target_accept_prob=0.85, parameterization="whitened", pilot_warmup=150, pilot_draws=50
+)
+
+
+def check_settings(settings: SamplerSettings) -> None:
+    """Refuse what a sampling-model fit cannot do (it starts each participant at its
+    penalized mode, so ``init`` and ``warm_start_steps`` do not apply)."""
+    if settings.method != "nuts":
+        raise ValueError(f"sampling models are fitted by NUTS; got method={settings.method!r}")
+    if settings.parameterization != "whitened":
+        raise ValueError(
+            "sampling models whiten every participant (parameterization='whitened'); "
+            f"got {settings.parameterization!r}"
+        )
+    if settings.mass_matrix == "dense":
+        raise ValueError("mass_matrix='dense' is not offered here: use 'population' or 'diagonal'")
 
 
 def fit_sampling(
     data,
     model,
+    settings: SamplerSettings | None = None,
     *,
     formulas=None,
-    chains: int = 4,
-    warmup: int = 1000,
-    draws: int = 1000,
     seed: int = 0,
-    target_accept_prob: float = 0.85,
-    max_tree_depth: int = 10,
-    dense_population: bool = True,
     varying=None,
-    pilot_warmup: int = 150,
-    pilot_draws: int = 50,
     progress: bool = False,
     loglik_batch: int = 100,
+    **sampler,
 ) -> xr.DataTree:
     """Fit ``model`` to ``data`` (a ``TrustSamplingData``) by NUTS; a DataTree (module doc).
 
-    Chains run in parallel when JAX has a CPU device per chain
-    (``numpyro.set_host_device_count`` before JAX starts), else in turn.  With
-    ``dense_population`` the population block (coefficients and sds) gets a dense mass
-    matrix: spline coefficients of one parameter are strongly correlated.
+    ``settings`` (or keyword changes to ``DEFAULT_SETTINGS``) are the sampler's: its
+    chains, warmup, draws and target acceptance; ``pilot_warmup`` and ``pilot_draws`` of
+    the pilot run whose draws refit the whitening.  Chains run in parallel when JAX has a
+    CPU device per chain (``numpyro.set_host_device_count`` before JAX starts), else in
+    turn.  With ``mass_matrix="population"`` the population block (coefficients and sds)
+    gets a dense mass matrix: spline coefficients of one parameter are strongly correlated.
     """
     numpyro.enable_x64()
+    settings = resolve_settings(settings, DEFAULT_SETTINGS, **sampler)
+    check_settings(settings)
+    chains = settings.chains
     model = get_model(model)
     subject_ids = list(data.subjects.index)
     design = design_for(model, data.subjects, formulas)
@@ -210,45 +226,32 @@ def fit_sampling(
     init = _initial_values(
         model, np.asarray(modes), [np.asarray(m) for m in matrices], approximation, varying
     )
-    population_sites = [f"coef_{p}" for p in model.parameter_names] + [
-        f"sigma_{model.parameter_names[i]}" for i in varying
-    ]
+    population_sites = tuple(
+        [f"coef_{p}" for p in model.parameter_names]
+        + [f"sigma_{model.parameter_names[i]}" for i in varying]
+    )
+    dense = settings.mass_matrix == "population"
 
     def run(approximation, starts, n_warmup, n_draws, key, population_mass):
-        """NUTS from one start per chain (a list of dicts of sampled values), the
-        population block's inverse mass matrix starting at ``population_mass``."""
-        arguments = (model, cells, matrices, varying, *_arrays(approximation))
-        kernel = NUTS(
+        """NUTS from one start per chain, the population block's inverse mass matrix
+        starting at ``population_mass``; the participants' theta added to the samples."""
+        samples, extra, adapted = run_mcmc(
             whitened_model,
-            target_accept_prob=target_accept_prob,
-            max_tree_depth=max_tree_depth,
-            init_strategy=init_to_value(values=starts[0]),
-            dense_mass=[tuple(population_sites)] if dense_population else False,
-            inverse_mass_matrix={tuple(population_sites): population_mass},
+            (model, cells, matrices, varying, *_arrays(approximation)),
+            key,
+            starts=starts,
+            warmup=n_warmup,
+            draws=n_draws,
+            target_accept_prob=settings.target_accept_prob,
+            max_tree_depth=settings.max_tree_depth,
+            block=population_sites,
+            block_inverse_mass=population_mass,
+            dense_block=dense,
+            progress=progress,
         )
-        mcmc = MCMC(
-            kernel,
-            num_warmup=n_warmup,
-            num_samples=n_draws,
-            num_chains=chains,
-            chain_method="parallel" if parallel else "sequential",
-            progress_bar=progress,
-        )
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", "There are not enough devices")
-            mcmc.run(
-                key,
-                *arguments,
-                extra_fields=("diverging", "num_steps"),
-                init_params=_unconstrained_starts(starts),
-            )
-        samples = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
         samples[SUBJECT_SITE] = _subject_theta(model, samples, matrices, approximation, varying)
-        adapted = mcmc.last_state.adapt_state.inverse_mass_matrix[tuple(population_sites)]
-        adapted = np.asarray(adapted).reshape(-1, *np.shape(population_mass)).mean(axis=0)
-        return samples, mcmc.get_extra_fields(group_by_chain=True), adapted
+        return samples, extra, adapted
 
-    parallel = jax.local_device_count() >= chains
     start = time.perf_counter()
     # the pilot: the Hessian's coordinates miss where a participant's likelihood is far
     # from Gaussian (skewed, or flat on one side); its draws give the real widths
@@ -256,16 +259,17 @@ def fit_sampling(
     # from jittered values, the main run's from each chain's own last pilot draw
     # the population block starts from its curvature at the start: from a unit mass matrix
     # the pilot's short warmup spends hundreds of leapfrog steps per draw learning it
-    population_mass = _population_inverse_mass(
+    population_mass = block_inverse_mass(
+        whitened_model,
         (model, cells, matrices, varying, *_arrays(approximation)),
-        _unconstrained_starts([init]),
+        unconstrained_starts([init]),
         population_sites,
     )
     pilot, _, population_mass = run(
         approximation,
-        _jittered(init, chains, seed),
-        pilot_warmup,
-        pilot_draws,
+        jittered_starts(init, chains, seed),
+        settings.pilot_warmup,
+        settings.pilot_draws,
         key_pilot,
         population_mass,
     )
@@ -275,39 +279,30 @@ def fit_sampling(
         for c in range(chains)
     ]
     # the main run keeps the pilot's adapted population block (its coordinates are unchanged)
-    samples, extra, _ = run(approximation, starts, warmup, draws, key_main, population_mass)
+    samples, extra, _ = run(
+        approximation, starts, settings.warmup, settings.draws, key_main, population_mass
+    )
     sampling_s = time.perf_counter() - start
     tree = _fit_tree(model, data, design, paths, samples, extra, loglik_batch)
-    settings = {
+    record = {
         "formulas": design.formulas.to_dict(),
-        "chains": chains,
-        "warmup": warmup,
-        "draws": draws,
-        "pilot_warmup": pilot_warmup,
-        "pilot_draws": pilot_draws,
-        "target_accept_prob": target_accept_prob,
-        "max_tree_depth": max_tree_depth,
-        "dense_population": dense_population,
         "varying": [model.parameter_names[i] for i in varying],
-        "chain_method": "parallel" if parallel else "sequential",
+        "chain_method": "parallel" if jax.local_device_count() >= chains else "sequential",
     }
     tree.attrs.update(
-        {
-            "model": model.name,
-            "method": "nuts",
-            "seed": int(seed),
-            "data_sha256": data_sha256(data.trials),
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "sampling_time_s": round(sampling_s, 3),
-            "versions": json.dumps(package_versions()),
-            "settings": json.dumps(settings),
-            "parameter_names": json.dumps(list(model.parameter_names)),
-            "covariate_design": design.to_json(),
-            "inference_library": "numpyro",
-        }
+        run_attrs(
+            family="infosampling",
+            model=model.name,
+            seed=seed,
+            data_sha256=data_sha256(data.trials),
+            sampling_time_s=sampling_s,
+            sampler=settings,
+            settings=record,
+            parameter_names=model.parameter_names,
+        )
     )
-    for message in diagnostics(tree).messages:
-        warnings.warn(f"{model.name}: {message}", FitWarning, stacklevel=2)
+    tree.attrs["covariate_design"] = design.to_json()
+    warn_diagnostics(tree)
     return tree
 
 
@@ -392,57 +387,6 @@ def _approximation_from_draws(model, samples, matrices, varying):
 
 def _arrays(approximation) -> tuple:
     return jnp.asarray(approximation.h), jnp.asarray(approximation.precision)
-
-
-def _population_inverse_mass(arguments, start: dict, sites) -> np.ndarray:
-    """The inverse of the potential's Hessian in the population sites (unconstrained,
-    in the order of ``sites``) at ``start``, the participants' whitened coordinates
-    held: an initial dense inverse mass matrix for the population block.  Directions the
-    start sees as flat or convex get unit variance."""
-    from jax.flatten_util import ravel_pytree
-    from numpyro.infer.util import potential_energy
-
-    population = {k: jnp.asarray(start[k]) for k in sites}
-    flat, unravel = ravel_pytree([population[k] for k in sites])
-    rest = {k: v for k, v in start.items() if k not in population}
-
-    def energy(vector):
-        values = dict(zip(sites, unravel(vector), strict=True))
-        return potential_energy(whitened_model, arguments, {}, {**rest, **values})
-
-    hessian = np.asarray(jax.jit(jax.hessian(energy))(flat))
-    values, vectors = np.linalg.eigh((hessian + hessian.T) / 2)
-    values = np.where(np.isfinite(values) & (values > 1e-2), values, 1.0)
-    return (vectors / values) @ vectors.T
-
-
-def _jittered(start: dict, chains: int, seed: int) -> list[dict]:
-    """``start`` for the first chain, and jittered copies of it for the others."""
-    rng = np.random.default_rng(seed)
-    starts = [start]
-    for _ in range(chains - 1):
-        jitter = {}
-        for name, value in start.items():
-            value = np.asarray(value)
-            if name.startswith("sigma_"):
-                jitter[name] = jnp.asarray(value * np.exp(rng.normal(0.0, 0.1, value.shape)))
-            else:
-                scale = 0.3 if name.endswith(WHITENED_SUFFIX) else 0.1
-                jitter[name] = jnp.asarray(value + rng.normal(0.0, scale, value.shape))
-        starts.append(jitter)
-    return starts
-
-
-def _unconstrained_starts(starts: list[dict]) -> dict:
-    """Per-chain starting values on NUTS's unconstrained scale (sds as logs), stacked
-    over chains (one chain: as they are)."""
-    unconstrained = [
-        {k: jnp.log(v) if k.startswith("sigma_") else jnp.asarray(v) for k, v in s.items()}
-        for s in starts
-    ]
-    if len(unconstrained) == 1:
-        return unconstrained[0]
-    return jax.tree.map(lambda *values: jnp.stack(values), *unconstrained)
 
 
 def _initial_values_from_draws(

@@ -1,7 +1,7 @@
 """Paradigm-level choice models: one final choice per child, after a study's feedback.
 
 A study (``valueint.paradigm.conditions.Paradigm``) becomes dense design arrays
-(``design_arrays``); the models read those.
+(``condition_arrays``); the models read those.
 
 The learner's belief about what the adult values is the ISR of ``valueint.isr.belief``:
 theta ~ N(0, prior_sd^2 R), where R has 1 on the diagonal and the free
@@ -47,7 +47,7 @@ from valueint.registry import Registry
 
 
 @pytree_dataclass
-class ParadigmDesign:
+class ConditionArrays:
     """A paradigm as dense arrays: events padded to [condition, event]."""
 
     about: jnp.ndarray  # [C, E, K]
@@ -62,7 +62,7 @@ class ParadigmDesign:
     prior_sd: jnp.ndarray
 
 
-def design_arrays(paradigm: Paradigm) -> ParadigmDesign:
+def condition_arrays(paradigm: Paradigm) -> ConditionArrays:
     """Expand each condition's events (``count`` repeats, in order) into padded arrays."""
     n_features = len(paradigm.features)
     rows = []
@@ -82,7 +82,7 @@ def design_arrays(paradigm: Paradigm) -> ParadigmDesign:
             observed[c, e] = event.adult_present
     net = (feedback * observed).sum(axis=1)
     scale = np.abs(net).max()
-    return ParadigmDesign(
+    return ConditionArrays(
         about=jnp.asarray(about),
         feedback=jnp.asarray(feedback),
         observed=jnp.asarray(observed),
@@ -107,7 +107,7 @@ def correlated_prior(n_features: int, prior_sd, correlation) -> GaussianBelief:
 
 
 @jax.jit
-def condition_beliefs(design: ParadigmDesign, correlation) -> GaussianBelief:
+def condition_beliefs(design: ConditionArrays, correlation) -> GaussianBelief:
     """The learner's belief about the adult's values at the end of each condition: [C, ...]."""
     n_features = design.about.shape[-1]
     prior = correlated_prior(n_features, design.prior_sd, correlation)
@@ -132,7 +132,7 @@ def condition_beliefs(design: ParadigmDesign, correlation) -> GaussianBelief:
     return jax.vmap(one_condition)(design.about, design.feedback, design.observed)
 
 
-def social_value(design: ParadigmDesign, correlation) -> jnp.ndarray:
+def social_value(design: ConditionArrays, correlation) -> jnp.ndarray:
     """m_c: the posterior mean value of the counted option over the alternative, [C]."""
     beliefs = condition_beliefs(design, correlation)
     return beliefs.mean @ design.choice_features
@@ -158,11 +158,11 @@ class ParadigmModel:
     def parameter_names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.parameters)
 
-    def predict(self, params: Mapping, design: ParadigmDesign) -> jnp.ndarray:
+    def predict(self, params: Mapping, design: ConditionArrays) -> jnp.ndarray:
         """P(counted option) per condition."""
         return jax.nn.sigmoid(self.logit(params, design))
 
-    def loglik(self, params: Mapping, design: ParadigmDesign, n, k) -> jnp.ndarray:
+    def loglik(self, params: Mapping, design: ConditionArrays, n, k) -> jnp.ndarray:
         """Binomial log-likelihood of k of n per condition, [C]."""
         logit = self.logit(params, design)
         n, k = jnp.asarray(n, float), jnp.asarray(k, float)
@@ -173,7 +173,7 @@ class ParadigmModel:
         )
         return log_choose + k * jax.nn.log_sigmoid(logit) + (n - k) * jax.nn.log_sigmoid(-logit)
 
-    def simulate(self, params: Mapping, design: ParadigmDesign, n, key) -> jnp.ndarray:
+    def simulate(self, params: Mapping, design: ConditionArrays, n, key) -> jnp.ndarray:
         """Counts k ~ Binomial(n, p_c) per condition."""
         p = self.predict(params, design)
         return jax.random.binomial(key, jnp.asarray(n, float), p)

@@ -23,10 +23,12 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from valueint.errors import DataError
+
 FEEDBACK_CODES = {"praise": 1, "none": 0, "disapproval": -1}
 
 
-class ParadigmError(ValueError):
+class ParadigmError(DataError):
     """A paradigm file or a count table that cannot be used; the message says where."""
 
 
@@ -309,3 +311,25 @@ def load_counts(path: str | Path, paradigm: Paradigm) -> Counts:
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
         raise ParadigmError(f"{path}: not a readable CSV ({err})") from None
     return counts_from_frame(frame, paradigm, str(path))
+
+
+@dataclasses.dataclass(frozen=True)
+class ParadigmData:
+    """A study's counts with the paradigm they were counted in: what a paradigm fit takes."""
+
+    paradigm: Paradigm
+    counts: Counts
+
+
+def as_paradigm_data(data) -> ParadigmData:
+    """``ParadigmData`` from itself or a (Paradigm, Counts) pair."""
+    if isinstance(data, ParadigmData):
+        return data
+    if isinstance(data, tuple) and len(data) == 2:
+        paradigm, counts = data
+        if isinstance(paradigm, Paradigm) and isinstance(counts, Counts):
+            return ParadigmData(paradigm, counts)
+    raise TypeError(
+        "paradigm data are a ParadigmData or a (Paradigm, Counts) pair; got "
+        f"{type(data).__name__}"
+    )

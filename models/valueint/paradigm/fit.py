@@ -30,7 +30,6 @@ import math
 import time
 import warnings
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 
 import jax
 import jax.numpy as jnp
@@ -44,24 +43,26 @@ from scipy import stats
 
 from valueint.inference.chains import ChainProgram, run_chains
 from valueint.inference.comparison import compare
-from valueint.inference.diagnostics import diagnostics, posterior_summary
+from valueint.inference.diagnostics import FitWarning, diagnostics, posterior_summary
+from valueint.inference.fit_files import run_attrs
+from valueint.inference.psis import PARETO_K_BAD
+from valueint.inference.settings import SamplerSettings, resolve_settings
 from valueint.paradigm.catalogue import (
-    ParadigmDesign,
+    ConditionArrays,
     ParadigmModel,
-    design_arrays,
+    condition_arrays,
     get_paradigm_model,
 )
 from valueint.paradigm.conditions import Counts, Paradigm
-from valueint.records import package_versions, pyplot
+from valueint.records import pyplot
 
 EVIDENCE_SAMPLES = 40_000
 EVIDENCE_DF = 4.0
-PARETO_K_OK = 0.7
-MAX_TREE_DEPTH = 10
 
 
-class ParadigmFitWarning(UserWarning):
-    """A paradigm fit or evidence estimate whose numbers should not be trusted yet."""
+# the paradigm models' sampler defaults: a handful of parameters, sampled long and
+# carefully (the marginal likelihood is estimated from the draws)
+DEFAULT_SETTINGS = SamplerSettings(draws=2000, warmup=1000, target_accept_prob=0.95)
 
 
 def _prior(model: ParadigmModel):
@@ -70,7 +71,7 @@ def _prior(model: ParadigmModel):
     return loc, scale
 
 
-def numpyro_model(model: ParadigmModel, design: ParadigmDesign, n, k=None):
+def numpyro_model(model: ParadigmModel, design: ConditionArrays, n, k=None):
     """Unconstrained z ~ Normal(prior); k ~ Binomial(n, sigmoid(logit(constrain(z))))."""
     loc, scale = _prior(model)
     z = numpyro.sample("z", dist.Normal(loc, scale).to_event(1))
@@ -82,7 +83,7 @@ def numpyro_model(model: ParadigmModel, design: ParadigmDesign, n, k=None):
     numpyro.sample("k", dist.Binomial(total_count=n, logits=logit).to_event(1), obs=k)
 
 
-def log_joint(model: ParadigmModel, design: ParadigmDesign, n, k):
+def log_joint(model: ParadigmModel, design: ConditionArrays, n, k):
     """log p(z) + log p(counts | z) for z [..., n_parameters] on the unconstrained scale."""
     return functools.partial(_log_joint, model, design, n, k)
 
@@ -101,7 +102,7 @@ def _log_joint(model, design, n, k, z):
 
 def log_marginal_likelihood(
     model: ParadigmModel,
-    design: ParadigmDesign,
+    design: ConditionArrays,
     counts: Counts,
     posterior_z: np.ndarray,
     samples: int = EVIDENCE_SAMPLES,
@@ -144,27 +145,26 @@ def fit_paradigm(
     paradigm: Paradigm,
     counts: Counts,
     model: str | ParadigmModel,
+    settings: SamplerSettings | None = None,
     *,
-    chains: int = 4,
-    draws: int = 2000,
-    warmup: int = 1000,
     seed: int = 0,
-    target_accept_prob: float = 0.95,
     evidence_samples: int = EVIDENCE_SAMPLES,
     progress: bool = False,
+    **sampler,
 ) -> xr.DataTree:
-    """NUTS fit of ``model`` to ``counts``; see the module docstring for what it holds."""
+    """NUTS fit of ``model`` to ``counts``; see the module docstring for what it holds.
+    ``settings`` (or keyword changes to ``DEFAULT_SETTINGS``) are the sampler's."""
     numpyro.enable_x64()
+    settings = resolve_settings(settings, DEFAULT_SETTINGS, **sampler)
+    check_settings(settings)
     model = get_paradigm_model(model)
     if tuple(counts.conditions) != paradigm.condition_names:
         raise ValueError(
             f"count table conditions {list(counts.conditions)} do not match the paradigm's "
             f"{list(paradigm.condition_names)}"
         )
-    for name, value in (("chains", chains), ("draws", draws), ("warmup", warmup)):
-        if int(value) != value or value < 1:
-            raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    design = design_arrays(paradigm)
+    chains, draws, warmup = settings.chains, settings.draws, settings.warmup
+    design = condition_arrays(paradigm)
     n = jnp.asarray(counts.n, jnp.float64)
     k = jnp.asarray(counts.k, jnp.float64)
     key_fit, key_predict = jax.random.split(jax.random.key(seed))
@@ -176,8 +176,8 @@ def fit_paradigm(
         parameterization="as_written",
         warmup=int(warmup),
         draws=int(draws),
-        target_accept_prob=float(target_accept_prob),
-        max_tree_depth=MAX_TREE_DEPTH,
+        target_accept_prob=float(settings.target_accept_prob),
+        max_tree_depth=int(settings.max_tree_depth),
         dense=False,
         sites=("z", "p", *model.parameter_names),
         start="median",
@@ -193,25 +193,21 @@ def fit_paradigm(
     z = grouped["z"].reshape(-1, len(model.parameters))
     evidence = log_marginal_likelihood(model, design, counts, z, evidence_samples, seed)
     idata = _fit_tree(model, paradigm, counts, grouped, fields, key_predict)
-    settings = {
-        "chains": chains,
-        "draws": draws,
-        "warmup": warmup,
-        "target_accept_prob": target_accept_prob,
-        "evidence_samples": evidence_samples,
-        "chain_method": method,
-    }
+    idata.attrs.update(
+        run_attrs(
+            family="paradigm",
+            model=model.name,
+            seed=seed,
+            data_sha256=counts.sha256(),
+            sampling_time_s=sampling_s,
+            sampler=settings,
+            settings={"evidence_samples": evidence_samples, "chain_method": method},
+            parameter_names=model.parameter_names,
+        )
+    )
     idata.attrs.update(
         {
-            "model": model.name,
             "paradigm": paradigm.name,
-            "seed": int(seed),
-            "data_sha256": counts.sha256(),
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "sampling_time_s": round(sampling_s, 3),
-            "settings": json.dumps(settings),
-            "versions": json.dumps(package_versions()),
-            "parameter_names": json.dumps(list(model.parameter_names)),
             "log_marginal_likelihood": evidence["log_ml"],
             "log_marginal_likelihood_se": evidence["se"],
             "evidence_pareto_k": evidence["pareto_k"],
@@ -219,8 +215,15 @@ def fit_paradigm(
         }
     )
     for message in fit_messages(idata):
-        warnings.warn(message, ParadigmFitWarning, stacklevel=2)
+        warnings.warn(message, FitWarning, stacklevel=2)
     return idata
+
+
+def check_settings(settings: SamplerSettings) -> None:
+    """Refuse what a paradigm fit cannot do: it samples a handful of parameters by NUTS
+    from the prior medians, with no population, warm start or pilot."""
+    if settings.method != "nuts":
+        raise ValueError(f"paradigm models are fitted by NUTS; got method={settings.method!r}")
 
 
 def _fit_tree(model, paradigm, counts, grouped, fields, key) -> xr.DataTree:
@@ -231,18 +234,7 @@ def _fit_tree(model, paradigm, counts, grouped, fields, key) -> xr.DataTree:
     posterior["p"] = (("chain", "draw", "condition"), grouped["p"])
     posterior = xr.Dataset(posterior, coords=coords)
 
-    # one Bernoulli term per child: k who chose the counted option, then n - k who did not
-    child_condition = np.repeat(np.arange(len(conditions)), counts.n)
-    chose = np.concatenate(
-        [np.r_[np.ones(k), np.zeros(n - k)] for n, k in zip(counts.n, counts.k, strict=True)]
-    )
-    p = grouped["p"][..., child_condition]
-    loglik = np.where(chose == 1, np.log(p), np.log1p(-p))
-    obs_coords = {"obs": np.arange(len(chose)), "condition": ("obs", conditions[child_condition])}
-    log_likelihood = xr.Dataset(
-        {"choice": (("chain", "draw", "obs"), loglik)},
-        coords={"chain": coords["chain"], "draw": coords["draw"], **obs_coords},
-    )
+    log_likelihood = child_log_likelihood(grouped["p"], counts, coords["chain"], coords["draw"])
     replicate = np.asarray(
         jax.random.binomial(key, jnp.asarray(counts.n, float), jnp.asarray(grouped["p"]))
     )
@@ -275,15 +267,29 @@ def _fit_tree(model, paradigm, counts, grouped, fields, key) -> xr.DataTree:
     )
 
 
-def fit_diagnostics(fit: xr.DataTree) -> dict:
-    """Max R-hat, min bulk/tail ESS (over parameters and p) and the number of divergences."""
-    report = diagnostics(fit)
-    return {
-        "max_rhat": report.max_rhat,
-        "min_ess_bulk": report.min_ess_bulk,
-        "min_ess_tail": report.min_ess_tail,
-        "divergences": report.n_divergent,
-    }
+def child_log_likelihood(p, counts: Counts, chain, draw) -> xr.Dataset:
+    """The ``log_likelihood`` group: one Bernoulli term per child (dim ``obs``, coordinate
+    ``condition``) for p [chain, draw, condition]: in each condition k children who chose
+    the counted option, then n - k who did not, so that PSIS-LOO leaves out one child."""
+    conditions = np.asarray(counts.conditions)
+    child_condition = np.repeat(np.arange(len(conditions)), counts.n)
+    chose = np.concatenate(
+        [np.r_[np.ones(k), np.zeros(n - k)] for n, k in zip(counts.n, counts.k, strict=True)]
+    )
+    p = np.asarray(p, float)[..., child_condition]
+    loglik = np.where(chose == 1, np.log(p), np.log1p(-p))
+    obs_coords = {"obs": np.arange(len(chose)), "condition": ("obs", conditions[child_condition])}
+    return xr.Dataset(
+        {"choice": (("chain", "draw", "obs"), loglik)},
+        coords={"chain": chain, "draw": draw, **obs_coords},
+    )
+
+
+def bernoulli_loglik(p, n, k) -> np.ndarray:
+    """sum over conditions of k log p + (n - k) log(1 - p), for p [..., condition]: the
+    sum of ``child_log_likelihood``'s terms."""
+    p = np.asarray(p, float)
+    return np.sum(k * np.log(p) + (n - k) * np.log1p(-p), axis=-1)
 
 
 def fit_messages(fit: xr.DataTree) -> list[str]:
@@ -292,10 +298,10 @@ def fit_messages(fit: xr.DataTree) -> list[str]:
     model = fit.attrs.get("model", "?")
     messages = [f"{model}: {message}" for message in diagnostics(fit).messages]
     k_hat = float(fit.attrs.get("evidence_pareto_k", math.nan))
-    if not k_hat <= PARETO_K_OK:
+    if not k_hat <= PARETO_K_BAD:
         messages.append(
             f"{model}: the marginal-likelihood estimate is unreliable (importance-sampling "
-            f"Pareto k = {k_hat:.2f} > {PARETO_K_OK}); its Bayes factors are left out"
+            f"Pareto k = {k_hat:.2f} > {PARETO_K_BAD}); its Bayes factors are left out"
         )
     return messages
 
@@ -320,7 +326,7 @@ def compare_paradigm(fits: Mapping[str, xr.DataTree]) -> pd.DataFrame:
     )
     se = pd.Series({name: float(f.attrs["log_marginal_likelihood_se"]) for name, f in fits.items()})
     k_hat = pd.Series({name: float(f.attrs["evidence_pareto_k"]) for name, f in fits.items()})
-    reliable = k_hat <= PARETO_K_OK
+    reliable = k_hat <= PARETO_K_BAD
     log_ml = log_ml.where(reliable)
     table["log_ml"] = log_ml
     table["log_ml_se"] = se.where(reliable)

@@ -277,14 +277,17 @@ def tidy_table(frame: pd.DataFrame, cells: pd.DataFrame, grid: Mapping) -> pd.Da
 
 def run_sweep(
     config: dict,
-    grid: Mapping[str, Sequence],
+    grid: Mapping[str, Sequence] | Sequence[str],
     seeds: int | Sequence[int] = 16,
     progress: Callable | None = None,
 ) -> pd.DataFrame:
     """Every cell of ``grid`` on every condition of ``config`` over ``seeds``, as ONE
     experiment: cells x conditions x seeds run in one compiled program (one
     ``run_experiment`` call, seeds sharded over the local devices).  Returns the tidy
-    table (see the module doc); ``progress(done, total)`` is called per episode block."""
+    table (see the module doc); ``progress(done, total)`` is called per episode block.
+    ``grid`` may also be given as the command line's ``KEY=V1,V2`` strings (``parse_grid``)."""
+    if not isinstance(grid, Mapping):
+        grid = parse_grid(grid)
     grid = check_grid(grid)
     experiment, cells = resolve_sweep(config, grid)
     seed_list = _seed_list(seeds)
@@ -382,10 +385,10 @@ def run_sweep_tasks(
     in one task), resumable in ``folder`` (``job.json``, ``tasks/``, ``failed/``).
 
     Returns ``(table, report)``: the same tidy table as ``run_sweep`` and the engine's
-    ``JobReport``.  Raises RuntimeError naming the failed tasks if any (run again to
-    retry them; the finished ones are kept).
+    ``JobReport``.  Failed tasks raise ``valueint.jobs.JobIncomplete`` naming them (run
+    again to retry them; the finished ones are kept).
     """
-    from valueint.jobs import TaskStore, run_tasks
+    from valueint.jobs import run_job
 
     grid = check_grid(grid)
     _, cells = resolve_sweep(config, grid)  # every cell is valid before any task runs
@@ -402,23 +405,18 @@ def run_sweep_tasks(
         "cells_per_task": k,
         "x64": payloads[0]["x64"],
     }
-    store = TaskStore(Path(folder), kind="sweep", config=identity, seed=0, n_tasks=len(payloads))
-    report = run_tasks(
+    outcome = run_job(
         run_chunk,
         payloads,
-        store,
+        Path(folder),
+        kind="sweep",
+        config=identity,
+        seed=0,
         address=address,
         workers=workers,
         progress=progress,
         console=console,
         description=f"sweep chunks ({k} cells each)",
     )
-    if not report.complete:
-        failed = store.failures()
-        detail = "; ".join(f"task {f['index']}: {f['error']}" for f in failed[:3])
-        raise RuntimeError(
-            f"{len(failed)} of {len(payloads)} sweep tasks failed ({detail}); run the same "
-            f"sweep again with the same folder to retry them (the finished ones are kept)"
-        )
-    frames = [_frame_from(r["table"]) for r in store.results()]
-    return tidy_table(pd.concat(frames, ignore_index=True), cells, grid), report
+    frames = [_frame_from(r["table"]) for r in outcome.results]
+    return tidy_table(pd.concat(frames, ignore_index=True), cells, grid), outcome.report

@@ -39,6 +39,8 @@ def conjugate_normal_ranks(payload: dict, seed: int) -> dict:
         "truth": {"mu": float(mu)},
         "max_rhat": 1.0,
         "min_ess_bulk": float(payload["rank_draws"]),
+        "min_ess_tail": float(payload["rank_draws"]),
         "divergences": 0,
+        "converged": True,
         "messages": [],
     }

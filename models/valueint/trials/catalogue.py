@@ -324,7 +324,7 @@ W_ISR = Parameter(
 )
 
 CORE = ("subject", "block", "trial", "choice")
-MODELS = (
+DEFINITIONS = (
     (
         "rw",
         "Rescorla-Wagner values with softmax choice",
@@ -432,7 +432,7 @@ def _build(name, description, parameters, columns, rule) -> ModelSpec:
     )
 
 
-SPECS: dict[str, ModelSpec] = {entry[0]: _build(*entry) for entry in MODELS}
+SPECS: dict[str, ModelSpec] = {entry[0]: _build(*entry) for entry in DEFINITIONS}
 
 
 def simulate_from_uniforms(

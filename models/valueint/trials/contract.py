@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from valueint.errors import DataError
 from valueint.text import label_text, value_text
 from valueint.trials.schema import (
     CANONICAL_COLUMNS,
@@ -39,16 +40,15 @@ MAX_ROWS_SHOWN = 5
 _NAN_HINT = "NaN is allowed only in choice and outcome, where both mark a missed trial"
 
 
-class TrialDataError(ValueError):
+class TrialDataError(DataError):
     """Trial data that does not meet the schema; the message names file, rows and columns.
 
     ``problems`` holds one ``Problem`` per (column, kind of fault) for programs and tests.
     """
 
     def __init__(self, message: str, problems: Sequence[Problem] = (), source: str = ""):
-        super().__init__(message)
+        super().__init__(message, source)
         self.problems = tuple(problems)
-        self.source = source
 
 
 @dataclasses.dataclass(frozen=True)

@@ -17,7 +17,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from valueint.datasets import DatasetNotice, DatasetReport, resolve_dataset
+from valueint.datasets import (
+    DatasetNotice,
+    DatasetReport,
+    NamedDataset,
+    register_dataset,
+    resolve_dataset,
+)
 from valueint.trials import contract
 from valueint.trials.contract import TrialDataError
 from valueint.trials.schema import usual_trial_count
@@ -366,3 +372,13 @@ def load_cutler2021(
             stacklevel=2,
         )
     return df
+
+
+register_dataset(
+    NamedDataset(
+        "cutler2021",
+        "trials",
+        load_cutler2021,
+        "prosocial learning in young and older adults (Cutler et al. 2021)",
+    )
+)

@@ -30,9 +30,7 @@ import functools
 import json
 import math
 import time
-import warnings
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 import jax
 import jax.numpy as jnp
@@ -46,18 +44,18 @@ from valueint.inference.covariates import (
     coefficient_labels,
     formula_variables,
 )
-from valueint.inference.diagnostics import diagnostics
+from valueint.inference.diagnostics import warn_diagnostics
+from valueint.inference.fit_files import run_attrs
 from valueint.inference.parameters import constrain_value
 from valueint.inference.sampling import (
-    INITS,
     fixed_centeredness,
     run_nuts,
     run_svi,
     run_whitened_nuts,
-    subject_values,
     warm_start,
+    warm_start_values,
 )
-from valueint.records import package_versions
+from valueint.inference.settings import SamplerSettings, resolve_settings
 from valueint.trials.fit_data import as_fit_data, data_hash, resolve_spec
 from valueint.trials.population import (
     cast_floats,
@@ -71,11 +69,8 @@ from valueint.trials.population import (
 )
 from valueint.trials.specs import TRIAL_FIELDS, ModelSpec, TrialArrays
 
-METHODS = ("nuts", "svi")
-
-
-class FitWarning(UserWarning):
-    """A fit whose diagnostics say its numbers should not be trusted yet."""
+# the trial models' sampler defaults (``valueint.inference.settings``)
+DEFAULT_SETTINGS = SamplerSettings()
 
 
 # --------------------------------------------------------------------------- fit
@@ -84,37 +79,27 @@ class FitWarning(UserWarning):
 def fit(
     data,
     model,
+    settings: SamplerSettings | None = None,
+    *,
     hierarchical: bool = True,
     group_covariates: str | Sequence[str] | None = None,
-    method: str = "nuts",
-    chains: int = 4,
-    draws: int = 1000,
-    warmup: int = 1000,
-    seed: int = 0,
-    options=None,
-    progress: bool = True,
-    *,
-    target_accept_prob: float = 0.8,
-    max_tree_depth: int = 10,
-    svi_steps: int = 5000,
-    svi_learning_rate: float = 0.01,
-    svi_guide: str = "normal",
-    predictive_draws: int = 100,
-    likelihood_precision: str = "auto",
-    centeredness="auto",
-    init: str = "svi",
-    mass_matrix: str = "population",
-    warm_start_steps: int = 1500,
-    approximation_warmup: int | None = None,
     formulas=None,
+    options=None,
+    seed: int = 0,
+    progress: bool = True,
+    predictive_draws: int = 100,
+    **sampler,
 ) -> xr.DataTree:
     """Fit ``model`` to ``data``; an ``xarray.DataTree`` with every group filled.
 
-    ``method="nuts"`` runs ``chains`` chains of ``warmup`` + ``draws`` NUTS steps, in
-    parallel when JAX has a CPU device per chain (``numpyro.set_host_device_count``
-    before JAX starts), else one after another.  ``method="svi"`` fits an AutoNormal
-    (``svi_guide="normal"``) or AutoMultivariateNormal (``"multivariate"``) guide with
-    Adam for ``svi_steps`` steps and returns ``draws`` guide samples as one chain.
+    ``settings`` (a ``valueint.inference.settings.SamplerSettings``; None: the defaults,
+    ``DEFAULT_SETTINGS``) and keyword changes to it (``chains=2``, ``draws=500``, ...) say
+    how it samples.  ``method="nuts"`` runs ``chains`` chains of ``warmup`` + ``draws``
+    NUTS steps, in parallel when JAX has a CPU device per chain
+    (``numpyro.set_host_device_count`` before JAX starts), else one after another.
+    ``method="svi"`` fits an AutoNormal (``svi_guide="normal"``) or AutoMultivariateNormal
+    (``"multivariate"``) guide with Adam for ``svi_steps`` steps and returns ``draws``
+    guide samples as one chain.
     ``formulas`` puts per-subject covariates on the population means, one formula per
     parameter (``valueint.inference.covariates.CovariateFormulas``, a dict
     ``{"alpha": "1 + age"}`` or strings such as ``"beta ~ 1 + group + bs(age, df=3)"``;
@@ -122,22 +107,24 @@ def fit(
     form for categorical covariates on every parameter: ``"group"`` means the default
     formula ``1 + group``.  Numeric covariates named in a formula are read from the
     data's per-subject columns.
-    ``centeredness``, ``init``, ``mass_matrix``, ``warm_start_steps`` and
-    ``approximation_warmup`` set how NUTS samples a hierarchical model
+    ``parameterization``, ``init``, ``mass_matrix``, ``warm_start_steps`` and
+    ``pilot_warmup`` set how NUTS samples a hierarchical model
     (``valueint.inference.sampling`` and ``valueint.inference.whitening`` say why).  With
-    ``centeredness="whitened"`` a short SVI run finds the chains' starting point, each
+    ``parameterization="whitened"`` a short SVI run finds the chains' starting point, each
     subject's parameters are sampled in coordinates whitened by a Gaussian approximation
     of its own likelihood (fitted at the start, then refitted from the moments of
-    ``approximation_warmup`` warmup steps per chain; None: half of ``warmup``, at least
-    50), and the population block gets a dense mass matrix.  ``"auto"`` (the default, cheaper to compile for short fits)
-    learns one centeredness per subject and parameter instead; ``"centered"``, ``"noncentered"`` or numbers fix it.
+    ``pilot_warmup`` warmup steps per chain; None: half of ``warmup``, at least 50), and
+    the population block gets a dense mass matrix.  ``"auto"`` (the default, cheaper to
+    compile for short fits) learns one centeredness per subject and parameter instead;
+    ``"centered"`` or ``"noncentered"`` fix it.
     ``predictive_draws`` posterior draws (thinned evenly) feed the simulated choices.
     Parameters and the log density are float64; the per-trial loop of the likelihood runs
-    in ``likelihood_precision`` (``"auto"``: float32 above 5,000 observed trials, see
+    in ``precision`` (``"auto"``: float32 above 5,000 observed trials, see
     ``likelihood_dtype``).  The exported pointwise log-likelihood is always float64.
     Diagnostics that fail raise a ``FitWarning``.
     """
     numpyro.enable_x64()
+    settings = resolve_settings(settings, DEFAULT_SETTINGS, **sampler)
     spec = resolve_spec(model)
     if isinstance(group_covariates, str):
         group_covariates = (group_covariates,)
@@ -148,13 +135,6 @@ def fit(
         )
     )
     fit_data = as_fit_data(data, spec, covariates=used or None)
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
-    for name, value in (("chains", chains), ("draws", draws), ("warmup", warmup)):
-        if int(value) != value or value < (0 if name == "warmup" else 1):
-            raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    if not 0.0 < target_accept_prob < 1.0:
-        raise ValueError(f"target_accept_prob must lie in (0, 1); got {target_accept_prob}")
     for name in group_covariates or ():
         covariate = fit_data.covariate(name)
         if len(covariate.labels) < 2:
@@ -163,7 +143,7 @@ def fit(
 
     arrays = device_arrays(fit_data.arrays)
     n_observed = int(np.asarray(fit_data.arrays.mask).sum())
-    dtype = likelihood_dtype(likelihood_precision, n_observed)
+    dtype = likelihood_dtype(settings.precision, n_observed)
     arrays = cast_floats(arrays, dtype)
     numpyro_model = hierarchical_model if hierarchical else unpooled_model
     matrices = (
@@ -177,25 +157,16 @@ def fit(
     group_sites = _group_sites(spec) if hierarchical else ()
 
     start = time.perf_counter()
-    if method == "nuts":
+    if settings.method == "nuts":
         samples, stats, extra = _sample_nuts(
             numpyro_model,
             model_args,
             key_fit,
+            settings,
             hierarchical=hierarchical,
             shape=(fit_data.n_subjects, len(spec.parameter_names)),
-            chains=chains,
-            draws=draws,
-            warmup=warmup,
-            target_accept_prob=target_accept_prob,
-            max_tree_depth=max_tree_depth,
             progress=progress,
             sites=subject_sites + group_sites,
-            centeredness=centeredness,
-            init=init,
-            mass_matrix=mass_matrix,
-            warm_start_steps=warm_start_steps,
-            approximation_warmup=approximation_warmup,
             subject_loglik=subject_total_loglik(spec, options),
         )
     else:
@@ -203,32 +174,24 @@ def fit(
             numpyro_model,
             model_args,
             key_fit,
-            draws=draws,
-            steps=svi_steps,
-            learning_rate=svi_learning_rate,
-            guide=svi_guide,
+            draws=settings.draws,
+            steps=settings.svi_steps,
+            learning_rate=settings.svi_learning_rate,
+            guide=settings.svi_guide,
             progress=progress,
             sites=subject_sites + group_sites,
         )
         stats = None
         extra = {
-            "svi_guide": svi_guide,
             "svi_loss_first": float(losses[0]),
             "svi_loss_final": float(np.mean(losses[-max(1, len(losses) // 100) :])),
         }
     sampling_s = time.perf_counter() - start
 
-    settings = {
+    record = {
         "hierarchical": hierarchical,
         "group_covariates": list(group_covariates or ()),
         "formulas": formulas.to_dict(),
-        "chains": chains if method == "nuts" else 1,
-        "draws": draws,
-        "warmup": warmup if method == "nuts" else 0,
-        "target_accept_prob": target_accept_prob,
-        "max_tree_depth": max_tree_depth,
-        "svi_steps": svi_steps if method == "svi" else 0,
-        "svi_learning_rate": svi_learning_rate,
         "predictive_draws": predictive_draws,
         "likelihood_precision": jnp.dtype(dtype).name,
         "options": repr(options),
@@ -246,24 +209,21 @@ def fit(
         group_sites=group_sites,
     )
     tree.attrs.update(
-        {
-            "model": spec.name,
-            "method": method,
-            "seed": int(seed),
-            "data_sha256": data_hash(fit_data.arrays),
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "sampling_time_s": round(sampling_s, 3),
-            "versions": json.dumps(package_versions()),
-            "settings": json.dumps(settings),
-            "parameter_names": json.dumps(list(spec.parameter_names)),
-            "context_labels": json.dumps(list(fit_data.context_labels)),
-            "inference_library": "numpyro",
-        }
+        run_attrs(
+            family="trials",
+            model=spec.name,
+            seed=seed,
+            data_sha256=data_hash(fit_data.arrays),
+            sampling_time_s=sampling_s,
+            sampler=settings,
+            settings=record,
+            parameter_names=spec.parameter_names,
+        )
     )
+    tree.attrs["context_labels"] = json.dumps(list(fit_data.context_labels))
     if design is not None:
         tree.attrs["covariate_design"] = design.to_json()
-    for message in diagnostics(tree).messages:
-        warnings.warn(message, FitWarning, stacklevel=2)
+    warn_diagnostics(tree)
     return tree
 
 
@@ -271,34 +231,38 @@ def _sample_nuts(
     numpyro_model,
     model_args,
     key,
+    settings: SamplerSettings,
     *,
     hierarchical,
     shape,
-    centeredness,
-    init,
-    mass_matrix,
-    warm_start_steps,
-    approximation_warmup,
+    progress,
+    sites,
     subject_loglik,
-    **nuts_settings,
 ):
-    """NUTS after the warm start that ``init`` and ``centeredness`` ask for (see
-    ``valueint.inference.sampling``); the samples, stats and a record of what was done."""
-    if init not in INITS:
-        raise ValueError(f"init must be one of {', '.join(INITS)}; got {init!r}")
-    whiten = hierarchical and isinstance(centeredness, str) and centeredness == "whitened"
-    fixed = fixed_centeredness(centeredness, shape) if hierarchical and not whiten else None
+    """NUTS after the warm start that the settings' ``init`` and ``parameterization`` ask
+    for (see ``valueint.inference.sampling``); the samples, stats and a record of what was
+    done."""
+    init, parameterization = settings.init, settings.parameterization
+    whiten = hierarchical and parameterization == "whitened"
+    fixed = fixed_centeredness(parameterization, shape) if hierarchical and not whiten else None
     if hierarchical and fixed is None and init != "svi":
         raise ValueError(
-            f"centeredness={centeredness!r} starts from the SVI warm start: it needs init='svi'"
+            f"parameterization={parameterization!r} starts from the SVI warm start: it needs "
+            "init='svi'"
         )
-    if approximation_warmup is None:
-        approximation_warmup = max(50, nuts_settings["warmup"] // 2)
-    if whiten and (int(approximation_warmup) != approximation_warmup or approximation_warmup < 4):
-        raise ValueError(
-            f"approximation_warmup must be an integer of at least 4; got {approximation_warmup!r}"
-        )
-    record = {"init": init, "mass_matrix": mass_matrix}
+    pilot_warmup = settings.pilot_warmup
+    if pilot_warmup is None:
+        pilot_warmup = max(50, settings.warmup // 2)
+    nuts_settings = {
+        "chains": settings.chains,
+        "draws": settings.draws,
+        "warmup": settings.warmup,
+        "target_accept_prob": settings.target_accept_prob,
+        "max_tree_depth": settings.max_tree_depth,
+        "progress": progress,
+        "sites": sites,
+    }
+    record = {"init": init, "mass_matrix": settings.mass_matrix}
     init_values = None
     key_start, key_nuts = jax.random.split(key)
     if init == "svi":
@@ -309,27 +273,27 @@ def _sample_nuts(
             model_args,
             key_start,
             centeredness=fixed if hierarchical else np.ones(shape),
-            steps=warm_start_steps,
+            steps=settings.warm_start_steps,
             learning_rate=WARM_START_LEARNING_RATE,
         )
         if hierarchical:
             fixed = learned
         record.update(
-            warm_start_steps=warm_start_steps,
+            warm_start_steps=settings.warm_start_steps,
             warm_start_loss=loss,
             warm_start_s=round(time.perf_counter() - begun, 3),
         )
     if whiten:
         record["parameterization"] = "whitened"
-        start = subject_values(numpyro_model, model_args, fixed, init_values)
+        start = warm_start_values(numpyro_model, model_args, fixed, init_values)
         samples, stats, sampled = run_whitened_nuts(
             numpyro_model,
             model_args,
             key_nuts,
             subject_loglik=subject_loglik,
             start=start,
-            approximation_warmup=int(approximation_warmup),
-            mass_matrix=mass_matrix,
+            approximation_warmup=int(pilot_warmup),
+            mass_matrix=settings.mass_matrix,
             **nuts_settings,
         )
         return samples, stats, {**record, **sampled}
@@ -344,7 +308,7 @@ def _sample_nuts(
         key_nuts,
         centeredness=fixed if hierarchical else None,
         init_values=init_values,
-        mass_matrix=mass_matrix if hierarchical else "diagonal",
+        mass_matrix=settings.mass_matrix if hierarchical else "diagonal",
         **nuts_settings,
     )
     return samples, stats, {**record, **sampled}

@@ -17,7 +17,6 @@ of ``valueint.inference.covariates.build_design``.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Mapping
 
 import numpy as np
@@ -299,14 +298,14 @@ def check_arrays(arrays: TrialArrays) -> TrialArrays:
 
 
 def data_hash(arrays: TrialArrays) -> str:
-    """sha256 of the trial arrays (names, dtypes, shapes and bytes, in a fixed order).
+    """sha256 of the trial arrays (``valueint.inference.fit_files.data_hash``, fields in
+    their fixed order).
 
     The schedule fields (``SCHEDULE_FIELDS``) are left out: they steer simulation only,
     so fits of the same choices, with or without a known schedule, stay comparable.
     """
-    digest = hashlib.sha256()
-    for name in (f for f in TRIAL_FIELDS if f not in SCHEDULE_FIELDS):
-        value = np.ascontiguousarray(getattr(arrays, name))
-        digest.update(f"{name}:{value.dtype.str}:{value.shape};".encode())
-        digest.update(value.tobytes())
-    return digest.hexdigest()
+    from valueint.inference.fit_files import data_hash as named_arrays_hash
+
+    return named_arrays_hash(
+        {name: getattr(arrays, name) for name in TRIAL_FIELDS if name not in SCHEDULE_FIELDS}
+    )

@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from valueint.inference.predictive import coverage, inside, predictive_band
+
 
 def predictive_check(fit: xr.DataTree, interval: float = 0.9) -> pd.DataFrame:
     """Observed and posterior-predictive P(choice = 1) per trial in block, context and group.
@@ -31,10 +33,10 @@ def predictive_check(fit: xr.DataTree, interval: float = 0.9) -> pd.DataFrame:
         }
     )
     sims = pd.DataFrame(simulated.transpose("obs", "sample").values)
-    tail = (1 - interval) / 2
     rows = []
     for (g, c, t), index in keys.groupby(["group", "context", "trial"], sort=True).groups.items():
         shares = sims.loc[index].mean(axis=0).to_numpy()
+        lower, upper = predictive_band(shares, interval)
         rows.append(
             {
                 "group": g,
@@ -42,9 +44,23 @@ def predictive_check(fit: xr.DataTree, interval: float = 0.9) -> pd.DataFrame:
                 "trial": int(t),
                 "observed": float(observed.values[index].mean()),
                 "predicted": float(shares.mean()),
-                "lower": float(np.quantile(shares, tail)),
-                "upper": float(np.quantile(shares, 1 - tail)),
+                "lower": float(lower),
+                "upper": float(upper),
                 "n": len(index),
             }
         )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    table["inside"] = inside(table["observed"], table["lower"], table["upper"])
+    return table
+
+
+def group_summary(check: pd.DataFrame) -> pd.DataFrame:
+    """Per group and context (index "group / context"): the observed and predicted
+    P(choice = 1), and the coverage of the check's bands."""
+    summary = check.groupby(["group", "context"], observed=True).agg(
+        observed=("observed", "mean"), predicted=("predicted", "mean")
+    )
+    cover = coverage(check, ["group", "context"]).set_index(["group", "context"])
+    summary["coverage"] = cover["coverage"]
+    summary.index = [f"{g} / {c}" for g, c in summary.index]
+    return summary

@@ -34,7 +34,7 @@ which makes the extrinsic preference, and with it alpha, show within a block (in
 runs it recovered alpha and w a little better than 0.25 / 0.75).  The learner's model of the praise is
 the caregiver's own (``praise_beta``, ``praise_bias`` of the ISR models' defaults).
 
-``SocializationDesign.arrays`` gives the design as ``TrialArrays`` [subject, block,
+``SocializationTask.arrays`` gives the design as ``TrialArrays`` [subject, block,
 trial]; ``options(model)`` the model options it needs; ``feedback`` adds the caregiver's
 praise to data simulated by a learner that does not read praise (``rw``), so that every
 model's data come from the same socialization.  ``valueint.trials.recovery.recover`` and
@@ -55,7 +55,7 @@ from valueint.trials.specs import TrialArrays
 
 
 @dataclasses.dataclass(frozen=True)
-class SocializationDesign:
+class SocializationTask:
     """Blocks of a watched phase followed by an unwatched phase (see the module doc).
 
     ``n_blocks`` blocks of ``n_trials`` trials per subject; the first ``watched`` share of
@@ -79,16 +79,16 @@ class SocializationDesign:
             value = getattr(self, name)
             if int(value) != value or value < 1:
                 raise ValueError(
-                    f"SocializationDesign.{name} must be a positive integer; got {value!r}"
+                    f"SocializationTask.{name} must be a positive integer; got {value!r}"
                 )
         if not 0.0 < self.presence <= 1.0:
             raise ValueError(
-                f"SocializationDesign.presence = {self.presence} must lie in (0, 1]: "
+                f"SocializationTask.presence = {self.presence} must lie in (0, 1]: "
                 "the caregiver must be there on some watched-phase trials"
             )
         if not 1 <= self.n_watched <= self.n_trials - 1:
             raise ValueError(
-                f"SocializationDesign.watched = {self.watched} gives {self.n_watched} watched of "
+                f"SocializationTask.watched = {self.watched} gives {self.n_watched} watched of "
                 f"{self.n_trials} trials per block; w is identified only with both a watched "
                 "and an unwatched phase, so it must leave between 1 and n_trials - 1 watched"
             )

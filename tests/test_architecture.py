@@ -1,6 +1,9 @@
-"""The layout's rules, checked on the source: no import cycles (between modules or between
-subpackages, lazy imports inside functions included), no module over the size limit,
-tests that mirror the package, and an ``import valueint`` that starts no JAX.
+"""The layout's rules, checked on the source: the package's paths are its imports, no
+import cycles (between modules or between subpackages, lazy imports inside functions
+included), the layers (families that do not import each other, workflows that reach the
+families only through the protocol, a command line that holds no domain logic), no
+module over the size limit, tests that mirror the package, and an ``import valueint``
+that starts no JAX.
 
 ``python tests/test_architecture.py`` prints the subpackage graph and the check's verdict.
 """
@@ -26,12 +29,155 @@ SUBPACKAGES = (
     "infosampling",
     "paradigm",
     "jobs",
-    "calibration",
-    "design",
+    "workflows",
     "analyze",
     "cli",
     "testing",
 )
+# the model families behind valueint.inference.family.ModelFamily
+FAMILIES = ("trials", "infosampling", "paradigm")
+# what the command line may import of the package: the top-level API and entry points of
+# the library (no family internals, no numerics: it parses options and calls the library)
+CLI_MAY_IMPORT = (
+    "valueint",
+    "valueint.cli",
+    "valueint.errors",
+    "valueint.records",
+    "valueint.devices",
+    "valueint.datasets",
+    "valueint.jobs",
+    "valueint.inference.family",
+    "valueint.inference.settings",
+    "valueint.inference.comparison",
+    "valueint.inference.figures",
+    "valueint.workflows",
+    "valueint.analyze",
+    "valueint.sim.config",
+    "valueint.sim.outputs",
+    "valueint.sim.reproduce",
+    "valueint.sim.runner",
+    "valueint.sim.sweep",
+    "valueint.trials.predictive_check",
+    "valueint.trials.figures",
+)
+NUMERICS = ("numpy", "pandas", "jax", "numpyro", "xarray", "scipy", "arviz", "formulaic")
+# cross-cutting test modules that mirror no single module
+CROSS_CUTTING_TESTS = {
+    "test_architecture.py": "the layout's rules",
+    "test_notebooks.py": "the analysis notebooks, executed",
+    "sim/test_parity.py": "the runner against the NumPy loop reference",
+    "sim/test_specialization.py": "the specialized runner against the general one",
+}
+# modules tested through another module's tests, or without behaviour of their own
+TESTED_WITH = {
+    "cli/analyze.py": "analyze/*/test_run.py, analyze/test_paradigm.py (the commands)",
+    "cli/app.py": "sim/test_runner.py, sim/test_reproduce.py (simulate, reproduce)",
+    "cli/calibrate.py": "workflows/test_calibration.py",
+    "cli/registries.py": "cli/test_common.py (help texts)",
+    "analyze/prosocial/data.py": "analyze/prosocial/test_run.py",
+    "analyze/prosocial/figures.py": "analyze/prosocial/test_run.py",
+    "analyze/prosocial/fitting.py": "analyze/prosocial/test_run.py",
+    "analyze/prosocial/parameters.py": "analyze/prosocial/test_run.py",
+    "analyze/trust_sampling/calibration.py": "analyze/trust_sampling/test_run.py, notebook 05",
+    "analyze/trust_sampling/curves.py": "notebook 05 (test_notebooks.py)",
+    "analyze/trust_sampling/figures.py": "notebook 05 (test_notebooks.py)",
+    "analyze/trust_sampling/report.py": "notebook 05 (test_notebooks.py)",
+    "analyze/trust_sampling/settings.py": "analyze/trust_sampling/test_run.py",
+    "inference/figures.py": "inference/test_comparison.py",
+    "inference/progress.py": "inference/test_chains.py (progress does not change draws)",
+    "inference/reparam.py": "inference/test_sampling.py",
+    "infosampling/checks.py": "infosampling/test_fit.py",
+    "infosampling/coordinates.py": "infosampling/test_fit.py",
+    "infosampling/heldout.py": "infosampling/test_fit.py",
+    "infosampling/simulation.py": "infosampling/test_fit.py, infosampling/test_engagement.py",
+    "isr/feedback.py": "isr/test_belief.py, sim/test_parity.py",
+    "isr/utility.py": "sim/test_parity.py",
+    "notebook.py": "test_notebooks.py",
+    "pytree.py": "sim/test_envs.py (params vmapped and stacked)",
+    "errors.py": "sim/test_config.py (every range and type message)",
+    "sim/agents.py": "sim/test_parity.py",
+    "sim/caregiver.py": "sim/test_parity.py, sim/test_runner.py",
+    "sim/claims.py": "sim/test_reproduce.py",
+    "sim/envs/base.py": "sim/test_envs.py (the protocol)",
+    "sim/envs/gridworld.py": "sim/test_envs.py",
+    "sim/envs/prosocial.py": "sim/test_envs.py",
+    "sim/figures.py": "sim/test_reproduce.py, sim/test_sweep.py",
+    "sim/outputs.py": "sim/test_runner.py, cli/test_sweep.py (the files written)",
+    "testing/exact_posterior.py": "isr/test_belief.py (it is a reference)",
+    "testing/infosampling.py": "infosampling/test_arrays.py (it is a reference)",
+    "testing/simulation.py": "sim/test_parity.py (it is a reference)",
+    "testing/tasks.py": "jobs/test_engine.py (it is a task for the engine's tests)",
+    "testing/trial_models.py": "trials/test_catalogue.py (it is a reference)",
+    "testing/whitening.py": "inference/test_whitening.py (it is a reference)",
+    "testing/worlds.py": "sim/test_parity.py (it is a reference)",
+    "trials/arrays.py": "trials/test_contract.py, trials/test_fit.py",
+    "trials/delta_rules.py": "trials/test_catalogue.py (parity with the NumPy reference)",
+    "trials/figures.py": "trials/test_fit.py (ppc)",
+    "trials/fit_data.py": "trials/test_fit.py, trials/test_population.py",
+    "trials/isr_rule.py": "trials/test_catalogue.py, trials/test_socialization.py",
+    "trials/learning.py": "trials/test_catalogue.py",
+    "trials/predictive_check.py": "trials/test_fit.py",
+    "trials/schema.py": "trials/test_contract.py",
+    "trials/specs.py": "trials/test_catalogue.py",
+    "workflows/comparison.py": "workflows/test_kfold.py",
+    "workflows/figures.py": "workflows/test_recovery.py, workflows/test_calibration.py",
+}
+
+
+def test_paths_are_imports():
+    """The package lives at models/valueint/: every module's file path below models/ is its
+    import, so that a tool that maps paths to imports sees every import."""
+    for name, path in MODULES.items():
+        expected = ".".join(path.relative_to(REPO_ROOT / "models").with_suffix("").parts)
+        assert name == expected.removesuffix(".__init__"), (name, path)
+    assert not (REPO_ROOT / "models" / "__init__.py").exists()
+
+
+def test_every_valueint_import_resolves_to_a_file():
+    """An import graph drawn from the file paths resolves every ``valueint`` import: the
+    module imported is a file of the package, and a name imported from a module is a
+    module of its own or defined in it (the top-level API's lazy names included)."""
+    import valueint
+
+    unresolved = []
+    for name, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                stems = [a.name for a in node.names if a.name.startswith(PACKAGE)]
+                unresolved += [(name, s) for s in stems if s not in MODULES]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                stem = node.module or ""
+                if not stem.startswith(PACKAGE):
+                    continue
+                if stem not in MODULES:
+                    unresolved.append((name, stem))
+                    continue
+                defined = _defined_names(MODULES[stem]) | (
+                    set(valueint._ENTRY_POINTS) if stem == PACKAGE else set()
+                )
+                for alias in node.names:
+                    if f"{stem}.{alias.name}" not in MODULES and alias.name not in defined:
+                        unresolved.append((name, f"{stem}.{alias.name}"))
+    assert not unresolved, unresolved
+
+
+def _defined_names(path: Path) -> set[str]:
+    """The names a module binds at its top level (definitions, assignments, imports)."""
+    names = set()
+    for node in ast.parse(path.read_text(), str(path)).body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                names |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, ast.If):  # TYPE_CHECKING blocks
+            for inner in node.body:
+                if isinstance(inner, ast.Import | ast.ImportFrom):
+                    names |= {(a.asname or a.name).split(".")[0] for a in inner.names}
+    return names
 
 
 def module_name(path: Path) -> str:
@@ -149,6 +295,80 @@ def test_every_test_folder_mirrors_a_subpackage():
     folders = {p.name for p in (REPO_ROOT / "tests").iterdir() if p.is_dir()}
     folders -= {"__pycache__", "data"}
     assert folders <= set(SUBPACKAGES), sorted(folders - set(SUBPACKAGES))
+
+
+def test_families_do_not_import_each_other():
+    for module, targets in import_graph().items():
+        own = subpackage_of(module)
+        if own in FAMILIES:
+            others = {subpackage_of(t) for t in targets} & (set(FAMILIES) - {own})
+            assert not others, f"{module} imports the family {sorted(others)}"
+
+
+def test_workflows_reach_the_families_only_through_the_protocol():
+    """A workflow names a family only through ``valueint.inference.family`` (its registry
+    and protocol), never by importing one."""
+    for module, targets in import_graph().items():
+        if subpackage_of(module) == "workflows":
+            families = {t for t in targets if subpackage_of(t) in FAMILIES}
+            assert not families, f"{module} imports {sorted(families)}"
+
+
+def test_the_inference_layer_imports_no_family_or_workflow():
+    for module, targets in import_graph().items():
+        if subpackage_of(module) == "inference":
+            above = {t for t in targets if subpackage_of(t) not in ("inference", "(top level)")}
+            assert not above, f"{module} imports {sorted(above)}"
+
+
+def test_the_command_line_holds_no_domain_logic():
+    """``valueint.cli`` parses options and calls the library: it imports no numerical
+    library and, of the package, only the library's entry points (``CLI_MAY_IMPORT``)."""
+    for name, path in MODULES.items():
+        if subpackage_of(name) != "cli":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                stems = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                stems = [node.module or ""]
+            else:
+                continue
+            for stem in stems:
+                assert stem.split(".")[0] not in NUMERICS, f"{name} imports {stem}"
+                if stem.startswith(PACKAGE):
+                    assert any(
+                        stem == allowed or stem.startswith(f"{allowed}.")
+                        for allowed in CLI_MAY_IMPORT
+                        if allowed != PACKAGE or stem == PACKAGE
+                    ), f"{name} imports {stem}"
+
+
+def test_tests_mirror_the_package_module_by_module():
+    """Every test module is named for the module it tests (``tests/x/test_y.py`` for
+    ``valueint/x/y.py``) or is a stated cross-cutting test, and every module with
+    behaviour of its own has its test module, or says which tests check it."""
+    tests = REPO_ROOT / "tests"
+    stray = []
+    for path in sorted(tests.rglob("test_*.py")):
+        rel = path.relative_to(tests)
+        stem = rel.stem.removeprefix("test_")
+        target = PACKAGE_DIR / rel.parent / stem
+        if str(rel) in CROSS_CUTTING_TESTS:
+            continue
+        if not (target.with_suffix(".py").exists() or target.is_dir()):
+            stray.append(str(rel))
+    assert not stray, f"test modules that mirror no module: {stray}"
+    untested = []
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        rel = path.relative_to(PACKAGE_DIR)
+        if rel.name == "__init__.py" or str(rel) in TESTED_WITH:
+            continue
+        if not (tests / rel.parent / f"test_{rel.stem}.py").exists():
+            untested.append(str(rel))
+    assert not untested, f"modules with no test module and no note in TESTED_WITH: {untested}"
+    stale = [m for m in TESTED_WITH if not (PACKAGE_DIR / m).exists()]
+    assert not stale, f"TESTED_WITH names modules that do not exist: {stale}"
 
 
 def test_import_valueint_starts_no_jax():

@@ -68,7 +68,37 @@ _ENTRY_POINTS = {
 # what a name is called in its module, where that differs
 _RENAMED = {"sweep": "run_sweep"}
 
-__all__ = sorted(_ENTRY_POINTS)
+__all__ = [
+    "CalibrationJob",
+    "ConfigError",
+    "DataError",
+    "FitWarning",
+    "SamplerSettings",
+    "TrialDataError",
+    "calibrate",
+    "compare",
+    "default_config",
+    "design",
+    "diagnostics",
+    "fit",
+    "load_config",
+    "load_counts",
+    "load_cutler2021",
+    "load_data",
+    "load_fit",
+    "load_paradigm",
+    "load_study",
+    "load_trials",
+    "load_trust_sampling",
+    "make",
+    "model_recovery",
+    "recover",
+    "registered_models",
+    "save_fit",
+    "simulate",
+    "summarize",
+    "sweep",
+]
 
 
 def __getattr__(name: str):

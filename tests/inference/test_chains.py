@@ -13,7 +13,7 @@ import pytest
 from valueint.inference.chains import ChainProgram, run_chains
 from valueint.inference.sampling import SviProgram, run_svi_program
 from valueint.trials.population import device_arrays, hierarchical_model
-from valueint.trials.recovery import synthetic_data
+from valueint.trials.simulation import RecipientBlocks, synthetic_data
 from valueint.trials.specs import get_spec
 
 SPEC = get_spec("rw")
@@ -24,7 +24,9 @@ def _model_args(seed: int, alpha_mean: float):
     """rw data whose subjects share a learning rate far from the other seed's."""
     logit = float(np.log(alpha_mean / (1 - alpha_mean)))
     population = {"alpha": (logit, 0.1), "beta": (np.log(5.0), 0.1)}
-    data, _ = synthetic_data("rw", N_SUBJECTS, N_TRIALS, seed=seed, population=population)
+    data, _ = synthetic_data(
+        "rw", N_SUBJECTS, RecipientBlocks(N_TRIALS), seed=seed, population=population
+    )
     design = tuple(jnp.ones((N_SUBJECTS, 1)) for _ in SPEC.parameters)  # intercepts only
     options = {"reward_probs": (0.25, 0.75), "q_init": 0.0}
     return (SPEC, options, device_arrays(data.arrays), design)

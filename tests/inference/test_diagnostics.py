@@ -17,7 +17,7 @@ from valueint.inference.diagnostics import (
     parameter_convergence,
     posterior_summary,
 )
-from valueint.trials.fit_files import load_fit
+from valueint.inference.fit_files import load_fit
 
 LEGACY_FIT = Path(__file__).parents[1] / "data" / "legacy_fit_rw.nc"
 
@@ -49,9 +49,9 @@ def test_thresholds_are_the_recommended_ones():
 
 def test_well_mixed_chains_converge_without_messages():
     report = diagnostics(_fit(np.random.default_rng(0).normal(size=(4, 500))))
-    assert report.ok and report.converged and report.messages == ()
+    assert report.converged and report.messages == ()
     assert report.max_rhat <= RHAT_MAX and report.min_ess_bulk >= ESS_MIN
-    assert report.min_ess_tail >= ESS_MIN and report.n_divergent == 0 and report.n_draws == 2000
+    assert report.min_ess_tail >= ESS_MIN and report.divergences == 0 and report.n_draws == 2000
 
 
 def test_chains_that_disagree_are_named_in_plain_words():
@@ -65,7 +65,7 @@ def test_chains_that_disagree_are_named_in_plain_words():
 def test_divergences_and_low_ess_fail_convergence():
     rng = np.random.default_rng(2)
     report = diagnostics(_fit(rng.normal(size=(4, 500)), divergent=3))
-    assert not report.converged and report.n_divergent == 3
+    assert not report.converged and report.divergences == 3
     assert any("3 divergent transition(s)" in m for m in report.messages)
     short = diagnostics(_fit(rng.normal(size=(2, 60))))
     assert not short.converged and short.min_ess_bulk < ESS_MIN
@@ -84,8 +84,8 @@ def test_one_chain_and_stuck_chains_say_what_to_do():
 def test_svi_fits_skip_the_sampler_checks():
     report = diagnostics(_fit(np.random.default_rng(4).normal(size=(1, 100)), method="svi"))
     assert report.method == "svi" and report.messages == () and report.n_draws == 100
-    assert math.isnan(report.max_rhat) and report.n_divergent == 0
-    assert report.ok and report.converged
+    assert math.isnan(report.max_rhat) and report.divergences == 0
+    assert report.converged and not report.messages
 
 
 def test_parameter_convergence_of_one_array():

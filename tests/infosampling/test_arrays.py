@@ -29,7 +29,9 @@ def draw_z(model_name: str, rng) -> dict:
 
 
 def constrain(model_name: str, z: dict) -> dict:
-    return {p.name: constrain_value(p, z[p.name]) for p in catalogue.get_model(model_name).parameters}
+    return {
+        p.name: constrain_value(p, z[p.name]) for p in catalogue.get_model(model_name).parameters
+    }
 
 
 def with_forced_stops(model_name, params, paths):

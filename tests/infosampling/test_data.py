@@ -13,8 +13,8 @@ import pytest
 import scipy.io
 
 import valueint.datasets as shared_datasets
-from valueint.infosampling import data
 from valueint.errors import DataError
+from valueint.infosampling import data
 
 # one worker runs this file: the real file is loaded once
 pytestmark = pytest.mark.xdist_group("infosampling.test_data")

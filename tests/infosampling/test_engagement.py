@@ -4,7 +4,8 @@ the tiles is kept, and the table says why."""
 import numpy as np
 import pytest
 
-from valueint.infosampling import engagement, recovery
+from valueint.infosampling import engagement
+from valueint.infosampling import simulation as recovery
 from valueint.infosampling.catalogue import get_model
 
 MODEL = "fixed_evidence"

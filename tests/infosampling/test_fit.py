@@ -7,10 +7,16 @@ import numpy as np
 import pytest
 
 from valueint.inference.covariates import CovariateFormulas
-from valueint.infosampling import checks, kfold, recovery
+from valueint.infosampling import checks
 from valueint.infosampling import fit as fitting
+from valueint.infosampling import simulation as recovery
 from valueint.infosampling.arrays import count_tables, paths_from_trials
 from valueint.infosampling.catalogue import get_model
+from valueint.infosampling.family import INFOSAMPLING
+from valueint.infosampling.heldout import heldout_density
+from valueint.workflows.kfold import deal_folds
+from valueint.workflows.recovery import score_estimates, summarize_recovery
+from valueint.workflows.sbc import replication
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("infosampling.test_fit")]
 
@@ -79,8 +85,11 @@ def test_the_stopping_parameter_age_slope_is_recovered(tree):
 
 def test_subject_parameters_are_recovered(study, tree):
     _, truth = study
-    scores = recovery.score_recovery(MODEL, tree, truth).set_index("parameter")
-    assert scores.loc["sd_threshold", "r"] > 0.6, scores
+    draws = INFOSAMPLING.recovery_draws(MODEL, tree, recovery.natural(MODEL, truth))
+    scores = summarize_recovery(score_estimates(draws, 0, 0.9, range(SUBJECTS)))
+    assert scores.loc["sd_threshold", "scale"] == "log"
+    assert {"prior_mean", "prior_count", "prior_sd"} <= set(scores.index)
+    assert scores.loc["sd_threshold", "pearson_r"] > 0.6, scores
     assert scores.loc["sd_threshold", "coverage"] > 0.6, scores
 
 
@@ -98,7 +107,7 @@ def test_new_participants_get_a_finite_heldout_density_with_reliable_weights(stu
         data,
         seed=9,
     )
-    density = kfold.heldout_density(
+    density = heldout_density(
         tree, new.select_subjects(list(new.subjects.index[:4])), draws=2000, population=400
     )
     assert np.isfinite(density.elpd).all() and (density.elpd < 0).all()
@@ -110,29 +119,31 @@ def test_predictive_checks_cover_data_simulated_from_the_model(study, tree):
     data, _ = study
     table = checks.predictive_table(tree, data, n_draws=60)
     assert set(table.statistic) == {"tiles", "trust"}
-    assert table.covered.mean() >= 0.7, table[~table.covered]
+    assert table.inside.mean() >= 0.7, table[~table.inside]
 
 
 def test_folds_are_balanced_over_age():
-    ages = np.linspace(10, 25, 157)
-    folds = kfold.folds_by_age(ages, 5, seed=0)
+    design = recovery.synthetic_design(157)
+    ages = design.subjects.age.to_numpy()
+    folds = deal_folds(INFOSAMPLING.strata(design, 5), 5, seed=0)
     assert np.bincount(folds).max() - np.bincount(folds).min() <= 1
     means = [ages[folds == f].mean() for f in range(5)]
     assert max(means) - min(means) < 1.5
     with pytest.raises(ValueError, match="k must be"):
-        kfold.folds_by_age(ages, 1, seed=0)
+        deal_folds(INFOSAMPLING.strata(design, 1), 1, seed=0)
 
 
 def test_an_sbc_replication_ranks_every_quantity():
     design = recovery.synthetic_design(8, seed=6)
-    arguments = {"chains": 1, "warmup": 30, "draws": 40, "pilot_warmup": 20, "pilot_draws": 15}
+    sampler = {"chains": 1, "warmup": 30, "draws": 40, "pilot_warmup": 20, "pilot_draws": 15}
     payload = {
+        "family": "infosampling",
         "model": "fixed_evidence",
-        "data": design,
-        "fit_arguments": arguments,
+        "design": {"size": 8, "data": design},
+        "sampler": INFOSAMPLING.default_settings.replace(**sampler).as_dict(),
         "rank_draws": 20,
     }
-    result = recovery.sbc_replication(payload, seed=7)
+    result = replication(payload, seed=7)
     model = get_model("fixed_evidence")
     names = model.parameter_names
     assert set(result["ranks"]) == (
@@ -141,4 +152,4 @@ def test_an_sbc_replication_ranks_every_quantity():
         | {f"{p}[0]" for p in names}
     )
     assert all(0 <= r <= 20 for r in result["ranks"].values())
-    assert result["seed"] == 7
+    assert result["model"] == "fixed_evidence" and "converged" in result

@@ -1,13 +1,22 @@
-"""The engine on real local Dask workers (separate processes)."""
+"""The engine on real local Dask workers (separate processes), and in threads."""
+
+import os
 
 import numpy as np
 import pytest
 from rich.console import Console
 
 from valueint.jobs import ADDRESS_ENV, TaskStore, connect, run_tasks, task_seed
+from valueint.jobs.engine import PROCESSES_ENV
 from valueint.testing.tasks import seeded_draws
 
 pytestmark = pytest.mark.xdist_group("dask")  # one worker starts the local clusters
+
+
+@pytest.fixture(autouse=True)
+def worker_processes(monkeypatch):
+    """These tests are of real worker processes (the suite runs jobs in threads)."""
+    monkeypatch.setenv(PROCESSES_ENV, "1")
 
 
 def store_for(folder, n_tasks=5):
@@ -33,6 +42,7 @@ def test_tasks_run_on_workers_and_resume_without_redoing_work(tmp_path):
         expected = np.random.default_rng(task_seed(11, result["index"])).normal(size=3)
         np.testing.assert_array_equal(result["draws"], expected)
     assert len({r["pid"] for r in store.results()}) >= 1
+    assert os.getpid() not in {r["pid"] for r in store.results()}  # worker processes
     finished = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "tasks").iterdir()}
     # run again with the failure fixed: only task 3 runs; the others are not rewritten
     payloads[3] = {"n": 3}
@@ -111,4 +121,14 @@ def test_a_job_killed_midway_resumes_without_redoing_finished_tasks(tmp_path):
         assert (tasks / name).stat().st_mtime_ns == mtime
     for result in store.results():
         expected = np.random.default_rng(task_seed(11, result["index"])).normal(size=3)
+        np.testing.assert_array_equal(result["draws"], expected)
+
+
+def test_worker_threads_run_the_same_tasks_in_this_process(tmp_path, monkeypatch):
+    monkeypatch.setenv(PROCESSES_ENV, "0")
+    store = store_for(tmp_path, n_tasks=3)
+    report = run_tasks(seeded_draws, [{"n": 2}] * 3, store, workers=1, console=quiet())
+    assert report.complete and {r["pid"] for r in store.results()} == {os.getpid()}
+    for result in store.results():
+        expected = np.random.default_rng(task_seed(11, result["index"])).normal(size=2)
         np.testing.assert_array_equal(result["draws"], expected)

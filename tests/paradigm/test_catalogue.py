@@ -17,8 +17,8 @@ from valueint.isr.feedback import feedback_log_likelihood
 from valueint.paradigm.catalogue import (
     PARADIGM_MODELS,
     ConditionArrays,
-    condition_beliefs,
     condition_arrays,
+    condition_beliefs,
     social_value,
 )
 from valueint.paradigm.conditions import FEEDBACK_CODES, Condition, FeedbackEvent, Paradigm

@@ -17,10 +17,10 @@ from tests.paradigm.cases import (
     ZHAO_COUNTS,
     ZHAO_PARADIGM,
 )
+from valueint.inference.diagnostics import FitWarning
 from valueint.paradigm.catalogue import PARADIGM_MODELS, condition_arrays, social_value
 from valueint.paradigm.conditions import FEEDBACK_CODES, Condition, Counts, FeedbackEvent, Paradigm
 from valueint.paradigm.fit import (
-    ParadigmFitWarning,
     compare_paradigm,
     fit_paradigm,
     log_joint,
@@ -199,7 +199,7 @@ def simulated_counts(model: str, params: dict, seed: int) -> Counts:
 def isr_data_fits():
     counts = simulated_counts("isr", TRUTH, seed=11)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ParadigmFitWarning)
+        warnings.simplefilter("ignore", FitWarning)
         return {
             name: fit_paradigm(RECOVERY_PARADIGM, counts, name, **FIT)
             for name in ("isr", "null_rate")

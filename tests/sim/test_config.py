@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 import valueint
 from valueint.cli.app import app
+from valueint.sim.config import resolve
 
 
 @pytest.fixture
@@ -88,13 +89,13 @@ def with_change(config, table, key, value):
 )
 def test_bad_field_is_named(config, table, key, value, expected):
     with pytest.raises(valueint.ConfigError, match=expected):
-        valueint.resolve(with_change(config, table, key, value))
+        resolve(with_change(config, table, key, value))
 
 
 def test_condition_override_is_named(config):
     config["conditions"][1]["caregiver"] = {"presence": 3.0}
     with pytest.raises(valueint.ConfigError, match=r"conditions\[1\]\.caregiver\.presence = 3\.0"):
-        valueint.resolve(config)
+        resolve(config)
 
 
 def test_condition_learner_kind_is_checked(config):
@@ -104,7 +105,7 @@ def test_condition_learner_kind_is_checked(config):
         match=r"conditions\[0\]\.learner\.kind = 'isr_magic' is not one of the allowed values: "
         r"'no_isr', 'isr_point', 'isr_bayes'",
     ):
-        valueint.resolve(config)
+        resolve(config)
 
 
 def test_feature_dimension_mismatch_in_object_types(config):
@@ -112,7 +113,7 @@ def test_feature_dimension_mismatch_in_object_types(config):
     with pytest.raises(
         valueint.ConfigError, match=r"env\.object_types\[0\]\.features has 2 values; expected 3"
     ):
-        valueint.resolve(config)
+        resolve(config)
 
 
 def test_disapproval_needs_nonpositive_bias(config):
@@ -121,7 +122,7 @@ def test_disapproval_needs_nonpositive_bias(config):
         valueint.ConfigError,
         match=r"caregiver\.bias = 0\.5 must be <= 0 when caregiver\.disapproval",
     ):
-        valueint.resolve(config)
+        resolve(config)
 
 
 def test_conditions_must_share_the_world_shape(config):
@@ -129,17 +130,17 @@ def test_conditions_must_share_the_world_shape(config):
     with pytest.raises(
         valueint.ConfigError, match=r"conditions\[2\]\.env changes the shape of the world"
     ):
-        valueint.resolve(config)
+        resolve(config)
 
 
 def test_unknown_table_and_duplicate_labels(config):
     with pytest.raises(valueint.ConfigError, match=r"config\.agent is not a known field"):
-        valueint.resolve({**config, "agent": {}})
+        resolve({**config, "agent": {}})
     config["conditions"][1]["label"] = "no_isr"
     with pytest.raises(
         valueint.ConfigError, match=r"conditions\[1\]\.label = 'no_isr' is used twice"
     ):
-        valueint.resolve(config)
+        resolve(config)
 
 
 def test_cli_reports_bad_config_with_file_name(tmp_path):
@@ -206,7 +207,7 @@ INF, NAN = math.inf, math.nan
 )
 def test_bad_number_or_type_is_named(config, table, key, value, expected):
     with pytest.raises(valueint.ConfigError, match=expected):
-        valueint.resolve(with_change(config, table, key, value))
+        resolve(with_change(config, table, key, value))
 
 
 def test_check_range_integers_default_to_int32():
@@ -220,7 +221,7 @@ def test_check_range_integers_default_to_int32():
 
 
 def test_smallest_prior_sd_is_accepted(config):
-    valueint.resolve(with_change(config, "learner", "prior_sd", 1e-3))
+    resolve(with_change(config, "learner", "prior_sd", 1e-3))
 
 
 @pytest.mark.parametrize(
@@ -237,7 +238,7 @@ def test_smallest_prior_sd_is_accepted(config):
 )
 def test_non_table_is_named(config, change, expected):
     with pytest.raises(valueint.ConfigError, match=expected):
-        valueint.resolve({**config, **change})
+        resolve({**config, **change})
 
 
 def test_isr_mode_needs_a_posterior(config):
@@ -248,20 +249,20 @@ def test_isr_mode_needs_a_posterior(config):
         match=r"^learner\.isr_mode = 'pessimistic' needs learner\.kind = 'isr_bayes' "
         r"\(a point ISR has no posterior to draw from or be pessimistic about\)",
     ):
-        valueint.resolve(config)
+        resolve(config)
 
 
 def test_isr_mode_in_a_condition_is_named(config):
-    valueint.resolve(config)  # the shipped default mixes kinds with the default isr_mode
+    resolve(config)  # the shipped default mixes kinds with the default isr_mode
     config["conditions"][1]["learner"]["isr_mode"] = "thompson"  # conditions[1] is isr_point
     with pytest.raises(
         valueint.ConfigError,
         match=r"^conditions\[1\]\.learner\.isr_mode = 'thompson' needs "
         r"conditions\[1\]\.learner\.kind = 'isr_bayes'",
     ):
-        valueint.resolve(config)
+        resolve(config)
     config["conditions"][1]["learner"]["kind"] = "isr_bayes"
-    valueint.resolve(config)
+    resolve(config)
 
 
 def test_env_autonomous_error_names_the_condition(config):
@@ -269,16 +270,16 @@ def test_env_autonomous_error_names_the_condition(config):
     with pytest.raises(
         valueint.ConfigError, match=r"^conditions\[2\]\.env_autonomous\.horizon = 0 is outside"
     ):
-        valueint.resolve(config)
+        resolve(config)
     config["conditions"][2]["env_autonomous"] = {"size": 6}
     with pytest.raises(
         valueint.ConfigError, match=r"^conditions\[2\]\.env_autonomous changes the shape"
     ):
-        valueint.resolve(config)
+        resolve(config)
     del config["conditions"][2]["env_autonomous"]
     config["env_autonomous"] = {"horizon": 0}
     with pytest.raises(valueint.ConfigError, match=r"^env_autonomous\.horizon = 0 is outside"):
-        valueint.resolve(config)
+        resolve(config)
 
 
 @pytest.mark.parametrize(
@@ -296,7 +297,7 @@ def test_env_autonomous_error_names_the_condition(config):
 def test_bad_prosocial_option_is_named(config, key, value, expected):
     config["env"] = {"name": "prosocial", key: value}
     with pytest.raises(valueint.ConfigError, match=expected):
-        valueint.resolve(config)
+        resolve(config)
 
 
 @pytest.mark.parametrize(
@@ -326,13 +327,13 @@ def test_cli_reports_a_file_that_is_not_utf8(tmp_path):
 def test_tabular_q_needs_a_fixed_layout(config):
     config["learner"]["q"] = "tabular"
     with pytest.raises(valueint.ConfigError, match=r"learner\.q = 'tabular' needs a world"):
-        valueint.resolve(config)
+        resolve(config)
     config["env"].update(agent_cells=[12], fixed_cells=[0, 24])
-    assert valueint.resolve(config).q_representation == "tabular"
+    assert resolve(config).q_representation == "tabular"
 
 
 def test_learner_praise_model_defaults_to_the_caregiver_and_is_checked(config):
-    experiment = valueint.resolve(config)
+    experiment = resolve(config)
     np.testing.assert_array_equal(
         experiment.params.learner.praise_beta, experiment.params.caregiver.beta
     )
@@ -341,8 +342,8 @@ def test_learner_praise_model_defaults_to_the_caregiver_and_is_checked(config):
     )
     config["learner"]["praise_beta"] = -1.0
     with pytest.raises(valueint.ConfigError, match=r"learner\.praise_beta = -1\.0 is outside"):
-        valueint.resolve(config)
+        resolve(config)
     config["learner"].update(praise_beta=1.0, praise_bias=0.5)
     config["caregiver"]["disapproval"] = True
     with pytest.raises(valueint.ConfigError, match=r"learner\.praise_bias = 0\.5 must be <= 0"):
-        valueint.resolve(config)
+        resolve(config)

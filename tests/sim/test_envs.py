@@ -15,6 +15,7 @@ from valueint.errors import ConfigError
 from valueint.pytree import pytree_dataclass
 from valueint.registry import Registry
 from valueint.sim import envs
+from valueint.sim.config import resolve
 from valueint.sim.envs import WORLDS, Env, Observation, build, make
 
 TYPE_NAMES = ["candy", "book", "crayons"]
@@ -496,7 +497,7 @@ def test_a_registered_world_runs_through_a_config_and_simulate(with_coin):
         "caregiver": {"theta": [-1.0, 1.0], "socialization_episodes": 10},
     }
     with pytest.raises(ConfigError, match=r"^env\.colour is not a coin option"):
-        valueint.resolve({**config, "env": {"name": "coin", "colour": "red"}})
+        resolve({**config, "env": {"name": "coin", "colour": "red"}})
     frame = valueint.simulate(config, seeds=2)
     assert len(frame) == 2 * 20
     assert (frame["salient_actions"] == 1).all() and (frame["steps"] == 1).all()

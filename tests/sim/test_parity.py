@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 import valueint
-from valueint.sim.config import merge_tables
+from valueint.sim.config import merge_tables, resolve
 from valueint.sim.runner import (
     EpisodeMetrics,
     episode_noise,
@@ -189,7 +189,7 @@ CASES = {
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_parity(name):
-    experiment = valueint.resolve(CASES[name])
+    experiment = resolve(CASES[name])
     seed = list(CASES).index(name)
     trace, noise, metrics = trace_fast(experiment, 0, seed, N_EPISODES)
     assert_nontrivial(experiment, trace, metrics)
@@ -199,22 +199,22 @@ def test_parity(name):
 
 def test_case_features_are_exercised():
     """The cases cover what their names say (guards against vacuous configs)."""
-    disapproval = valueint.resolve(CASES["disapproval"])
+    disapproval = resolve(CASES["disapproval"])
     trace, _, _ = trace_fast(disapproval, 0, list(CASES).index("disapproval"), N_EPISODES)
     assert np.any(trace["y"] < 0), "the disapproval case never saw y = -1"
 
-    step = valueint.resolve(CASES["step_presence"])
+    step = resolve(CASES["step_presence"])
     trace, _, _ = trace_fast(step, 0, list(CASES).index("step_presence"), N_EPISODES)
     per_episode = trace["present"][:SOCIALIZATION]
     assert np.any(per_episode.any(axis=1) & ~per_episode.all(axis=1)), "presence never varied"
 
-    autonomous = valueint.resolve(CASES["env_autonomous"])
+    autonomous = resolve(CASES["env_autonomous"])
     trace, _, _ = trace_fast(autonomous, 0, list(CASES).index("env_autonomous"), N_EPISODES)
     crayons = 0.3 - 0.05  # only the autonomous world has crayons (and a dearer step)
     assert not np.any(np.isclose(trace["reward"][:SOCIALIZATION], crayons))
     assert np.any(np.isclose(trace["reward"][SOCIALIZATION:], crayons))
 
-    prosocial = valueint.resolve(CASES["prosocial_isr_bayes"])
+    prosocial = resolve(CASES["prosocial_isr_bayes"])
     trace, _, _ = trace_fast(prosocial, 0, list(CASES).index("prosocial_isr_bayes"), N_EPISODES)
     assert trace["action"].shape[-1] == 3
     assert np.any(trace["action"] == 1) and np.any(trace["action"] == 0)
@@ -225,7 +225,7 @@ def test_trace_episodes_matches_reference():
     cfg = valueint.default_config()
     cfg["experiment"].update(n_episodes=N_EPISODES, chunk_episodes=N_EPISODES)
     cfg["caregiver"]["socialization_episodes"] = SOCIALIZATION
-    experiment = valueint.resolve(cfg)
+    experiment = resolve(cfg)
     assert experiment.labels[2] == "isr_bayes"
     trace, noise, metrics = trace_episodes(experiment, 2, 7, N_EPISODES)
     assert_nontrivial(experiment, trace, metrics)
@@ -257,7 +257,7 @@ def _perturbed(experiment, table: str, field: str, factor: float):
 )
 def test_parity_detects_a_perturbed_reference(table, field):
     """A 1% change in one parameter on the reference side must break parity."""
-    experiment = valueint.resolve(CASES["isr_bayes"])
+    experiment = resolve(CASES["isr_bayes"])
     seed = list(CASES).index("isr_bayes")
     trace, noise, metrics = trace_fast(experiment, 0, seed, N_EPISODES)
     ref_trace, ref_metrics = run_reference(
@@ -269,7 +269,7 @@ def test_parity_detects_a_perturbed_reference(table, field):
 
 def test_parity_detects_shifted_noise():
     """Replaying another seed's noise must not reproduce the trace."""
-    experiment = valueint.resolve(CASES["isr_bayes"])
+    experiment = resolve(CASES["isr_bayes"])
     trace, _, metrics = trace_fast(experiment, 0, 0, N_EPISODES)
     _, other_noise, _ = trace_fast(experiment, 0, 1, N_EPISODES)
     ref_trace, ref_metrics = run_reference(experiment, 0, other_noise, N_EPISODES)

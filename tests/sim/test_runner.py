@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 import valueint
 from valueint.cli.app import app
 from valueint.sim import caregiver as cg
+from valueint.sim.config import resolve
 from valueint.sim.runner import METRICS, run_experiment
 
 
@@ -128,7 +129,7 @@ def test_one_phase_schedule_for_jax_numpy_and_the_experiment():
     """phase_index agrees on JAX and NumPy input and with the spans and the autonomy
     start the reproductions and figures read off an experiment."""
     config = short_config(n_episodes=40, socialization=10, fade_episodes=5)
-    experiment = valueint.resolve(config)
+    experiment = resolve(config)
     care = jax.tree.map(lambda x: x[0], experiment.params.caregiver)
     episodes = np.arange(experiment.n_episodes)
     from_jax = cg.phase_index(care, jax.numpy.asarray(episodes))
@@ -201,7 +202,7 @@ def test_cli_writes_results_and_record_and_refuses_to_overwrite(tmp_path):
 
 @pytest.mark.parametrize("bad", [[], [-1]])
 def test_seeds_must_be_valid(bad):
-    experiment = valueint.resolve(short_config(n_episodes=5, socialization=2))
+    experiment = resolve(short_config(n_episodes=5, socialization=2))
     with pytest.raises(ValueError, match="seed"):
         run_experiment(experiment, bad)
 
@@ -214,7 +215,7 @@ def test_float32_runs_stay_finite():
         {"label": "thompson", "learner": {"kind": "isr_bayes", "isr_mode": "thompson"}}
     )
     with jax.enable_x64(False):
-        experiment = valueint.resolve(config)
+        experiment = resolve(config)
         assert experiment.params.caregiver.theta.dtype == np.float32
         low = valueint.simulate(experiment, seeds=8)
     high = valueint.simulate(config, seeds=8)
@@ -253,7 +254,7 @@ def test_a_seed_plays_the_same_whatever_shares_its_batch(monkeypatch):
     """Seed 4 alone, and among 5 seeds in blocks of 2 (padded): the same run."""
     from valueint.sim import runner
 
-    experiment = valueint.resolve(short_config(n_episodes=20, socialization=10))
+    experiment = resolve(short_config(n_episodes=20, socialization=10))
     alone = run_experiment(experiment, [4])
     monkeypatch.setattr(runner, "SEED_BLOCK", 2)
     assert runner.seed_layout(5, 2).blocks == 2

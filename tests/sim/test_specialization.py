@@ -6,7 +6,7 @@ import pytest
 
 import valueint
 from valueint.sim import agents as ln
-from valueint.sim.config import merge_tables
+from valueint.sim.config import merge_tables, resolve
 from valueint.sim.runner import experiment_uses, metrics_frame, run_experiment
 
 SEEDS = [0, 3, 11]
@@ -58,7 +58,7 @@ def test_specialized_program_matches_the_general_one(name):
     cfg = CASES[name]
     if name == "default":
         cfg = config(cfg["conditions"])
-    experiment = valueint.resolve(cfg)
+    experiment = resolve(cfg)
     fast = metrics_frame(experiment, SEEDS, run_experiment(experiment, SEEDS))
     general = metrics_frame(experiment, SEEDS, run_experiment(experiment, SEEDS, specialize=False))
     # what a user sees: the general program's values of quantities no learner has
@@ -68,19 +68,17 @@ def test_specialized_program_matches_the_general_one(name):
 
 
 def test_uses_name_what_the_conditions_select():
-    uses = experiment_uses(valueint.resolve(CASES["default"]))
+    uses = experiment_uses(resolve(CASES["default"]))
     assert uses == ln.LearnerUses(
         isr=True, disapproval=False, thompson=False, pessimistic=False, epsilon_greedy=False
     )
-    uses = experiment_uses(valueint.resolve(CASES["modes_and_policies"]))
+    uses = experiment_uses(resolve(CASES["modes_and_policies"]))
     assert uses == ln.LearnerUses()  # everything
-    assert not experiment_uses(valueint.resolve(CASES["no_isr_only"])).isr
+    assert not experiment_uses(resolve(CASES["no_isr_only"])).isr
 
 
 def test_only_single_choice_gridworlds_defer_the_isr_update():
     """The premise of deferring: there, a salient action ends the episode."""
-    assert valueint.resolve(CASES["default"]).env.salient_action_ends_episode
-    assert not valueint.resolve(CASES["many_choices"]).env.salient_action_ends_episode
-    assert not getattr(
-        valueint.resolve(CASES["prosocial"]).env, "salient_action_ends_episode", False
-    )
+    assert resolve(CASES["default"]).env.salient_action_ends_episode
+    assert not resolve(CASES["many_choices"]).env.salient_action_ends_episode
+    assert not getattr(resolve(CASES["prosocial"]).env, "salient_action_ends_episode", False)

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import valueint
-from valueint.sim.config import merge_tables
+from valueint.sim.config import merge_tables, resolve
 from valueint.sim.runner import episode_noise, trace_episodes
 from valueint.testing.simulation import METRIC_FIELDS, run_reference
 from valueint.testing.vectorized import draw_noise, run_batched, simulate_batched, trace_batched
@@ -114,7 +114,7 @@ def assert_nontrivial(trace, metrics):
 
 @pytest.mark.parametrize("condition", [0, 1, 2], ids=["no_isr", "isr_point", "isr_bayes"])
 def test_default_conditions_match_reference(condition):
-    experiment = valueint.resolve(short_config(conditions=True))
+    experiment = resolve(short_config(conditions=True))
     noise = jax_noise(experiment, list(range(N_LEARNERS)))
     trace, metrics = assert_matches_reference(experiment, condition, noise)
     assert_nontrivial(trace, metrics)
@@ -169,7 +169,7 @@ CASES = {
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_options_match_reference(name):
-    experiment = valueint.resolve(short_config(**CASES[name]))
+    experiment = resolve(short_config(**CASES[name]))
     noise = jax_noise(experiment, [10 * i + list(CASES).index(name) for i in range(N_LEARNERS)])
     trace, metrics = assert_matches_reference(experiment, 0, noise)
     assert_nontrivial(trace, metrics)
@@ -184,7 +184,7 @@ def test_options_match_reference(name):
 def test_matches_the_jax_runner():
     """The public ``trace_episodes`` (JAX) on one seed agrees with the batch directly,
     and draws the noise the other tests use."""
-    experiment = valueint.resolve(short_config(conditions=True))
+    experiment = resolve(short_config(conditions=True))
     _, noise, metrics = trace_episodes(experiment, 2, 7, N_EPISODES)
     ours = jax_noise(experiment, [7, 0, 1])  # the shape the other tests compiled
     jax.tree.map(lambda a, b: np.testing.assert_array_equal(a[0], b), ours, noise)
@@ -196,7 +196,7 @@ def test_matches_the_jax_runner():
 
 
 def test_draw_noise_has_the_runner_structure():
-    experiment = valueint.resolve(short_config())
+    experiment = resolve(short_config())
     env = experiment.env
     ours = draw_noise(env, np.random.default_rng(0), N_LEARNERS, N_EPISODES)
     theirs = jax_noise(experiment, list(range(N_LEARNERS)))
@@ -210,14 +210,14 @@ def test_draw_noise_has_the_runner_structure():
 
 
 def test_numpy_noise_replays_in_the_reference():
-    experiment = valueint.resolve(short_config())
+    experiment = resolve(short_config())
     noise = draw_noise(experiment.env, np.random.default_rng(5), N_LEARNERS, N_EPISODES)
     trace, metrics = assert_matches_reference(experiment, 0, noise)
     assert_nontrivial(trace, metrics)
 
 
 def test_simulate_batched_is_reproducible():
-    experiment = valueint.resolve(short_config())
+    experiment = resolve(short_config())
     a = simulate_batched(experiment, 0, 16, N_EPISODES, seed=3)
     b = simulate_batched(experiment, 0, 16, N_EPISODES, seed=3)
     noise = draw_noise(experiment.env, np.random.default_rng(3), 16, N_EPISODES)
@@ -237,6 +237,6 @@ def test_other_worlds_are_refused():
         "env": {"name": "prosocial", "n_agents": 3, "horizon": 6},
         "caregiver": {"theta": [1.0, -0.5, -0.3]},
     }
-    experiment = valueint.resolve(cfg)
+    experiment = resolve(cfg)
     with pytest.raises(NotImplementedError, match="gridworld"):
         simulate_batched(experiment, 0, 2, 5)

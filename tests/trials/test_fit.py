@@ -8,26 +8,19 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-import typer
-from typer.testing import CliRunner
 
-from valueint.cli import fit as fit_cli
-from valueint.inference.comparison import compare, loo
-from valueint.inference.diagnostics import ESS_MIN, RHAT_MAX, diagnostics
+from tests.conftest import N_SUBJECTS, N_TRIALS, SMALL_FITS
+from valueint.inference.comparison import loo
+from valueint.inference.diagnostics import ESS_MIN, RHAT_MAX, FitWarning, diagnostics
+from valueint.inference.fit_files import load_fit, save_fit
 from valueint.records import package_versions
-from valueint.trials.datasets import resolve_cutler2021
-from valueint.trials.figures import plot_comparison
-from valueint.trials.fit import FitWarning, fit
-from valueint.trials.fit_data import Covariate, FitData, as_fit_data, data_hash
-from valueint.trials.fit_files import load_fit, save_fit
+from valueint.trials.fit import fit
+from valueint.trials.fit_data import as_fit_data, data_hash
 from valueint.trials.predictive_check import predictive_check
-from valueint.trials.recovery import synthetic_data
 from valueint.trials.specs import TrialArrays
 
-# one worker runs this file: its module fixtures are fitted once
-pytestmark = pytest.mark.xdist_group("trials.test_inference")
-
-N_SUBJECTS, N_TRIALS = 8, 48
+# the shared small fits (tests/conftest.py) are made once, on one worker
+pytestmark = pytest.mark.xdist_group(SMALL_FITS)
 
 
 def _rw_loglik_reference(alpha, beta, choice, outcome, mask):
@@ -43,38 +36,6 @@ def _rw_loglik_reference(alpha, beta, choice, outcome, mask):
             c = choice[b, t]
             q[c] += alpha * (outcome[b, t] - q[c])
     return out
-
-
-@pytest.fixture(scope="module")
-def small_data() -> FitData:
-    """Simulated rw data with a few missed trials and a two-level subject covariate."""
-    data, _ = synthetic_data("rw", N_SUBJECTS, N_TRIALS, seed=3)
-    mask = np.array(data.arrays.mask)
-    mask[0, 0, 5:9] = False
-    mask[3, 2, 15] = False
-    arrays = data.arrays.replace(
-        mask=mask,
-        choice=np.where(mask, data.arrays.choice, 0),
-        outcome=np.where(mask, data.arrays.outcome, 0.0),
-    )
-    group = Covariate("group", np.arange(N_SUBJECTS) % 2, ("young", "older"))
-    return FitData(arrays, data.subject_ids, (group,), data.context_labels)
-
-
-@pytest.fixture(scope="module")
-def small_fit(small_data):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FitWarning)  # short chains: low ESS is expected
-        return fit(
-            small_data,
-            "rw",
-            group_covariates="group",
-            chains=2,
-            draws=150,
-            warmup=150,
-            seed=11,
-            progress=False,
-        )
 
 
 def test_fit_returns_every_group_with_named_dims(small_fit, small_data):
@@ -145,8 +106,10 @@ def test_attrs_record_seed_versions_hash_and_settings(small_fit, small_data):
     assert attrs["model"] == "rw" and attrs["method"] == "nuts"
     assert attrs["data_sha256"] == data_hash(small_data.arrays)
     assert json.loads(attrs["versions"]) == package_versions()
+    assert attrs["family"] == "trials"
+    sampler = json.loads(attrs["sampler"])
+    assert sampler["chains"] == 2 and sampler["draws"] == 150 and sampler["warmup"] == 150
     settings = json.loads(attrs["settings"])
-    assert settings["chains"] == 2 and settings["draws"] == 150 and settings["warmup"] == 150
     assert settings["group_covariates"] == ["group"]
     assert settings["chain_method"] == "parallel"  # conftest exposes two CPU devices
     # the default sampler: a learned centeredness per subject and parameter
@@ -154,12 +117,18 @@ def test_attrs_record_seed_versions_hash_and_settings(small_fit, small_data):
     assert settings["n_gradients_warmup"] > 0 and settings["n_gradients_sampling"] > 0
 
 
-def _short_fit(data, centeredness):
+def _short_fit(data, parameterization):
     """A 2 x (20 + 20) rw fit with the given sampler, and its recorded settings."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
         idata = fit(
-            data, "rw", chains=2, draws=20, warmup=20, progress=False, centeredness=centeredness
+            data,
+            "rw",
+            chains=2,
+            draws=20,
+            warmup=20,
+            progress=False,
+            parameterization=parameterization,
         )
     return idata, json.loads(idata.attrs["settings"])
 
@@ -203,7 +172,7 @@ def test_diagnostics_warn_in_plain_words_on_a_bad_fit(small_data):
     assert "R-hat" in text and "warmup" in text and "divergent" in text
     assert "effective sample size" in text
     report = diagnostics(bad)
-    assert not report.ok and report.max_rhat > RHAT_MAX and report.min_ess_bulk < ESS_MIN
+    assert not report.converged and report.max_rhat > RHAT_MAX and report.min_ess_bulk < ESS_MIN
     assert not report.converged
     assert len(report.messages) == len(record)
 
@@ -222,7 +191,7 @@ def test_svi_close_to_nuts(small_fit, small_data):
         svi_steps=3000,
     )
     assert svi.posterior.sizes["chain"] == 1 and "sample_stats" not in svi.children
-    assert svi.attrs["method"] == "svi" and diagnostics(svi).ok
+    assert svi.attrs["method"] == "svi" and diagnostics(svi).converged
 
     def medians(idata, name):
         return idata.posterior[name].median(("chain", "draw")).values
@@ -263,15 +232,17 @@ def test_bad_input_is_named(small_data):
         fit(small_data, "rw", group_covariates="age")
     with pytest.raises(ValueError, match="method"):
         fit(small_data, "rw", method="gibbs")
-    with pytest.raises(ValueError, match="approximation_warmup must be an integer of at least 4"):
-        fit(small_data, "rw", centeredness="whitened", approximation_warmup=2)
-    with pytest.raises(ValueError, match="centeredness must be one of whitened, auto"):
-        fit(small_data, "rw", centeredness="sideways")
+    with pytest.raises(ValueError, match="pilot_warmup must be an integer of at least 4"):
+        fit(small_data, "rw", parameterization="whitened", pilot_warmup=2)
+    with pytest.raises(ValueError, match="parameterization must be one of whitened, auto"):
+        fit(small_data, "rw", parameterization="sideways")
+    with pytest.raises(TypeError, match="unknown sampler setting"):
+        fit(small_data, "rw", centeredness="whitened")
     with pytest.raises(ValueError, match="hierarchical"):
         fit(small_data, "rw", hierarchical=False, group_covariates="group")
     frame = pd.DataFrame({"subject": [1, 1], "block": [1, 1], "trial": [1, 2], "choice": [1, 0]})
     with pytest.raises(ValueError, match="outcome"):
-        as_fit_data(frame, fit_cli._spec("rw"))
+        as_fit_data(frame, "rw")
 
 
 def test_dataframe_input_is_validated_and_converted():
@@ -281,47 +252,10 @@ def test_dataframe_input_is_validated_and_converted():
         for t in range(1, 9)
     ]
     rows[3]["choice"], rows[3]["outcome"] = np.nan, np.nan  # a missed trial
-    data = as_fit_data(pd.DataFrame(rows), fit_cli._spec("rw"))
+    data = as_fit_data(pd.DataFrame(rows), "rw")
     assert data.subject_ids == ("a", "b")
     assert np.asarray(data.arrays.mask).sum() == 15
     assert isinstance(data.arrays, TrialArrays)
-
-
-# --------------------------------------------------------------------------- comparison
-
-
-@pytest.fixture(scope="module")
-def two_fits(small_data, small_fit):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FitWarning)
-        kernel = fit(small_data, "choice_kernel", chains=2, draws=150, warmup=150, progress=False)
-    return {"rw": small_fit, "choice_kernel": kernel}
-
-
-def test_compare_ranks_with_stacking_weights_and_pareto_counts(two_fits, tmp_path):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        table = compare(two_fits)
-        by_subject = compare(two_fits, by="subject")
-    assert list(table.columns[:3]) == ["rank", "elpd", "p"]
-    assert table.index[0] == "rw"  # the data came from rw
-    assert table["weight"].sum() == pytest.approx(1.0)
-    assert (table["unit"] == "trial").all() and (by_subject["unit"] == "subject").all()
-    assert (table["n_points"] == two_fits["rw"].log_likelihood.sizes["obs"]).all()
-    assert (by_subject["n_points"] == N_SUBJECTS).all()
-    assert (table["n_pareto_k_bad"] >= 0).all()
-    # the first trial of every block is predicted at 0.5 by rw in every draw: exact, not "bad"
-    assert table.loc["rw", "n_constant"] >= N_SUBJECTS * (N_TRIALS // 16) - 1
-    assert np.isfinite(table["elpd_waic"]).all()
-    plot_comparison(table, tmp_path / "compare.png")
-    assert (tmp_path / "compare.png").stat().st_size > 1000
-
-
-def test_compare_refuses_fits_of_different_data(small_fit):
-    other = small_fit.copy()
-    other.attrs["data_sha256"] = "0" * 64
-    with pytest.raises(ValueError, match="different data"):
-        compare({"a": small_fit, "b": other})
 
 
 def test_predictive_check_table(small_fit):
@@ -330,91 +264,6 @@ def test_predictive_check_table(small_fit):
     assert set(check["trial"]) == set(range(1, 17))
     assert ((check["lower"] <= check["predicted"]) & (check["predicted"] <= check["upper"])).all()
     assert check["n"].sum() == small_fit.observed_data.sizes["obs"]
-
-
-# --------------------------------------------------------------------------- command line
-
-
-@pytest.fixture(scope="module")
-def cli():
-    app = typer.Typer()
-    fit_cli.register(app)
-    return app
-
-
-def test_cli_rejects_bad_input_with_exit_code_2(cli, tmp_path):
-    runner = CliRunner()
-    result = runner.invoke(cli, ["fit", "missing.csv", "--model", "rw", "--out", "f.nc"])
-    assert result.exit_code == 2 and "no data file missing.csv" in result.output
-    result = runner.invoke(cli, ["fit", "missing.csv", "--model", "nope", "--out", "f.nc"])
-    assert result.exit_code == 2 and "unknown model 'nope'" in result.output
-    bad = tmp_path / "bad.csv"
-    bad.write_text("subject,block,trial,choice,outcome\n1,1,1,3,1\n1,1,2,0,0\n")
-    result = runner.invoke(cli, ["fit", str(bad), "--model", "rw", "--out", str(tmp_path / "f.nc")])
-    assert result.exit_code == 2
-    assert "bad.csv" in result.output and "choice" in result.output and "row 1" in result.output
-    result = runner.invoke(cli, ["compare", str(bad), str(bad)])
-    assert result.exit_code == 2 and "bad.csv" in result.output
-
-
-def test_cli_compare_and_ppc_on_saved_fits(cli, two_fits, tmp_path):
-    paths = []
-    for name, idata in two_fits.items():
-        paths.append(save_fit(idata, tmp_path / f"{name}.nc"))
-    runner = CliRunner()
-    out, plot = tmp_path / "table.csv", tmp_path / "compare.png"
-    args = ["compare", *map(str, paths), "--out", str(out), "--plot", str(plot)]
-    result = runner.invoke(cli, args)
-    assert result.exit_code == 0, result.output
-    table = pd.read_csv(out, index_col=0)
-    assert table.index[0] == "rw" and "weight" in table.columns
-    assert plot.stat().st_size > 1000
-    result = runner.invoke(cli, args)
-    assert result.exit_code == 2 and "overwrite" in result.output
-    result = runner.invoke(cli, ["ppc", str(paths[0]), "--out", str(tmp_path / "ppc.png")])
-    assert result.exit_code == 0, result.output
-    assert "observed" in result.output and (tmp_path / "ppc.png").stat().st_size > 1000
-
-
-def _real_data_present() -> bool:
-    try:
-        resolve_cutler2021()
-    except FileNotFoundError:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _real_data_present(), reason="Cutler et al. (2021) data not present")
-def test_cli_fit_end_to_end_on_real_data(cli, tmp_path):
-    """All 152 participants, a short SVI fit with an age-group effect; then the saved file."""
-    out = tmp_path / "cutler_rw.nc"
-    args = [
-        "fit",
-        "cutler2021",
-        "--model",
-        "rw_recipient",
-        "--out",
-        str(out),
-        "--method",
-        "svi",
-        "--svi-steps",
-        "300",
-        "--draws",
-        "40",
-        "--group-covariate",
-        "group",
-    ]
-    result = CliRunner().invoke(cli, args)
-    assert result.exit_code == 0, result.output
-    assert "alpha_self_by_group" in result.output and "mu_beta" in result.output
-    idata = load_fit(out)
-    assert idata.posterior.sizes["subject"] == 152
-    assert set(idata.posterior["group"].values) == {"young", "older"}
-    n_observed = int(idata.constant_data["mask"].sum())
-    assert idata.log_likelihood.sizes["obs"] == n_observed < 152 * 144
-    assert idata.attrs["data_source"] == "cutler2021"
-    result = CliRunner().invoke(cli, args)
-    assert result.exit_code == 2 and "overwrite" in result.output
 
 
 def test_likelihood_precision_is_float64_for_small_data_and_float32_for_large():
@@ -434,4 +283,5 @@ def test_whitened_sampler_runs_and_is_recorded(small_data):
     idata, settings = _short_fit(small_data, "whitened")
     assert settings["parameterization"] == "whitened"
     assert settings["approximation_warmup"] == 50  # half the warmup, at least 50
+    assert json.loads(idata.attrs["sampler"])["parameterization"] == "whitened"
     assert np.all(np.isfinite(idata.posterior["alpha"].values))

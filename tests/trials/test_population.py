@@ -12,10 +12,11 @@ import warnings
 import numpy as np
 import pytest
 
+from valueint.inference.diagnostics import FitWarning
 from valueint.inference.parameters import constrain
-from valueint.trials.fit import FitWarning, fit
+from valueint.trials.fit import fit
 from valueint.trials.fit_data import FitData, NumericCovariate
-from valueint.trials.recovery import make_design, simulate_data
+from valueint.trials.simulation import make_design, simulate_data
 from valueint.trials.specs import get_spec
 
 # one worker runs this file: its module fixtures are fitted once
@@ -97,7 +98,8 @@ def test_formulas_need_a_hierarchical_fit(age_data):
 
 
 def test_saved_fit_keeps_numeric_covariates(age_fit, age_data, tmp_path):
-    from valueint.trials.fit_files import fit_data_from, load_fit, save_fit
+    from valueint.inference.fit_files import load_fit, save_fit
+    from valueint.trials.fit_record import fit_data_from
 
     loaded = load_fit(save_fit(age_fit, tmp_path / "age.nc"))
     rebuilt = fit_data_from(loaded)

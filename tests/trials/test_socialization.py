@@ -13,9 +13,10 @@ import warnings
 import numpy as np
 import pytest
 
-from valueint.trials.recovery import model_recovery, simulate_data
+from valueint.trials.simulation import simulate_data
 from valueint.trials.socialization import SocializationTask
 from valueint.trials.specs import get_spec
+from valueint.workflows.recovery import model_recovery
 
 # one worker runs this file: its module fixtures are fitted once
 pytestmark = pytest.mark.xdist_group("trials.test_socialization")
@@ -93,8 +94,8 @@ def recovery():
         return model_recovery(
             ISR_AND_RW,
             N_SUBJECTS,
-            design=DESIGN,
             seeds=(SEED,),
+            task={"task": DESIGN},
             populations={model: POPULATION for model in ISR_AND_RW},
             **FIT,
         )

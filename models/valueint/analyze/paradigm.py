@@ -146,7 +146,7 @@ def run_paradigm_analysis(
     )
     wall = time.perf_counter() - start
 
-    from valueint.trials.figures import plot_comparison
+    from valueint.inference.figures import plot_comparison
 
     atomic_write(out / "comparison.csv", comparison.to_csv(float_format="%.6g"))
     plot_comparison(comparison, out / "comparison.png", overwrite=True)

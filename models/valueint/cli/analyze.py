@@ -105,7 +105,8 @@ def prosocial_learning_command(
         bool, typer.Option(help="10 subjects per group, 2 short chains: a quick check")
     ] = False,
     models: Annotated[
-        str | None, typer.Option(help=f"comma-separated models (default: {','.join(COMPARED_MODELS)})")
+        str | None,
+        typer.Option(help=f"comma-separated models (default: {','.join(COMPARED_MODELS)})"),
     ] = None,
     seed: Annotated[int | None, typer.Option(min=0, help="random seed (default 0)")] = None,
     chains: ChainsOption = None,
@@ -149,7 +150,6 @@ def prosocial_learning_command(
     from valueint.analyze.prosocial.run import output_paths, run_prosocial_analysis
     from valueint.errors import DataError
     from valueint.records import check_output_paths
-    from valueint.trials.datasets import resolve_cutler2021
 
     sampler = sampler_changes(
         chains=chains, draws=draws, warmup=warmup, target_accept_prob=target_accept
@@ -174,10 +174,6 @@ def prosocial_learning_command(
         check_output_paths(paths.values(), overwrite)
     except FileExistsError as err:
         fail(str(err))
-    try:
-        data_file = resolve_cutler2021(data)
-    except FileNotFoundError as err:
-        fail(str(err))
     console.print(
         f"[bold]prosocial learning[/] ({'quick' if quick else 'full'} settings): "
         f"{', '.join(settings.models)}"
@@ -185,7 +181,7 @@ def prosocial_learning_command(
     with interruptible(f"the files written so far stay in {out}; K-fold refits resume"):
         try:
             result = run_prosocial_analysis(
-                data_file,
+                data,
                 out,
                 settings,
                 overwrite=overwrite,
@@ -195,7 +191,7 @@ def prosocial_learning_command(
                 address=address,
                 workers=workers,
             )
-        except (DataError, ValueError, ConnectionError, JobIncomplete) as err:
+        except (DataError, ValueError, FileNotFoundError, ConnectionError, JobIncomplete) as err:
             fail(str(err))
     result_console = Console()
     for unit in ("trial", "subject"):

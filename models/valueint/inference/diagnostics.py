@@ -179,7 +179,9 @@ def warn_diagnostics(fit: xr.DataTree, stacklevel: int = 3) -> Diagnostics:
     report = diagnostics(fit)
     model = fit.attrs.get("model")
     for message in report.messages:
-        warnings.warn(f"{model}: {message}" if model else message, FitWarning, stacklevel=stacklevel)
+        warnings.warn(
+            f"{model}: {message}" if model else message, FitWarning, stacklevel=stacklevel
+        )
     return report
 
 

@@ -48,5 +48,3 @@ def plot_comparison(table: pd.DataFrame, path: str | Path, overwrite: bool = Fal
     sns.despine(fig)
     fig.tight_layout()
     return save_cropped(fig, path, overwrite)
-
-

@@ -42,8 +42,6 @@ MODE_STEPS = 60
 MAX_NEWTON_STEP = 2.0  # the largest Newton move toward the mode, in unconstrained units
 
 
-
-
 @dataclasses.dataclass(frozen=True)
 class HeldOutDensity:
     """Per held-out subject: ``elpd`` = log p(y | training data), its Monte Carlo

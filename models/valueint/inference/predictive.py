@@ -7,7 +7,7 @@ predictive; ``predictive_band`` gives each point's central band, ``inside`` says
 the observed value lies in it (ties at the band's edge count as inside), and
 ``coverage`` the share of points inside, per panel.  A model reproduces a panel when the
 share reaches ``COVERAGE_TARGET``: with a 90% band a right model misses about one point
-in ten by chance.
+in ten by chance.  ``jeffreys_interval`` is the interval of an observed proportion.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 COVERAGE_TARGET = 0.85  # share of a panel's observed points its predictive band must cover
 BAND = 0.90  # the central predictive band of a point
@@ -47,3 +48,12 @@ def coverage(table: pd.DataFrame, by: Sequence[str], column: str = "inside") -> 
     out["coverage"] = out["n_inside"] / out["n_points"]
     out["meets_target"] = out["coverage"] >= COVERAGE_TARGET
     return out
+
+
+def jeffreys_interval(k, n, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Equal-tailed Jeffreys interval of a binomial proportion (Beta(k + 1/2, n - k + 1/2))."""
+    tail = (1 - level) / 2
+    k, n = np.asarray(k, float), np.asarray(n, float)
+    lower = np.where(k > 0, stats.beta.ppf(tail, k + 0.5, n - k + 0.5), 0.0)
+    upper = np.where(k < n, stats.beta.ppf(1 - tail, k + 0.5, n - k + 0.5), 1.0)
+    return lower, upper

@@ -97,7 +97,9 @@ class SamplerSettings:
         if self.pilot_draws is not None:
             _check_integer("pilot_draws", self.pilot_draws, 1)
         if not 0.0 < self.target_accept_prob < 1.0:
-            raise ValueError(f"target_accept_prob must lie in (0, 1); got {self.target_accept_prob}")
+            raise ValueError(
+                f"target_accept_prob must lie in (0, 1); got {self.target_accept_prob}"
+            )
         if not self.svi_learning_rate > 0:
             raise ValueError(f"svi_learning_rate must be positive; got {self.svi_learning_rate}")
 

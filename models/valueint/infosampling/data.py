@@ -31,8 +31,8 @@ import numpy as np
 import pandas as pd
 
 from valueint.datasets import DatasetReport, NamedDataset, register_dataset, resolve_dataset
-from valueint.infosampling.belief import MAX_TILES
 from valueint.errors import DataError
+from valueint.infosampling.belief import MAX_TILES
 
 ENV = "VALUEINT_TRUST_SAMPLING_MA2022"  # the .mat file, or the folder holding it
 DIRNAME = "trust_sampling_ma2022"
@@ -115,9 +115,7 @@ def read_source(file: str | Path) -> pd.DataFrame:
     try:
         mat = scipy.io.loadmat(file, squeeze_me=True, struct_as_record=False)
     except Exception as err:  # scipy raises several kinds for a file that is not MATLAB 5
-        raise DataError(
-            f"{file}: not a readable MATLAB file ({err})", source=str(file)
-        ) from None
+        raise DataError(f"{file}: not a readable MATLAB file ({err})", source=str(file)) from None
     if "data" not in mat:
         raise DataError(
             f"{file}: expected a struct named 'data'; found {sorted(k for k in mat if not k.startswith('__'))}",

@@ -10,7 +10,8 @@ serve as well, but brings a larger runtime and its own object store, which these
 results do not need.
 
 Locally (no address) a ``LocalCluster`` of one single-threaded worker process per core
-is started and stopped with the job: each worker runs one task at a time on one core,
+is started and stopped with the job (``VALUEINT_DASK_PROCESSES=0``: worker threads of
+this process instead, for small jobs): each worker runs one task at a time on one core,
 with one JAX device, so a fit's chains run one after another inside its task and the
 job's parallelism is across tasks.  With an address (``address=`` or the environment
 variable ``VALUEINT_DASK_ADDRESS``) the job runs on that scheduler's workers, which need
@@ -40,6 +41,10 @@ from valueint.jobs.seeds import task_seed
 from valueint.jobs.store import TaskStore
 
 ADDRESS_ENV = "VALUEINT_DASK_ADDRESS"
+# "0": a local cluster's workers are threads of this process, not processes of their own
+# (no start-up, one shared compile cache: for small jobs and for tests; JAX's devices and
+# flags are then this process's)
+PROCESSES_ENV = "VALUEINT_DASK_PROCESSES"
 # each local worker: one JAX CPU device on one thread (the job is parallel across tasks)
 LOCAL_WORKER_ENV = {
     "XLA_FLAGS": "--xla_force_host_platform_device_count=1 "
@@ -118,14 +123,15 @@ def connect(address: str | None = None, workers: int | None = None, timeout: str
     n_workers = workers or os.cpu_count() or 1
     if int(n_workers) != n_workers or n_workers < 1:
         raise ValueError(f"workers must be a positive integer; got {workers!r}")
+    processes = os.environ.get(PROCESSES_ENV, "1") != "0"
     with (
         LocalCluster(
             n_workers=int(n_workers),
             threads_per_worker=1,
-            processes=True,
+            processes=processes,
             dashboard_address=None,
             silence_logs=logging.ERROR,
-            env=local_worker_env(),
+            **({"env": local_worker_env()} if processes else {}),
         ) as cluster,
         Client(cluster) as client,
     ):

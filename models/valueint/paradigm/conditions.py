@@ -330,6 +330,5 @@ def as_paradigm_data(data) -> ParadigmData:
         if isinstance(paradigm, Paradigm) and isinstance(counts, Counts):
             return ParadigmData(paradigm, counts)
     raise TypeError(
-        "paradigm data are a ParadigmData or a (Paradigm, Counts) pair; got "
-        f"{type(data).__name__}"
+        f"paradigm data are a ParadigmData or a (Paradigm, Counts) pair; got {type(data).__name__}"
     )

@@ -101,7 +101,9 @@ class ParadigmFamily:
         spec = get_paradigm_model(model)
         params = {name: float(v) for name, v in params.items()}
         k = spec.simulate(params, condition_arrays(design.paradigm), design.n, jax.random.key(seed))
-        counts = Counts(design.paradigm.condition_names, design.n, np.asarray(k).round().astype(int))
+        counts = Counts(
+            design.paradigm.condition_names, design.n, np.asarray(k).round().astype(int)
+        )
         return ParadigmData(design.paradigm, counts)
 
     def loglik(self, model: str, data, params: dict, options=None) -> np.ndarray:
@@ -184,7 +186,12 @@ class ParadigmFamily:
         """Every parameter on its natural scale, one value for the whole study."""
         posterior = fit["posterior"]
         return [
-            (name, "natural", np.asarray([truth[name]], float), posterior[name].values.reshape(1, -1))
+            (
+                name,
+                "natural",
+                np.asarray([truth[name]], float),
+                posterior[name].values.reshape(1, -1),
+            )
             for name in get_paradigm_model(model).parameter_names
         ]
 

@@ -45,6 +45,7 @@ from valueint.inference.chains import ChainProgram, run_chains
 from valueint.inference.comparison import compare
 from valueint.inference.diagnostics import FitWarning, diagnostics, posterior_summary
 from valueint.inference.fit_files import run_attrs
+from valueint.inference.predictive import jeffreys_interval
 from valueint.inference.psis import PARETO_K_BAD
 from valueint.inference.settings import SamplerSettings, resolve_settings
 from valueint.paradigm.catalogue import (
@@ -336,15 +337,6 @@ def compare_paradigm(fits: Mapping[str, xr.DataTree]) -> pd.DataFrame:
     weights = np.exp(log_ml - best)
     table["posterior_probability"] = weights / weights.sum()
     return table
-
-
-def jeffreys_interval(k, n, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Equal-tailed Jeffreys interval of a binomial proportion (Beta(k + 1/2, n - k + 1/2))."""
-    tail = (1 - level) / 2
-    k, n = np.asarray(k, float), np.asarray(n, float)
-    lower = np.where(k > 0, stats.beta.ppf(tail, k + 0.5, n - k + 0.5), 0.0)
-    upper = np.where(k < n, stats.beta.ppf(1 - tail, k + 0.5, n - k + 0.5), 1.0)
-    return lower, upper
 
 
 def predictive_table(fits: Mapping[str, xr.DataTree], level: float = 0.95) -> pd.DataFrame:

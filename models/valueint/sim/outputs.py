@@ -70,7 +70,12 @@ def sweep_paths(out, table_format: str) -> list[Path]:
     if table_format not in SWEEP_FORMATS:
         raise ValueError(f"format {table_format!r} is not one of {', '.join(SWEEP_FORMATS)}")
     out = Path(out)
-    return [out / f"sweep.{table_format}", out / "summary.csv", out / "run.json", out / "config.toml"]
+    return [
+        out / f"sweep.{table_format}",
+        out / "summary.csv",
+        out / "run.json",
+        out / "config.toml",
+    ]
 
 
 def write_sweep(

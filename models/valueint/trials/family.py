@@ -186,7 +186,10 @@ class TrialFamily:
         """A population {name: [mean, sd]} on the unconstrained scale: each mean drawn from
         its prior, each sd ``POPULATION_SD_FRACTION`` of the prior's scale."""
         return {
-            p.name: [float(rng.normal(p.prior_loc, p.prior_scale)), POPULATION_SD_FRACTION * p.prior_scale]
+            p.name: [
+                float(rng.normal(p.prior_loc, p.prior_scale)),
+                POPULATION_SD_FRACTION * p.prior_scale,
+            ]
             for p in get_spec(model).parameters
         }
 

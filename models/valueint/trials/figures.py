@@ -46,5 +46,3 @@ def plot_predictive_check(
     fig.suptitle(f"posterior predictive check {title}".strip(), fontsize=10)
     fig.tight_layout()
     return save_cropped(fig, path, overwrite)
-
-

@@ -111,5 +111,3 @@ def _log_weights(spec: ModelSpec, options, arrays, offsets, sigma, keys, draws):
     return importance_log_weights(
         subject_total_loglik(spec, options), arrays, offsets, sigma, keys, draws
     )
-
-

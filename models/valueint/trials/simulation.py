@@ -18,6 +18,7 @@ scale), ``simulate_data`` plays a task with them, ``synthetic_data`` does both.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from typing import Protocol
 
@@ -147,10 +148,28 @@ def simulate_data(spec: ModelSpec, params: dict, design: TrialArrays, seed: int,
     keys = jax.random.split(jax.random.key(seed), n_subjects)
     design = jax.tree.map(jnp.asarray, design)
     params = {k: jnp.asarray(v, dtype=float) for k, v in params.items()}
-    simulated = jax.jit(
-        jax.vmap(lambda p, d, k: spec.simulate(p, d, k, options)), static_argnums=()
-    )(params, design, keys)
+    simulated = _simulate(spec, _frozen(options), params, design, keys)
     return jax.tree.map(np.asarray, simulated)
+
+
+def _frozen(options):
+    """Model options as a hashable value (a compiled program's static argument)."""
+    if options is None:
+        return None
+    return tuple(sorted((k, _frozen_value(v)) for k, v in dict(options).items()))
+
+
+def _frozen_value(value):
+    if isinstance(value, list | tuple):
+        return tuple(_frozen_value(v) for v in value)
+    return value
+
+
+# one compiled program per model, options and shape, shared by every simulated data set
+@functools.partial(jax.jit, static_argnames=("spec", "options"))
+def _simulate(spec, options, params, design, keys):
+    options = None if options is None else dict(options)
+    return jax.vmap(lambda p, d, k: spec.simulate(p, d, k, options))(params, design, keys)
 
 
 def task_options(spec: ModelSpec, task: Task, options=None) -> dict | None:

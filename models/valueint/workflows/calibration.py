@@ -260,8 +260,7 @@ def calibration_markdown(summary: pd.DataFrame, jobs: list[CalibrationJob]) -> s
         rows = summary[(summary["model"] == job.model) & (summary["family"] == job.family.name)]
         if rows.empty:
             lines.append(
-                f"| {job.family.name} | {job.model} | {job.stated_design()} | 0 | not run "
-                "| | | | |"
+                f"| {job.family.name} | {job.model} | {job.stated_design()} | 0 | not run | | | | |"
             )
             continue
         failed = ", ".join(rows.loc[~rows["passes"], "quantity"]) or "none"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -15,12 +14,10 @@ import pandas as pd
 from valueint.records import pyplot, save_cropped
 from valueint.workflows.sbc import BAND_PROB, ecdf_band, pit_values
 
-if TYPE_CHECKING:
-    from valueint.workflows.recovery import ModelRecoveryResult, RecoveryResult
 
-
-def plot_recovery(result: RecoveryResult, path: str | Path, overwrite: bool = False) -> Path:
-    """Truth against posterior mean with interval bars, one panel per parameter."""
+def plot_recovery(result, path: str | Path, overwrite: bool = False) -> Path:
+    """Truth against posterior mean with interval bars, one panel per parameter, of a
+    ``valueint.workflows.recovery.RecoveryResult``."""
     plt = pyplot()
 
     names = list(result.summary.index)
@@ -48,8 +45,9 @@ def plot_recovery(result: RecoveryResult, path: str | Path, overwrite: bool = Fa
     return save_cropped(fig, path, overwrite)
 
 
-def plot_confusion(result: ModelRecoveryResult, path: str | Path, overwrite: bool = False) -> Path:
-    """Heatmap of the share of data sets from each model (rows) won by each model."""
+def plot_confusion(result, path: str | Path, overwrite: bool = False) -> Path:
+    """Heatmap of the share of data sets from each model (rows) won by each model, of a
+    ``valueint.workflows.recovery.ModelRecoveryResult``."""
     plt = pyplot()
     import seaborn as sns
 

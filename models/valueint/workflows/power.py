@@ -108,7 +108,9 @@ def study_task(payload: dict, seed: int) -> dict:
     numpyro.enable_x64()
     family = FAMILIES.get(payload["family"])
     truth_model = payload["truth_model"]
-    design = family.task_design(truth_model, size=int(payload["size"]), seed=seed, **payload["task"])
+    design = family.task_design(
+        truth_model, size=int(payload["size"]), seed=seed, **payload["task"]
+    )
     truth = family.draw_subjects(truth_model, design, seed, payload["truth"])
     data = family.simulate(truth_model, design, truth, seed + 1)
     settings = SamplerSettings.from_dict(payload["sampler"], family.default_settings)

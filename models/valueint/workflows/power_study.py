@@ -41,8 +41,18 @@ FIT_DEFAULTS = {
 }
 # the keys of each table of a study file
 KEYS = {
-    "": ("name", "level", "sizes", "studies", "seed", "truth", "fit", "criteria", "paradigm",
-         "socialization"),
+    "": (
+        "name",
+        "level",
+        "sizes",
+        "studies",
+        "seed",
+        "truth",
+        "fit",
+        "criteria",
+        "paradigm",
+        "socialization",
+    ),
     "truth": ("model", "from", "values", "counts"),
 }
 SOCIALIZATION_KEYS = (
@@ -63,9 +73,7 @@ class StudyError(ValueError):
 def _known_keys(table: Mapping, known, where: str) -> None:
     unknown = sorted(set(table) - set(known))
     if unknown:
-        raise StudyError(
-            f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(known)}"
-        )
+        raise StudyError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(known)}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -259,7 +267,9 @@ def check_models(study: PowerStudy) -> None:
     def parameters(name):
         if name not in family.models:
             known = ", ".join(family.models.names())
-            raise StudyError(f"{study.source} [fit]: unknown {family.name} model {name!r}; known: {known}")
+            raise StudyError(
+                f"{study.source} [fit]: unknown {family.name} model {name!r}; known: {known}"
+            )
         return tuple(p.name for p in family.parameters(name))
 
     for name in study.models:

@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from valueint.inference.predictive import jeffreys_interval
 from valueint.records import pyplot
 from valueint.workflows.power_study import PowerStudy
 
@@ -22,8 +23,6 @@ RATES = {
 
 def proportion_interval(k, n) -> tuple[np.ndarray, np.ndarray]:
     """The Monte Carlo interval of a rate of k successes in n studies (Jeffreys)."""
-    from valueint.paradigm.fit import jeffreys_interval
-
     return jeffreys_interval(k, n, MC_LEVEL)
 
 

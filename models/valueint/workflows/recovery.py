@@ -360,9 +360,7 @@ def recovery_paths(out) -> list:
     return [Path(out) / name for name in RECOVERY_FILES]
 
 
-def plot_and_write(
-    result: RecoveryResult, out, *, config: dict, seeds, wall_time_s: float
-) -> list:
+def plot_and_write(result: RecoveryResult, out, *, config: dict, seeds, wall_time_s: float) -> list:
     """Write a recovery's files to ``out`` (its paths must be free: ``recovery_paths``):
     the estimates, the summary, the truth-against-estimate figure and the run record."""
     import json

@@ -183,7 +183,7 @@ def prosocial_markdown(
             lines.append(
                 f"- **`{row['model']}` did not converge** (max R-hat {row['max_rhat']:.3f}, "
                 f"min bulk ESS {row['min_ess_bulk']:.0f}, min tail ESS "
-                f"{row['min_ess_tail']:.0f}, {int(row["divergences"])} divergences): its "
+                f"{row['min_ess_tail']:.0f}, {int(row['divergences'])} divergences): its "
                 "numbers should not be trusted."
             )
     notes = diagnostics[diagnostics["messages"] != ""]

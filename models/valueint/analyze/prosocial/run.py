@@ -138,8 +138,8 @@ def run_prosocial_analysis(
     cross-validation by subject, refitted on the job engine (local workers, or the Dask
     scheduler at ``address``); its task folder ``out/kfold/`` lets a rerun resume.
     """
-    from valueint.records import atomic_write, check_output_paths, run_record, write_csv, write_json
     from valueint.inference.fit_files import save_fit
+    from valueint.records import atomic_write, check_output_paths, run_record, write_csv, write_json
 
     settings = settings or ProsocialSettings.full()
     report = report or _quiet

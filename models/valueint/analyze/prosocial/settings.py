@@ -94,7 +94,9 @@ class ProsocialSettings:
     @classmethod
     def quick(cls, sampler: dict | None = None, **changes) -> ProsocialSettings:
         """10 subjects per group, 2 short chains: checks the pipeline, not the science."""
-        base = cls().sampler.replace(chains=2, draws=150, warmup=150, **dict(sampler or {}))
+        base = cls().sampler.replace(
+            **{"chains": 2, "draws": 150, "warmup": 150, **dict(sampler or {})}
+        )
         preset = {"subjects_per_group": 10, "predictive_draws": 60}
         return cls(sampler=base, **{**preset, **changes})
 

@@ -62,9 +62,8 @@ class TrustSamplingSettings:
     @classmethod
     def quick(cls, sampler: dict | None = None, **changes) -> TrustSamplingSettings:
         """24 participants, short chains, 2 folds: checks the pipeline, not the science."""
-        base = SAMPLER.replace(
-            warmup=150, draws=100, pilot_warmup=60, pilot_draws=40, **dict(sampler or {})
-        )
+        quick = {"warmup": 150, "draws": 100, "pilot_warmup": 60, "pilot_draws": 40}
+        base = SAMPLER.replace(**{**quick, **dict(sampler or {})})
         preset = {
             "subjects": 24,
             "kfold": 2,

@@ -5,12 +5,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from valueint.inference.comparison import compare
+from valueint.inference.family import FAMILIES
 from valueint.trials.fit import fit
 from valueint.trials.fit_data import Covariate
-from valueint.trials.fit_files import refit_arguments
-from valueint.trials.kfold import fold_of_subjects
-from valueint.trials.recovery import synthetic_data
+from valueint.trials.fit_record import refit_arguments
+from valueint.trials.simulation import RecipientBlocks, synthetic_data
+from valueint.workflows.comparison import compare
+from valueint.workflows.kfold import deal_folds
+
+TRIALS = FAMILIES.get("trials")
+
+
+def fold_of_subjects(data, k, seed):
+    return deal_folds(TRIALS.strata(data, k), k, seed)
 
 
 def with_groups(data, codes):
@@ -22,7 +29,7 @@ def with_groups(data, codes):
     )
 
 
-SUBJECTS, _ = synthetic_data("rw", 40, 16, seed=0)
+SUBJECTS, _ = synthetic_data("rw", 40, RecipientBlocks(16), seed=0)
 
 
 @settings(max_examples=30, deadline=None)
@@ -50,16 +57,16 @@ def test_a_bad_number_of_folds_is_named():
 @pytest.mark.xdist_group("dask")
 def test_kfold_prefers_the_generating_model_and_resumes(tmp_path):
     # 12 subjects of a Rescorla-Wagner learner; the choice kernel alone cannot learn
-    data, _ = synthetic_data("rw", 12, 48, seed=3)
+    data, _ = synthetic_data("rw", 12, RecipientBlocks(48), seed=3)
     fits = {
         m: fit(data, m, method="svi", draws=200, svi_steps=600, progress=False)
         for m in ("rw", "choice_kernel")
     }
     # each refit is made as the full fit was: the same call on the same data repeats it
-    arguments = refit_arguments(fits["rw"])
-    assert arguments["method"] == "svi" and arguments["svi_steps"] == 600
-    model = arguments.pop("model")
-    repeat = fit(data, model, seed=int(fits["rw"].attrs["seed"]), progress=False, **arguments)
+    settings, options = refit_arguments(fits["rw"])
+    assert settings.method == "svi" and settings.svi_steps == 600 and settings.draws == 200
+    seed = int(fits["rw"].attrs["seed"])
+    repeat = fit(data, "rw", settings, seed=seed, progress=False, **options)
     np.testing.assert_array_equal(repeat["posterior"]["alpha"], fits["rw"]["posterior"]["alpha"])
     options = {"out": tmp_path, "workers": 1, "progress": False, "heldout_draws": 1000}
     table = compare(fits, by="subject", method="kfold", k=2, **options)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from valueint.design.summary import (
+from valueint.workflows.power_summary import (
     median_crossing,
     power_table,
     proportion_interval,

@@ -1,4 +1,4 @@
-"""SBC replications of the trial-level and paradigm models, and the job around them."""
+"""SBC replications of every family's models, and the job around them."""
 
 import json
 import tomllib
@@ -9,26 +9,30 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from valueint.calibration import CalibrationJob, calibrate, calibrate_all, resolve_level
-from valueint.calibration.paradigm_sbc import paradigm_replication
-from valueint.calibration.trial_sbc import prior_draw, trial_replication
 from valueint.cli.app import app
+from valueint.inference.family import FAMILIES
 from valueint.inference.parameters import unconstrain_value
-from valueint.trials.recovery import make_design
 from valueint.trials.specs import get_spec
+from valueint.workflows.calibration import CalibrationJob, calibrate, calibrate_all
+from valueint.workflows.sbc import replication
 
 ZHAO = Path(__file__).resolve().parents[2] / "data" / "zhao2017_praise_cheating" / "paradigm.toml"
 PARADIGM = tomllib.loads(ZHAO.read_text())
-TINY_TRIAL = {"subjects": 3, "trials": 16, "chains": 2, "warmup": 60, "draws": 40}
-TINY_PARADIGM = {"children": 10, "chains": 2, "warmup": 60, "draws": 40, "paradigm": PARADIGM}
+TINY_SAMPLER = {"chains": 2, "warmup": 60, "draws": 40}
+
+
+def _payload(family: str, model: str, design: dict, rank_draws: int = 19) -> dict:
+    job = CalibrationJob(f"{family}:{model}", design, TINY_SAMPLER, rank_draws=rank_draws)
+    return job.payload()
 
 
 def test_the_prior_draw_is_the_fitted_models_prior():
     """Population intercepts ~ Normal(prior_loc, prior_scale) and sds ~ HalfNormal(scale),
     as ``hierarchical_model`` states them: means within 4 standard errors over 300 draws."""
+    trials = FAMILIES.get("trials")
     spec = get_spec("rw")
-    arrays = make_design(2, 16, 0)
-    draws = [prior_draw(spec, None, arrays, seed) for seed in range(300)]
+    design = trials.task_design("rw", size=2, trials=16)
+    draws = [trials.prior_draw("rw", design, seed)[0] for seed in range(300)]
     for parameter in spec.parameters:
         intercept = np.array(
             [unconstrain_value(parameter, d[f"mu_{parameter.name}"]) for d in draws]
@@ -46,59 +50,64 @@ def test_the_prior_draw_is_the_fitted_models_prior():
     )
 
 
-@pytest.mark.slow
 def test_a_trial_replication_ranks_every_quantity_and_repeats_exactly():
-    payload = {"model": "rw", **TINY_TRIAL, "target_accept_prob": 0.9, "rank_draws": 19}
-    first = trial_replication(payload, 123)
+    payload = _payload("trials", "rw", {"size": 3, "trials": 16})
+    first = replication(payload, 123)
     assert set(first["ranks"]) == {
         "mu_alpha", "sigma_alpha", "alpha[0]", "mu_beta", "sigma_beta", "beta[0]", "loglik"
     }  # fmt: skip
     assert all(0 <= r <= 19 for r in first["ranks"].values())
     assert np.isfinite(first["truth"]["loglik"]) and first["truth"]["loglik"] < 0
-    assert trial_replication(payload, 123)["ranks"] == first["ranks"]
+    assert {"max_rhat", "min_ess_tail", "divergences", "converged"} <= set(first)
+    assert replication(payload, 123)["ranks"] == first["ranks"]
     assert not any("CPU device" in m for m in first["messages"])
 
 
-@pytest.mark.slow
 def test_a_paradigm_replication_ranks_parameters_and_loglik():
-    payload = {"model": "isr", **TINY_PARADIGM, "rank_draws": 19}
-    result = paradigm_replication(payload, 7)
+    result = replication(_payload("paradigm", "isr", {"size": 10, "paradigm": PARADIGM}), 7)
     assert set(result["ranks"]) == {"bias", "value_weight", "correlation", "loglik"}
-    assert len(result["counts"]) == 3 and all(0 <= k <= 10 for k in result["counts"])
+    assert all(0 <= r <= 19 for r in result["ranks"].values())
 
 
-@pytest.mark.slow
 @pytest.mark.xdist_group("dask")
 def test_a_job_writes_its_tables_and_figure_and_resumes(tmp_path):
-    job = CalibrationJob("null_rate", "paradigm", TINY_PARADIGM, replications=4, rank_draws=19)
+    job = CalibrationJob(
+        "null_rate", {"size": 10, "paradigm": PARADIGM}, TINY_SAMPLER, replications=4,
+        rank_draws=19,
+    )  # fmt: skip
     result = calibrate(job, tmp_path, workers=2, progress=False)
     assert result.report.completed == 4
     for name in ("ranks.csv", "summary.csv", "ecdf.png", "run.json", "job.json"):
         assert (tmp_path / name).exists(), name
     ranks = pd.read_csv(tmp_path / "ranks.csv")
     assert sorted(ranks["quantity"].unique()) == ["bias", "loglik"] and len(ranks) == 8
+    assert {"converged", "min_ess_tail"} <= set(ranks.columns)
     record = json.loads((tmp_path / "run.json").read_text())
-    assert record["config"]["design"]["children"] == 10 and record["seeds"] == [0]
+    assert record["config"]["design"]["size"] == 10 and record["seeds"] == [0]
+    assert record["config"]["family"] == "paradigm"
     again = calibrate(job, tmp_path, workers=1, progress=False)
     assert (again.report.skipped, again.report.completed) == (4, 0)
     pd.testing.assert_frame_equal(again.ranks, result.ranks)
     summarized = calibrate(job, tmp_path, run=False)  # nothing runs, nothing is lost
     assert (summarized.report.skipped, summarized.report.completed) == (4, 0)
     pd.testing.assert_frame_equal(summarized.ranks, result.ranks)
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    assert {"fits_with_divergences", "fits_rhat_above_1.01", "fits_not_converged"} <= set(
+        summary.columns
+    )
 
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("dask")
 def test_calibrate_all_summarizes_every_model_it_ran(tmp_path):
-    models = [("paradigm", "null_rate"), ("paradigm", "reinforcement")]
     calibrate_all(
         tmp_path,
         paradigm=PARADIGM,
         replications=2,
         rank_draws=19,
-        trial_design={k: v for k, v in TINY_TRIAL.items()},
-        paradigm_design={k: v for k, v in TINY_PARADIGM.items() if k != "paradigm"},
-        models=models,
+        designs={"paradigm": {"size": 10}},
+        samplers={"paradigm": TINY_SAMPLER},
+        models=["paradigm:null_rate", "paradigm:reinforcement"],
         workers=2,
         progress=False,
     )
@@ -109,36 +118,46 @@ def test_calibrate_all_summarizes_every_model_it_ran(tmp_path):
     assert (tmp_path / "overview.png").exists()
 
 
-def test_model_names_resolve_to_one_level():
-    assert resolve_level("rw", None) == "trial"
-    assert resolve_level("null_rate", None) == "paradigm"
-    assert resolve_level("isr", "paradigm") == "paradigm"
-    with pytest.raises(ValueError, match="names a trial-level and a paradigm-level model"):
-        resolve_level("isr", None)
-    with pytest.raises(ValueError, match="unknown model 'rx'; trial-level: .*rw"):
-        resolve_level("rx", None)
-    with pytest.raises(ValueError, match="no paradigm-level model called 'rw'"):
-        resolve_level("rw", "paradigm")
+def test_model_names_find_their_family():
+    assert CalibrationJob("rw").family.name == "trials"
+    assert CalibrationJob("null_rate", {"paradigm": PARADIGM}).family.name == "paradigm"
+    assert CalibrationJob("paradigm:isr", {"paradigm": PARADIGM}).model == "isr"
+    with pytest.raises(KeyError, match="names a model of several families.*paradigm:isr"):
+        CalibrationJob("isr")
+    with pytest.raises(KeyError, match="unknown model 'rx'; the models are trials: .*rw"):
+        CalibrationJob("rx")
+    with pytest.raises(KeyError, match="unknown paradigm model 'rw'"):
+        CalibrationJob("paradigm:rw")
 
 
 @pytest.mark.parametrize(
-    "design, message",
+    "design, sampler, message",
     [
-        ({"subject": 3}, "unknown design setting.*subject"),
-        ({"draws": 0}, "draws must be a positive integer"),
-        ({"chains": 1, "draws": 50}, "fewer than the 99 draws"),
-        ({"target_accept_prob": 1.5}, "target_accept_prob must lie in"),
+        (
+            {"subject": 3},
+            None,
+            "unknown design setting.*subject for a trials model; its settings are size, trials, task",
+        ),
+        ({}, {"draws": 0}, "draws must be an integer of at least 1"),
+        ({}, {"chains": 1, "draws": 50}, "fewer than the 99 draws"),
+        ({}, {"target_accept_prob": 1.5}, "target_accept_prob must lie in"),
+        ({"trials": 40}, None, "multiple of the block size 16"),
     ],
 )
-def test_bad_designs_are_named(design, message):
+def test_bad_designs_are_named(design, sampler, message):
     with pytest.raises(ValueError, match=message):
-        CalibrationJob("rw", "trial", design)
+        CalibrationJob("rw", design, sampler)
+
+
+def test_a_paradigm_job_needs_its_paradigm():
+    with pytest.raises(ValueError, match=r"needs design\['paradigm'\]"):
+        CalibrationJob("null_rate")
 
 
 def test_the_command_names_bad_models_and_folders(tmp_path):
     runner = CliRunner()
     done = runner.invoke(app, ["calibrate", "isr", "--out", str(tmp_path)])
-    assert done.exit_code == 2 and "--level trial or --level paradigm" in done.output
+    assert done.exit_code == 2 and "paradigm:isr" in done.output
     (tmp_path / "job.json").write_text(json.dumps({"kind": "other", "config": {}, "seed": 0}))
     done = runner.invoke(app, ["calibrate", "rw", "--out", str(tmp_path)])
     assert done.exit_code == 2 and "holds another job" in done.output

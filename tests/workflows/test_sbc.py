@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
-from valueint.calibration.ranks import (
+from valueint.jobs import task_seed
+from valueint.testing.tasks import conjugate_normal_ranks
+from valueint.workflows.sbc import (
     pit_values,
     rank_against,
     rank_table,
@@ -11,8 +13,6 @@ from valueint.calibration.ranks import (
     thinned,
     uniformity,
 )
-from valueint.jobs import task_seed
-from valueint.testing.tasks import conjugate_normal_ranks
 
 
 def test_thinning_spreads_draws_over_all_chains():

@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from valueint.design import design
-from valueint.design.study import study_from_dict
+from valueint.workflows.power import design
+from valueint.workflows.power_study import study_from_dict
 
 ZHAO = Path(__file__).parents[2] / "data" / "zhao2017_praise_cheating" / "power.toml"
 

@@ -9,17 +9,17 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from valueint.analyze.prosocial.run import output_paths, run_prosocial_analysis
 from valueint.analyze.prosocial.curves import coverage_table
 from valueint.analyze.prosocial.figures import plot_learning_curves
 from valueint.analyze.prosocial.fitting import COMPARISON_COLUMNS
+from valueint.analyze.prosocial.run import output_paths, run_prosocial_analysis
 from valueint.analyze.prosocial.settings import EXTRA_MODELS, ProsocialSettings
 from valueint.cli.app import app
+from valueint.inference.fit_files import load_fit
 from valueint.records import save_figure
 from valueint.trials import fit as inference
 from valueint.trials.datasets import resolve_cutler2021
-from valueint.trials.fit_files import load_fit
-from valueint.trials.recovery import draw_parameters, make_design, simulate_data
+from valueint.trials.simulation import draw_parameters, make_design, simulate_data
 from valueint.trials.specs import CONTEXTS, get_spec
 
 N_PER_GROUP = 20
@@ -28,7 +28,9 @@ N_PER_GROUP = 20
 BETA_YOUNG, BETA_OLDER = math.log(6.0), math.log(1.6)
 FITTED = ("rw", "choice_kernel")
 SYNTHETIC = ProsocialSettings(
-    models=FITTED, chains=2, draws=150, warmup=200, target_accept_prob=0.9, predictive_draws=40
+    models=FITTED,
+    sampler=ProsocialSettings().sampler.replace(chains=2, draws=150, warmup=200),
+    predictive_draws=40,
 )
 
 
@@ -77,7 +79,7 @@ def check_outputs(result, out) -> None:
     assert sorted(initial_value["unit"]) == ["subject"] * 2 + ["trial"] * 2
     assert set(initial_value["q_init"]) == {0.0, 0.5}
     assert set(initial_value["model"]) == {result.best_model}
-    for column in ("max_rhat", "min_ess_bulk", "min_ess_tail", "n_divergent", "sampling_time_s"):
+    for column in ("max_rhat", "min_ess_bulk", "min_ess_tail", "divergences", "sampling_time_s"):
         assert column in diagnostics
     parameters = pd.read_csv(out / "parameters.csv")
     # rw: alpha, beta; choice_kernel: alpha_c, beta_c; 4 quantities each
@@ -155,7 +157,7 @@ def _real_data_or_skip():
 def test_quick_run_on_real_data(tmp_path):
     data_file = _real_data_or_skip()
     settings = ProsocialSettings.quick(
-        models=FITTED, subjects_per_group=4, draws=40, warmup=40, predictive_draws=10
+        {"draws": 40, "warmup": 40}, models=FITTED, subjects_per_group=4, predictive_draws=10
     )
     out = tmp_path / "real"
     result = run_prosocial_analysis(None, out, settings, save_fits=True)

@@ -5,8 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from valueint.design import StudyError, load_study
-from valueint.design.study import study_from_dict
+from valueint.workflows.power_study import StudyError, load_study, study_from_dict
 
 ZHAO = Path(__file__).parents[2] / "data" / "zhao2017_praise_cheating" / "power.toml"
 
@@ -36,6 +35,12 @@ def test_the_shipped_zhao_study_reads():
         ({"fit": {"models": ["isr", "nobody"]}}, "nobody"),
         ({"criteria": {"weight": "w"}}, "weight 'w' is no parameter of 'isr'"),
         ({"criteria": {"weight": "value_weight", "power": 1.5}}, "power must lie in"),
+        # a misspelled key is refused in every table, not silently ignored
+        ({"studeis": 1}, "unknown key\\(s\\) studeis; known: name, level, sizes, studies"),
+        ({"truth": {"model": "isr", "form": "prior"}}, r"\[truth\]: unknown key\(s\) form"),
+        ({"criteria": {"weight": "value_weight", "powr": 0.9}}, r"\[criteria\]: unknown key"),
+        ({"fit": {"models": ["isr", "null_rate"], "chains": 0}}, "chains must be an integer"),
+        ({"socialization": {"n_blocks": 2}}, "for level = 'trial' studies"),
     ],
 )
 def test_a_bad_study_is_refused_naming_the_key(change, message):

@@ -5,11 +5,8 @@ mode (tests/test_notebooks.py), on real participants."""
 import pytest
 from typer.testing import CliRunner
 
-from valueint.analyze.trust_sampling.run import (
-    TrustSamplingSettings,
-    output_paths,
-    run_trust_sampling_analysis,
-)
+from valueint.analyze.trust_sampling.run import output_paths, run_trust_sampling_analysis
+from valueint.analyze.trust_sampling.settings import TrustSamplingSettings
 from valueint.cli.app import app
 
 
@@ -25,9 +22,14 @@ def test_existing_outputs_are_refused_before_anything_runs(tmp_path):
 
 def test_settings_name_unknown_models_and_bad_folds():
     with pytest.raises(ValueError, match="unknown model"):
-        TrustSamplingSettings(models=("fixed_evidence", "nope")).check()
-    with pytest.raises(ValueError, match="k must be"):
-        TrustSamplingSettings(k=1).check()
+        TrustSamplingSettings(models=("fixed_evidence", "nope"))
+    with pytest.raises(ValueError, match="kfold must be"):
+        TrustSamplingSettings(kfold=1)
+    with pytest.raises(TypeError, match="unknown sampler setting"):
+        TrustSamplingSettings(kfold_refit={"chain": 1})
+    quick = TrustSamplingSettings.quick({"draws": 20})
+    assert quick.sampler.draws == 20 and quick.sampler.pilot_warmup == 60
+    assert quick.kfold_sampler.chains == 1 and quick.kfold_sampler.draws == 60
 
 
 def test_the_command_names_missing_data(tmp_path):

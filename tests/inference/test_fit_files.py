@@ -22,15 +22,9 @@ from typer.testing import CliRunner
 
 from valueint.cli import fit as fit_cli
 from valueint.inference.comparison import compare, loo
+from valueint.inference.fit_files import load_fit, loglik_recomputes, save_fit, summarize
 from valueint.trials.fit_data import as_fit_data, data_hash
-from valueint.trials.fit_files import (
-    fit_data_from,
-    fit_options,
-    load_fit,
-    loglik_recomputes,
-    save_fit,
-    summarize,
-)
+from valueint.trials.fit_record import fit_data_from, fit_options
 from valueint.trials.predictive_check import predictive_check
 
 # one worker runs this file: its module fixtures are fitted once

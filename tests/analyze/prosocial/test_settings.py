@@ -7,10 +7,12 @@ from valueint.analyze.prosocial.settings import COMPARED_MODELS, ProsocialSettin
 
 
 def test_presets():
-    assert ProsocialSettings.full().models == COMPARED_MODELS
+    full = ProsocialSettings.full()
+    assert full.models == COMPARED_MODELS and full.sampler.parameterization == "whitened"
     quick = ProsocialSettings.quick(seed=3)
-    assert (quick.chains, quick.subjects_per_group, quick.seed) == (2, 10, 3)
+    assert (quick.sampler.chains, quick.subjects_per_group, quick.seed) == (2, 10, 3)
     assert quick.as_dict()["models"] == list(COMPARED_MODELS)
+    assert ProsocialSettings.quick({"draws": 40}).sampler.draws == 40
 
 
 @pytest.mark.parametrize(
@@ -18,12 +20,24 @@ def test_presets():
     [
         ({"models": ("rw", "nope")}, "'nope'"),
         ({"models": ("rw",)}, "at least two distinct models"),
-        ({"chains": 0}, "chains must be a positive integer"),
-        ({"target_accept_prob": 1.0}, "target_accept_prob must lie in (0, 1)"),
         ({"subjects_per_group": 1}, "subjects_per_group must be at least 2"),
     ],
 )
 def test_bad_settings_raise_value_error(changes, says):
     with pytest.raises(ValueError) as caught:
         ProsocialSettings(**changes)
+    assert says in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("changes", "says"),
+    [
+        ({"chains": 0}, "chains must be an integer of at least 1"),
+        ({"target_accept_prob": 1.0}, "target_accept_prob must lie in (0, 1)"),
+        ({"chain": 2}, "unknown sampler setting(s) chain"),
+    ],
+)
+def test_bad_sampler_settings_are_named(changes, says):
+    with pytest.raises((ValueError, TypeError)) as caught:
+        ProsocialSettings.full(changes)
     assert says in str(caught.value)

@@ -65,7 +65,7 @@ import valueint
 from valueint.notebook import notebook_mode, notebook_out, write_tables
 from valueint.records import check_output_paths, run_record, save_figure, write_json
 from valueint.sim.claims import t_interval
-from valueint.sim.config import merge_tables
+from valueint.sim.config import merge_tables, resolve
 
 MODE = notebook_mode()  # VALUEINT_NOTEBOOK_MODE: full (default) or small
 OUT = notebook_out("01_socialization_simulation")  # under VALUEINT_NOTEBOOK_OUT
@@ -97,7 +97,7 @@ for cond in shipped["conditions"]:
     faded = merge_tables(cond, {"caregiver": FADE})
     conditions.append({**faded, "label": f"{cond['label']} | fade"})
 config = {**shipped, "conditions": conditions}
-experiment = valueint.resolve(config)
+experiment = resolve(config)
 
 care = shipped["caregiver"]
 features = list(experiment.env.feature_names)

@@ -50,15 +50,18 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from IPython.display import Image, display  # noqa: E402
 
-# the entry point registers the trial models before it hands out get_spec
-from valueint import get_spec  # noqa: E402
-from valueint.analyze.prosocial.run import run_prosocial_analysis  # noqa: E402
 from valueint.analyze.prosocial.curves import observed_curves  # noqa: E402
-from valueint.analyze.prosocial.settings import CONTEXT_NAMES, MODELS, ProsocialSettings  # noqa: E402
+from valueint.analyze.prosocial.run import run_prosocial_analysis  # noqa: E402
+from valueint.analyze.prosocial.settings import (  # noqa: E402
+    COMPARED_MODELS,
+    CONTEXT_NAMES,
+    ProsocialSettings,
+)
 from valueint.datasets import DatasetNotice  # noqa: E402
 from valueint.inference.diagnostics import ESS_MIN, RHAT_MAX  # noqa: E402
 from valueint.notebook import notebook_mode, notebook_out  # noqa: E402
 from valueint.trials.datasets import resolve_cutler2021  # noqa: E402
+from valueint.trials.specs import get_spec  # noqa: E402
 
 MODE = notebook_mode()  # VALUEINT_NOTEBOOK_MODE: full (default) or small
 OUT = notebook_out("02_prosocial_learning")  # under VALUEINT_NOTEBOOK_OUT
@@ -174,7 +177,7 @@ if DATA is not None:
             "prior (unconstrained)": f"Normal({p.prior_loc:.2f}, {p.prior_scale:g})",
             "meaning": p.description,
         }
-        for name in MODELS
+        for name in COMPARED_MODELS
         for p in get_spec(name).parameters
     ]
     display(pd.DataFrame(rows).set_index(["model", "parameter"]))
@@ -191,11 +194,9 @@ if DATA is not None:
         SETTINGS = ProsocialSettings.full()
     else:
         SETTINGS = ProsocialSettings.quick(
+            {"chains": 2, "draws": 60, "warmup": 60},
             models=("rw", "value_recipient"),
             subjects_per_group=4,
-            chains=2,
-            draws=60,
-            warmup=60,
             predictive_draws=20,
         )
     print(SETTINGS)

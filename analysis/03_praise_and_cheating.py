@@ -193,9 +193,7 @@ if DATA_AVAILABLE:
                 with_praise_count(paradigm, count),
                 counts,
                 "isr",
-                chains=SETTINGS.chains,
-                draws=SETTINGS.draws,
-                warmup=SETTINGS.warmup,
+                SETTINGS.sampler,
                 seed=SETTINGS.seed,
                 evidence_samples=SETTINGS.evidence_samples,
             )

@@ -17,11 +17,11 @@
 # Before reading anything into parameters fitted to people, or into which model fits
 # them best, we check on simulated data that the fitting can find the truth again:
 #
-# * **Parameter recovery** (`valueint.trials.recovery.recover`): draw each simulated
+# * **Parameter recovery** (`valueint.workflows.recovery.recover`): draw each simulated
 #   subject's parameters from a known population, simulate the task, refit the
 #   hierarchical model, and compare truth with the posterior mean (Pearson r, RMSE)
 #   and how often the central 90% interval covers the truth (90% if calibrated).
-# * **Model recovery** (`valueint.trials.recovery.model_recovery`): simulate data from each
+# * **Model recovery** (`valueint.workflows.recovery.model_recovery`): simulate data from each
 #   model, fit every model to every data set, and count which model PSIS-LOO
 #   prefers: a confusion matrix whose diagonal is right.
 #
@@ -38,7 +38,7 @@
 # Section 3 does the same for the ISR models, `isr` (α, β, w) and `no_internalization`
 # (α, β; w = 0), against `rw`, on a socialization design of their own.
 #
-# The design is the real task's (`recovery.make_design`): 3 recipients (self, other,
+# The design is the real task's (`valueint.trials.simulation.make_design`): 3 recipients (self, other,
 # no one) × 3 blocks × 16 trials = 144 trials per subject, blocks in a balanced random
 # order per subject, reward probabilities 0.75 and 0.25 for the two symbols.
 # Fits use short chains to fit the time budget; the package flags every fit whose
@@ -46,7 +46,7 @@
 # `valueint.inference.diagnostics`), and those flags are
 # counted below: they say single fits' summaries are noisy, so read the numbers as an
 # estimate of how recoverable the models are, not to the second decimal.
-# Simulated populations are the package defaults (`recovery.population_of`: each
+# Simulated populations are the package defaults (`valueint.trials.simulation.population_of`: each
 # parameter normal on its unconstrained scale, centred on the prior's location, with
 # 0.6 of the prior's scale), printed below.
 #
@@ -71,22 +71,15 @@ import pandas as pd
 from IPython import get_ipython
 from IPython.display import Image, Markdown, display
 
-from valueint.inference.diagnostics import ESS_MIN, RHAT_MAX
+from valueint.inference.diagnostics import ESS_MIN, RHAT_MAX, FitWarning
 from valueint.inference.parameters import constrain_value
 from valueint.notebook import notebook_mode, notebook_out, write_tables
 from valueint.records import check_output_paths, run_record, write_json
-from valueint.trials.figures import plot_confusion, plot_recovery
-from valueint.trials.fit import FitWarning
-from valueint.trials.recovery import (
-    INTERVAL,
-    make_design,
-    model_recovery,
-    population_of,
-    recover,
-    simulate_data,
-)
+from valueint.trials.simulation import make_design, population_of, simulate_data
 from valueint.trials.socialization import SocializationTask
 from valueint.trials.specs import get_spec
+from valueint.workflows.figures import plot_confusion, plot_recovery
+from valueint.workflows.recovery import INTERVAL, model_recovery, recover
 
 MODE = notebook_mode()  # VALUEINT_NOTEBOOK_MODE: full (default) or small
 OUT = notebook_out("04_recovery_and_comparison")  # under VALUEINT_NOTEBOOK_OUT
@@ -99,14 +92,14 @@ COMPARED = ("rw", "rw_recipient", "value_recipient", "choice_kernel", "rw_ck")
 N_TRIALS = 144  # 3 recipients x 3 blocks x 16 trials
 SETTINGS = {
     "full": {
-        "parameters": {"n_subjects": 40, "seeds": (0,), "chains": 2, "warmup": 500, "draws": 500},
-        "models": {"n_subjects": 20, "seeds": (0, 1), "chains": 2, "warmup": 250, "draws": 250},
+        "parameters": {"size": 40, "seeds": (0,), "chains": 2, "warmup": 500, "draws": 500},
+        "models": {"size": 20, "seeds": (0, 1), "chains": 2, "warmup": 250, "draws": 250},
     },
     # small: section 2 by SVI (its code does not depend on the method; NUTS is checked in
     # section 1), which leaves time for section 3's compilation
     "small": {
-        "parameters": {"n_subjects": 5, "seeds": (0,), "chains": 1, "warmup": 20, "draws": 20},
-        "models": {"n_subjects": 5, "seeds": (0,), "method": "svi", "svi_steps": 20, "draws": 20},
+        "parameters": {"size": 5, "seeds": (0,), "chains": 1, "warmup": 20, "draws": 20},
+        "models": {"size": 5, "seeds": (0,), "method": "svi", "svi_steps": 20, "draws": 20},
     },
 }[MODE]
 # small mode fits few models: each new model costs ~15 s of compilation
@@ -128,8 +121,8 @@ ISR_DESIGN = {
 }[MODE]
 ISR_SETTINGS = {
     # 300 Adam steps at 0.03 reach the loss of 1000 at 0.01 within 0.5%; 64 guide draws
-    "full": {"n_subjects": 40, "seeds": (0, 1), "svi_steps": 300, "draws": 64},
-    "small": {"n_subjects": 5, "seeds": (0,), "svi_steps": 20, "draws": 10},
+    "full": {"size": 40, "seeds": (0, 1), "svi_steps": 300, "draws": 64},
+    "small": {"size": 5, "seeds": (0,), "svi_steps": 20, "draws": 10},
 }[MODE]
 ISR_SVI_LEARNING_RATE = 0.03
 # learning rates spread over (0, 1) as in the models' prior, logit-normal(0, 1.5);
@@ -231,7 +224,10 @@ def recover_model(model: str) -> tuple[object, list[str]]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", FitWarning)
         result = recover(
-            model, n_trials=N_TRIALS, predictive_draws=PREDICTIVE_DRAWS, **SETTINGS["parameters"]
+            model,
+            task={"trials": N_TRIALS},
+            predictive_draws=PREDICTIVE_DRAWS,
+            **SETTINGS["parameters"],
         )
     problems = sorted({str(w.message) for w in caught if issubclass(w.category, FitWarning)})
     return result, problems
@@ -338,7 +334,7 @@ with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always", FitWarning)
     confusion_result = model_recovery(
         MODEL_RECOVERY_MODELS,
-        n_trials=N_TRIALS,
+        task={"trials": N_TRIALS},
         predictive_draws=PREDICTIVE_DRAWS,
         **SETTINGS["models"],
     )
@@ -384,7 +380,7 @@ def model_report() -> str:
     wrong = selections[selections["selected"] != selections["generating"]]
     n = len(selections)
     text = [
-        f"**Model recovery ({MODE} mode, {SETTINGS['models']['n_subjects']} subjects per data "
+        f"**Model recovery ({MODE} mode, {SETTINGS['models']['size']} subjects per data "
         f"set, {len(SETTINGS['models']['seeds'])} data set(s) per model).** LOO selected the "
         f"generating model for {n - len(wrong)} of {n} data sets "
         f"(accuracy {confusion_result.accuracy:.0%})."
@@ -483,7 +479,8 @@ with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always", FitWarning)
     isr_result = model_recovery(
         ISR_MODELS,
-        design=ISR_DESIGN,
+        family="trials",
+        task={"task": ISR_DESIGN},
         method="svi",
         populations=isr_populations,
         svi_learning_rate=ISR_SVI_LEARNING_RATE,
@@ -516,7 +513,7 @@ def isr_report() -> str:
     correct = int(np.trace(isr_result.confusion.to_numpy()))
     text = [
         f"**The ISR models on the socialization design ({MODE} mode, "
-        f"{ISR_SETTINGS['n_subjects']} subjects x {ISR_DESIGN.trials_per_subject} trials per "
+        f"{ISR_SETTINGS['size']} subjects x {ISR_DESIGN.trials_per_subject} trials per "
         f"data set, {len(ISR_SETTINGS['seeds'])} data set(s) per model, SVI).** `isr`'s own fits "
         f"recover w with r = {r['w']:.2f}, α with r = {r['alpha']:.2f} and β with "
         f"r = {r['beta']:.2f} ({isr_recovered.summary['n'].iloc[0]} subjects); their "

@@ -53,11 +53,8 @@ use_cpu_devices(max(4, os.cpu_count() or 1))  # one CPU device per chain, before
 import pandas as pd  # noqa: E402
 from IPython.display import Image, display  # noqa: E402
 
-from valueint.analyze.trust_sampling.run import (  # noqa: E402
-    QUICK,
-    TrustSamplingSettings,
-    run_trust_sampling_analysis,
-)
+from valueint.analyze.trust_sampling.run import run_trust_sampling_analysis  # noqa: E402
+from valueint.analyze.trust_sampling.settings import TrustSamplingSettings  # noqa: E402
 from valueint.infosampling.checks import observed_points  # noqa: E402
 from valueint.infosampling.data import load_trust_sampling, resolve_trust_sampling  # noqa: E402
 from valueint.notebook import notebook_mode, notebook_out  # noqa: E402
@@ -107,21 +104,14 @@ if DATA_FILE is not None:
 # the predictive checks.  Finished fits and K-fold folds are reused on a rerun.
 
 # %%
-SMALL = {
-    "models": ("uncertainty",),
-    "subjects": 6,
-    "chains": 1,
-    "warmup": 10,
-    "draws": 10,
-    "pilot_warmup": 10,
-    "pilot_draws": 10,
-    "k": 0,
-    "predictive_draws": 5,
-}
+SMALL_SAMPLER = {"chains": 1, "warmup": 10, "draws": 10, "pilot_warmup": 10, "pilot_draws": 10}
+SMALL = {"models": ("uncertainty",), "subjects": 6, "kfold": 0, "predictive_draws": 5}
 if DATA_FILE is not None:
     settings = (
         # small: one model on 6 participants, a few draws: it checks that the code runs
-        TrustSamplingSettings(**(QUICK | SMALL)) if MODE == "small" else TrustSamplingSettings()
+        TrustSamplingSettings.quick(SMALL_SAMPLER, **SMALL)
+        if MODE == "small"
+        else TrustSamplingSettings()
     )
     result = run_trust_sampling_analysis(DATA_FILE, OUT, settings, overwrite=True, report=print)
     print(result["diagnostics.csv"].drop(columns="messages").to_string(index=False))

@@ -331,7 +331,12 @@ def test_the_command_line_holds_no_domain_logic():
             if isinstance(node, ast.Import):
                 stems = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom) and not node.level:
-                stems = [node.module or ""]
+                # "from valueint.sim import reproduce" imports the module valueint.sim.reproduce
+                module = node.module or ""
+                stems = [
+                    f"{module}.{a.name}" if f"{module}.{a.name}" in MODULES else module
+                    for a in node.names
+                ]
             else:
                 continue
             for stem in stems:

@@ -89,8 +89,6 @@ def calibrate(
 ) -> None:
     """Draw parameters from the prior, simulate at the stated design, fit, and rank the
     truth among the posterior draws; write ranks, a uniformity summary and ECDF plots."""
-    import pandas as pd
-
     from valueint.inference.family import family_for
     from valueint.jobs import JobIncomplete, JobMismatchError
     from valueint.workflows import calibration as sbc
@@ -124,7 +122,7 @@ def calibrate(
                 results = [sbc.calibrate(job, out, run=run, **engine)]
         except (ValueError, KeyError, JobMismatchError, JobIncomplete, ConnectionError) as err:
             fail(str(err.args[0]) if isinstance(err, KeyError) else str(err))
-    summaries = [r.summary for r in results if len(r.summary)]
-    if summaries:
-        _print_summary(pd.concat(summaries), f"SBC in {out}")
+    summary = sbc.combined_summary(results)
+    if len(summary):
+        _print_summary(summary, f"SBC in {out}")
     console.print(f"wrote {out}", markup=False)

@@ -84,7 +84,8 @@ def load_fit(path: str | Path, *, log_likelihood: bool = True) -> xr.DataTree:
     if "posterior" not in fit.children or "model" not in fit.attrs:
         raise ValueError(f"{path}: not a valueint fit (no posterior or no model name)")
     for group in CHOICE_GROUPS:
-        if group in fit.children and fit[group]["choice"].dtype == np.int8:
+        choices = group in fit.children and "choice" in fit[group].data_vars
+        if choices and fit[group]["choice"].dtype == np.int8:
             fit[group]["choice"] = fit[group]["choice"].astype(CHOICE_DTYPE)
     if log_likelihood and "log_likelihood" not in fit.children:
         try:
@@ -106,7 +107,8 @@ def compact_tree(fit: xr.DataTree) -> xr.DataTree:
     if "log_likelihood" in groups and loglik_recomputes(fit):
         del groups["log_likelihood"]
     for name in CHOICE_GROUPS:
-        choice = groups[name]["choice"] if name in groups else None
+        has_choice = name in groups and "choice" in groups[name].data_vars
+        choice = groups[name]["choice"] if has_choice else None
         if choice is not None and np.isin(choice.values, (0, 1)).all():
             groups[name] = groups[name].assign(choice=choice.astype(np.int8))
     tree = xr.DataTree.from_dict(groups)

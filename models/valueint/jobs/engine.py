@@ -41,9 +41,10 @@ from valueint.jobs.seeds import task_seed
 from valueint.jobs.store import TaskStore
 
 ADDRESS_ENV = "VALUEINT_DASK_ADDRESS"
-# "0": a local cluster's workers are threads of this process, not processes of their own
-# (no start-up, one shared compile cache: for small jobs and for tests; JAX's devices and
-# flags are then this process's)
+# "0": a local cluster's worker is a thread of this process, not a process of its own (no
+# start-up, one shared compile cache: for small jobs and for tests; JAX's devices and
+# flags are then this process's).  One thread only: numpyro's handlers are one global
+# stack, which two models traced at once in two threads would corrupt.
 PROCESSES_ENV = "VALUEINT_DASK_PROCESSES"
 # each local worker: one JAX CPU device on one thread (the job is parallel across tasks)
 LOCAL_WORKER_ENV = {
@@ -124,6 +125,8 @@ def connect(address: str | None = None, workers: int | None = None, timeout: str
     if int(n_workers) != n_workers or n_workers < 1:
         raise ValueError(f"workers must be a positive integer; got {workers!r}")
     processes = os.environ.get(PROCESSES_ENV, "1") != "0"
+    if not processes:
+        n_workers = 1
     with (
         LocalCluster(
             n_workers=int(n_workers),

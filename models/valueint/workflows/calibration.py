@@ -170,6 +170,12 @@ class CalibrationResult:
         return bool(len(self.summary)) and bool(self.summary["passes"].all())
 
 
+def combined_summary(results) -> pd.DataFrame:
+    """The summaries of several jobs' results as one table (empty when none finished)."""
+    summaries = [r.summary for r in results if len(r.summary)]
+    return pd.concat(summaries, ignore_index=True) if summaries else pd.DataFrame()
+
+
 def fit_health(ranks: pd.DataFrame) -> dict:
     """Shares of replications whose fit had divergences, had R-hat above the criterion, or
     did not converge (``valueint.inference.diagnostics``: R-hat, bulk and tail ESS,
@@ -312,9 +318,8 @@ def calibrate_all(
             results.append(calibrate(job, out / job.label, **engine))
         except JobIncomplete as err:
             incomplete.append(str(err))
-    summaries = [r.summary for r in results if len(r.summary)]
-    if summaries:
-        summary = pd.concat(summaries, ignore_index=True)
+    summary = combined_summary(results)
+    if len(summary):
         atomic_write(out / "summary.csv", summary.to_csv(index=False))
         atomic_write(out / "summary.md", calibration_markdown(summary, jobs))
         save_figure(plot_overview(summary), out / "overview.png")

@@ -26,7 +26,7 @@ import pandas as pd
 
 from valueint.inference.comparison import compare
 from valueint.inference.diagnostics import diagnostics
-from valueint.inference.family import family_for
+from valueint.inference.family import QUALIFIER, family_for
 from valueint.inference.settings import SamplerSettings, resolve_settings
 from valueint.jobs import run_job
 
@@ -89,13 +89,16 @@ def recover(
     population=None,
     interval: float = INTERVAL,
     progress: bool = False,
+    family: str | None = None,
     **options,
 ) -> RecoveryResult:
     """Simulate ``model`` for each seed (``size`` subjects on the design ``task`` asks
     for; the truth drawn from ``population``, by default from the priors), refit it with
     the sampler ``settings`` (and ``options``: sampler changes and the family's fit
-    options) and score the estimates."""
+    options) and score the estimates; ``family`` names the model's family (for a name two
+    families share)."""
     _check_interval(interval)
+    model = qualified(model, family)
     family, name = family_for(model)
     rows, seconds, messages, checks = [], 0.0, set(), []
     for seed in seeds:
@@ -252,6 +255,7 @@ def model_recovery(
     by: str = "trial",
     interval: float = INTERVAL,
     progress: bool = False,
+    family: str | None = None,
     **options,
 ) -> ModelRecoveryResult:
     """Simulate each model, fit every model, and count which one PSIS-LOO prefers.
@@ -259,7 +263,10 @@ def model_recovery(
     ``populations`` are keyed by model name.  ``by`` is ``"trial"`` (leave one trial out)
     or ``"subject"`` (leave one subject out), as in ``compare``.  Each generating model's
     fit to its own data also scores its parameters, as ``recover`` does
-    (``ModelRecoveryResult.parameters``, central ``interval``)."""
+    (``ModelRecoveryResult.parameters``, central ``interval``).  ``family`` names the
+    family whose models ``models`` are (for names two families share)."""
+    family_name = family
+    models = [qualified(m, family) for m in models]
     names = [family_for(m)[1] for m in models]
     if len(set(names)) != len(names) or len(names) < 2:
         raise ValueError(f"model recovery needs at least two distinct models; got {names}")
@@ -274,7 +281,7 @@ def model_recovery(
     for seed in seeds:
         for generating in names:
             family, design, truth, data = simulated_study(
-                generating, size, seed, task, populations.get(generating)
+                qualified(generating, family_name), size, seed, task, populations.get(generating)
             )
             fits = {}
             for candidate in names:
@@ -335,6 +342,11 @@ def _fit(family, data, model, settings, seed, design, progress, options, message
         messages.add(str(warning.message))
         warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     return fit
+
+
+def qualified(model: str, family: str | None) -> str:
+    """``model`` within ``family`` (``"trials:isr"``), where a family is named."""
+    return model if family is None or QUALIFIER in model else f"{family}{QUALIFIER}{model}"
 
 
 def _subjects(family, data, draws) -> list:

@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 RUN_OUT ?= paper/figures
 
-.PHONY: run test bench bench-fit bench-jobs lint install install-dev clean notebooks
+.PHONY: run test test-slow bench bench-fit bench-jobs lint install install-dev clean notebooks
 
 $(BIN)/python:
 	@if [ -z "$(PYTHON)" ]; then echo "make: no Python 3.12 or 3.13 found (looked on PATH and under pyenv). Install one (e.g. 'pyenv install 3.12') or run 'make PYTHON=/path/to/python3.12 ...'." >&2; exit 1; fi
@@ -27,8 +27,13 @@ install-dev: $(VENV)/.installed-dev
 run: install
 	$(BIN)/valueint reproduce all --out $(RUN_OUT) --overwrite
 
+# the suite: every module exercised, in under 10 minutes on 2 cores from a cold start
 test: install-dev
-	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15 -m "not slow"
+
+# the heavy end-to-end statistical checks (recovery, K-fold, power, the fitting notebooks)
+test-slow: install-dev
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15 -m slow
 
 # the simulation's agent-steps/s at 1,024, 16,384 and 131,072 learners against the
 # vectorized NumPy learner and the loop reference, same run; rewrites this machine's

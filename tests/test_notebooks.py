@@ -103,7 +103,19 @@ def test_notebook_is_percent_format_with_a_title(path):
     assert runner.MODE_ENV in text, f"{path.name}: never reads {runner.MODE_ENV}"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+# the simulation notebook runs in every suite; the fitting ones (a minute each on 2 cores,
+# most of it compiling) run in the slow suite (``make test-slow``)
+FAST_NOTEBOOKS = ("01_socialization_simulation",)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(p, marks=() if p.stem in FAST_NOTEBOOKS else pytest.mark.slow)
+        for p in NOTEBOOKS
+    ],
+    ids=lambda p: p.stem,
+)
 def test_notebook_runs_in_small_mode(path, tmp_path):
     nb = runner.read_notebook(path)
     _run(nb, tmp_path, name=path.name)

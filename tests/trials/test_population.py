@@ -47,25 +47,32 @@ def age_data():
     return FitData(arrays, subject_ids, numeric_covariates=(NumericCovariate("age", age),))
 
 
-@pytest.fixture(scope="module")
-def age_fit(age_data):
+def _age_fit(data, draws: int, warmup: int):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)  # short chains; checked below
         return fit(
-            age_data,
+            data,
             "rw",
             formulas={"beta": "1 + age"},
             chains=2,
-            draws=400,
-            warmup=300,
+            draws=draws,
+            warmup=warmup,
             seed=5,
             progress=False,
             predictive_draws=10,
         )
 
 
-def test_continuous_age_slope_is_recovered(age_fit):
-    coef = age_fit["posterior"]["coef_beta"].sel(beta_term="age").values.ravel()
+@pytest.fixture(scope="module")
+def age_fit(age_data):
+    """A short fit: the layout and records of a numeric covariate."""
+    return _age_fit(age_data, draws=30, warmup=30)
+
+
+@pytest.mark.slow
+def test_continuous_age_slope_is_recovered(age_data):
+    coef = _age_fit(age_data, draws=400, warmup=300)["posterior"]["coef_beta"]
+    coef = coef.sel(beta_term="age").values.ravel()
     lower, upper = np.quantile(coef, [0.05, 0.95])
     truth = TRUE["log_beta_age_slope"]
     assert lower <= truth <= upper, (lower, upper, truth)

@@ -11,7 +11,7 @@ from valueint.trials.fit_data import Covariate
 from valueint.trials.fit_record import refit_arguments
 from valueint.trials.simulation import RecipientBlocks, synthetic_data
 from valueint.workflows.comparison import compare
-from valueint.workflows.kfold import deal_folds
+from valueint.workflows.kfold import deal_folds, kfold
 
 TRIALS = FAMILIES.get("trials")
 
@@ -54,7 +54,28 @@ def test_a_bad_number_of_folds_is_named():
         compare({"a": None, "b": None}, by="trial", method="kfold")
 
 
-@pytest.mark.xdist_group("dask")
+def test_kfold_scores_every_subject_once_and_resumes(tmp_path):
+    """Six subjects, two folds, one short SVI model: each subject is held out once, its
+    density is finite, and a rerun refits nothing."""
+    data, _ = synthetic_data("rw", 6, RecipientBlocks(16), seed=1)
+    fits = {"rw": fit(data, "rw", method="svi", draws=40, svi_steps=100, progress=False)}
+    options = {"out": tmp_path, "workers": 1, "progress": False, "heldout_draws": 200}
+    results = kfold(fits, 2, population_draws=20, **options)
+    result = results["rw"]
+    assert result.subject_ids == data.subject_ids and np.isfinite(result.elpd_i).all()
+    assert sorted(np.bincount(result.folds)) == [3, 3]
+    assert set(result.fold_diagnostics) == {0, 1}
+    table = result.subjects_table()
+    assert list(table.columns[:6]) == ["model", "subject", "elpd", "mc_se", "pareto_k", "fold"]
+    written = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "tasks").iterdir()}
+    again = kfold(fits, 2, population_draws=20, **options)["rw"]
+    np.testing.assert_array_equal(again.elpd_i, result.elpd_i)
+    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "tasks").iterdir()} == written
+    with pytest.raises(ValueError, match="fits of the data given"):
+        kfold(fits, 2, data=synthetic_data("rw", 6, RecipientBlocks(16), seed=2)[0])
+
+
+@pytest.mark.slow
 def test_kfold_prefers_the_generating_model_and_resumes(tmp_path):
     # 12 subjects of a Rescorla-Wagner learner; the choice kernel alone cannot learn
     data, _ = synthetic_data("rw", 12, RecipientBlocks(48), seed=3)

@@ -1,5 +1,6 @@
-"""Study design end to end on real local workers: paradigm and trial-level studies."""
+"""Study design end to end on the job engine: paradigm and trial-level studies."""
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -32,6 +33,24 @@ def paradigm_study(studies=3):
     return study_from_dict(raw, "strong.toml", ZHAO.parent)
 
 
+def test_one_simulated_study_is_fitted_and_scored(tmp_path):
+    """A tiny paradigm study end to end on the job engine: every number the criteria read
+    is there, and a rerun resumes without fitting again."""
+    study = paradigm_study(studies=1)
+    study = dataclasses.replace(
+        study, sizes=(20,), fit={**study.fit, "chains": 1, "warmup": 30, "draws": 40}
+    )
+    result = design(study, tmp_path, workers=1, progress=False)
+    row = result.studies.iloc[0]
+    assert row["size"] == 20 and row["winner"] in ("isr", "null_rate")
+    assert 0 <= row["weight_low"] < row["weight_high"] and np.isfinite(row["lead"])
+    assert row["log10_bf"] is None or np.isfinite(row["log10_bf"])
+    assert set(result.power.columns) >= {"win_rate", "lead_rate", "weight_rate", "weight_sd"}
+    again = design(study, tmp_path, workers=1, progress=False)
+    assert (again.report.skipped, again.report.completed) == (1, 0)
+
+
+@pytest.mark.slow
 def test_a_strong_effect_is_found_at_the_large_size_and_the_job_resumes(tmp_path):
     result = design(paradigm_study(), tmp_path, workers=1, progress=False)
     power = result.power.set_index("size")
@@ -56,6 +75,7 @@ def test_a_strong_effect_is_found_at_the_large_size_and_the_job_resumes(tmp_path
     )
 
 
+@pytest.mark.slow
 def test_a_trial_level_study_runs_its_socialization_design(tmp_path):
     raw = {
         "level": "trial",

@@ -107,6 +107,7 @@ def check_outputs(result, out) -> None:
     assert "at least 85% of its observed points" in summary
 
 
+@pytest.mark.slow
 def test_synthetic_group_difference_is_recovered(tmp_path):
     frame = synthetic_frame()
     out = tmp_path / "out"

@@ -90,6 +90,7 @@ TESTED_WITH = {
     "infosampling/coordinates.py": "infosampling/test_fit.py",
     "infosampling/heldout.py": "infosampling/test_fit.py",
     "infosampling/simulation.py": "infosampling/test_fit.py, infosampling/test_engagement.py",
+    "jobs/quiet_worker.py": "jobs/test_engine.py (worker processes ignore Ctrl-C)",
     "isr/feedback.py": "isr/test_belief.py, sim/test_parity.py",
     "isr/utility.py": "sim/test_parity.py",
     "notebook.py": "test_notebooks.py",

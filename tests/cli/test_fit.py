@@ -94,3 +94,30 @@ def test_cli_fit_end_to_end_on_real_data(cli, tmp_path):
     assert idata.attrs["data_source"] == "cutler2021"
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2 and "overwrite" in result.output
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_fit_saying_that_nothing_was_written(tmp_path):
+    """Ctrl-C during ``valueint fit``: exit code 130, a message naming the file that was
+    not written, no traceback, and no file."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    data = tmp_path / "trials.csv"
+    rows = [f"s{s},1,{t},{t % 2},{(s + t) % 2}" for s in range(3) for t in range(1, 9)]
+    data.write_text("subject,block,trial,choice,outcome\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "fit.nc"
+    command = [sys.executable, "-m", "valueint.cli.app", "fit", str(data), "--model", "rw"]
+    command += ["--out", str(out), "--draws", "20000", "--warmup", "20000"]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
+    time.sleep(8)  # JAX has started and the fit is under way
+    os.killpg(process.pid, signal.SIGINT)
+    output, _ = process.communicate(timeout=300)
+    assert process.returncode == 130, output
+    assert f"interrupted: nothing was written to {out}" in output
+    assert "Traceback" not in output and not out.exists()

@@ -132,3 +132,13 @@ def test_worker_threads_run_the_same_tasks_in_this_process(tmp_path, monkeypatch
     for result in store.results():
         expected = np.random.default_rng(task_seed(11, result["index"])).normal(size=2)
         np.testing.assert_array_equal(result["draws"], expected)
+
+
+def test_local_worker_processes_leave_ctrl_c_to_the_job():
+    """Each local worker process ignores SIGINT (``valueint.jobs.quiet_worker``): Ctrl-C
+    stops the job in its own process, and no worker prints a traceback."""
+    import signal
+
+    with connect(workers=1) as client:
+        handlers = client.run(lambda: signal.getsignal(signal.SIGINT) == signal.SIG_IGN)
+    assert list(handlers.values()) == [True]

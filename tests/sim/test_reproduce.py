@@ -5,7 +5,10 @@ each seed's random numbers).  If a claim stops holding, the design must change, 
 the test.  Each experiment also writes its four files, checked here.
 """
 
+import functools
 import json
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,12 +23,18 @@ from valueint.sim import reproduce as rp
 pytestmark = pytest.mark.xdist_group("sim.test_reproduce")
 
 
-@pytest.fixture(scope="module", params=rp.NAMES)
-def result(request, tmp_path_factory):
-    out = tmp_path_factory.mktemp(request.param)
-    res = rp.run(request.param, quick=True)
-    paths = rp.save(res, out)
-    return res, paths
+@functools.cache
+def reproduced(name: str):
+    """One quick run of a reproduction and its files, once per test process (a fixture
+    parametrized at module scope would run it again whenever the tests' order switches
+    between parameters)."""
+    res = rp.run(name, quick=True)
+    return res, rp.save(res, Path(tempfile.mkdtemp(prefix=f"reproduce-{name}-")))
+
+
+@pytest.fixture(params=rp.NAMES)
+def result(request):
+    return reproduced(request.param)
 
 
 def test_every_claim_holds(result):

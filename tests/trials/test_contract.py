@@ -328,90 +328,6 @@ def test_to_long_and_gather_rows_invert_to_arrays():
         to_long(stacked, meta)
 
 
-# ----------------------------------------------------------------------------- subject covariates
-
-
-def with_site(df: pd.DataFrame) -> pd.DataFrame:
-    """A text column outside the schema, constant per subject (p1, p3: "B"; p2: "A")."""
-    return df.assign(site=np.where(df["subject"] == "p2", "A", "B"))
-
-
-def test_named_subject_covariates_land_in_meta_one_row_per_subject():
-    df = with_site(make_trials())
-    df = pd.concat([df[df["subject"] == "p2"], df[df["subject"] != "p2"]])  # p2 first
-    _, meta = to_arrays(df, covariates=("age", "site"))
-    table = meta.covariates
-    assert list(table.index) == list(meta.subjects)
-    assert table["age"].dtype == np.float64
-    assert dict(zip(table.index, table["age"], strict=True)) == {"p1": 20, "p2": 21, "p3": 22}
-    first_site = df.drop_duplicates("subject")["site"].tolist()  # in order of appearance
-    assert list(table["site"].cat.categories) == list(dict.fromkeys(first_site))
-    # kinds and levels may be given: a number read as a label, levels in the order named
-    _, meta = to_arrays(df, covariates={"age": "categorical", "site": ("A", "B")})
-    assert list(meta.covariates["age"].cat.categories) == ["21", "20", "22"]  # p2 first
-    assert list(meta.covariates["site"].cat.categories) == ["A", "B"]
-    # group is taken as before; naming it with levels orders its codes
-    _, meta = to_arrays(df, covariates={"group": ("older", "young")})
-    assert meta.covariates.columns.empty and meta.group_labels == ("older", "young")
-    assert to_arrays(df)[1].covariates.columns.empty
-
-
-@pytest.mark.parametrize(
-    ("change", "covariates", "expected"),
-    [
-        (
-            lambda d: d.assign(site=np.where(d.index == 5, "C", d.site)),
-            ("site",),
-            ["column 'site'", "one site per subject", "subject 'p1' has 'B', 'C'"],
-        ),
-        (
-            lambda d: d.assign(site=d.site.where(d.index != 9)),
-            ("site",),
-            [
-                "column 'site', index 9",
-                "a value of site for every subject",
-                "subject 'p2' empty in 1 of 8 rows",
-            ],
-        ),
-        (
-            lambda d: d.assign(age=np.where(d.subject == "p3", np.nan, d.age)),
-            ("age",),
-            ["column 'age'", "subject 'p3' empty in 8 of 8 rows"],
-        ),
-        (
-            lambda d: d,
-            ("height", "site"),
-            ["missing column(s) 'height' named as subject covariates"],
-        ),
-        (lambda d: d, {"site": "numeric"}, ["column 'site'", "expected a number; found 'B', 'A'"]),
-        (
-            lambda d: d,
-            {"site": ("A",)},
-            ["expected one of the levels 'A' given for site; found 'B'"],
-        ),
-    ],
-)
-def test_subject_covariate_faults_name_column_subject_and_rows(change, covariates, expected):
-    with pytest.raises(TrialDataError) as info:
-        to_arrays(change(with_site(make_trials())), covariates=covariates)
-    for text in expected:
-        assert text in str(info.value)
-
-
-@pytest.mark.parametrize(
-    ("covariates", "message"),
-    [
-        (("choice",), "'choice' is a per-trial column, not a subject covariate"),
-        ({"site": "ordinal"}, "kind 'ordinal' is not one of"),
-        ({"site": ("A", "A")}, "levels must be distinct"),
-        ({"group": "numeric"}, "'group' holds labels"),
-    ],
-)
-def test_bad_covariate_requests(covariates, message):
-    with pytest.raises(ValueError, match=message):
-        to_arrays(with_site(make_trials()), covariates=covariates)
-
-
 def test_meta_is_frozen():
     _, meta = to_arrays(make_trials(n_subjects=1))
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -562,3 +478,54 @@ def test_duplicated_block_is_caught(df, data):
     copy = df[(df["subject"] == subject) & (df["block"] == block)]
     error = assert_caught(pd.concat([df, copy], ignore_index=True), "subject, block, trial")
     assert f"subject {subject!r}" in str(error)
+
+
+# ----------------------------------------------------------------------------- what a new user hits
+
+
+def _write(path, rows, sep=","):
+    path.write_text("\n".join(sep.join(map(str, r)) for r in rows) + "\n")
+    return path
+
+
+ROWS = [("subject", "block", "trial", "choice", "outcome")] + [
+    (f"s{s}", 1, t, t % 2, (t + s) % 2) for s in range(2) for t in range(1, 9)
+]
+
+
+def test_a_semicolon_or_tab_separated_file_is_read_as_such(tmp_path):
+    comma = load_trials(_write(tmp_path / "a.csv", ROWS))
+    for sep in (";", "\t"):
+        other = load_trials(_write(tmp_path / "b.csv", ROWS, sep))
+        pd.testing.assert_frame_equal(other, comma, check_like=True)
+    # a spreadsheet's semicolon file writes decimals with a comma
+    decimal = [ROWS[0]] + [(*r[:4], "0,5") for r in ROWS[1:]]
+    read = load_trials(_write(tmp_path / "c.csv", decimal, ";"))
+    assert (read["outcome"] == 0.5).all()
+
+
+def test_an_empty_or_header_only_file_is_named(tmp_path):
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(TrialDataError, match="empty.csv: the file is empty; expected a header"):
+        load_trials(tmp_path / "empty.csv")
+    with pytest.raises(TrialDataError, match="has a header \\(subject, block, .*\\) but no rows"):
+        load_trials(_write(tmp_path / "header.csv", ROWS[:1]))
+
+
+def test_a_duplicated_row_is_one_fault_not_also_a_count(tmp_path):
+    rows = [*ROWS[:3], ROWS[2], *ROWS[3:]]
+    with pytest.raises(TrialDataError) as info:
+        load_trials(_write(tmp_path / "dup.csv", rows))
+    assert [p.check for p in info.value.problems] == ["multiple_fields_uniqueness"]
+    assert "check_counts" not in str(info.value)
+
+
+@pytest.mark.parametrize(("column", "value"), [(0, ""), (1, "x"), (2, "x"), (3, "x"), (4, "x")])
+def test_one_bad_cell_is_one_problem(tmp_path, column, value):
+    rows = [list(r) for r in ROWS]
+    rows[3][column] = value
+    with pytest.raises(TrialDataError) as info:
+        load_trials(_write(tmp_path / "bad.csv", rows))
+    problems = info.value.problems
+    assert len(problems) == 1 and problems[0].rows == (2,), str(info.value)
+    assert problems[0].column == ROWS[0][column]

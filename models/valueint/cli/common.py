@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 _errors = Console(stderr=True, soft_wrap=True)
+NAME_MIN_WIDTH = 12  # a table's name column folds, but not below this
 INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl-C (128 + SIGINT)
 
 
@@ -129,23 +130,29 @@ def cell(value, digits: int | None = None) -> str:
 
 
 def frame_table(frame, title: str, index: str | None = None, digits: dict | None = None) -> Table:
-    """A DataFrame as a compact table that keeps every number whole at 80 columns: numbers
-    never wrap (a narrow terminal folds the text columns instead)."""
+    """A DataFrame as a compact table that keeps every number whole in a narrow terminal
+    (80 columns): a number never wraps or shortens; text columns (names) fold instead."""
     digits = dict(digits or {})
-    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
+    cells = {
+        column: [cell(v, digits.get(column)) for v in frame[column]] for column in frame.columns
+    }
+    table = Table(
+        title=title, box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1, 0, 0), title_justify="left"
+    )
     if index is not None:
-        table.add_column(index, overflow="fold")
+        names = [str(name) for name in frame.index]
+        longest = max([len(index), *map(len, names)])
+        table.add_column(index, overflow="fold", min_width=min(longest, NAME_MIN_WIDTH))
     for column in frame.columns:
         numeric = frame[column].dtype.kind in "biuf"
-        table.add_column(
-            str(column),
-            justify="right" if numeric else "left",
-            no_wrap=numeric,
-            overflow="ignore" if numeric else "fold",
-        )
-    for name, row in frame.iterrows():
-        cells = [cell(v, digits.get(c)) for c, v in row.items()]
-        table.add_row(*([str(name)] if index is not None else []), *cells)
+        width = max([len(str(column)), *map(len, cells[column])])
+        if numeric:
+            table.add_column(str(column), justify="right", no_wrap=True, min_width=width)
+        else:
+            table.add_column(str(column), overflow="fold")
+    for i, name in enumerate(frame.index):
+        row = [cells[column][i] for column in frame.columns]
+        table.add_row(*([str(name)] if index is not None else []), *row)
     return table
 
 

@@ -55,6 +55,8 @@ LOCAL_WORKER_ENV = {
     "OPENBLAS_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
 }
+# each local worker process leaves Ctrl-C to the job's own process
+QUIET_WORKER = "valueint.jobs.quiet_worker"
 # passed on to local workers when set here: the compile cache is shared by all of them
 INHERITED_ENV = (
     "JAX_COMPILATION_CACHE_DIR",
@@ -134,7 +136,9 @@ def connect(address: str | None = None, workers: int | None = None, timeout: str
             processes=processes,
             dashboard_address=None,
             silence_logs=logging.ERROR,
-            **({"env": local_worker_env()} if processes else {}),
+            **(
+                {"env": local_worker_env(), "preload": [QUIET_WORKER]} if processes else {}
+            ),
         ) as cluster,
         Client(cluster) as client,
     ):

@@ -12,16 +12,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from valueint.trials.contract import (
-    TrialDataError,
-    covariate_kinds,
-    label_codes,
-    label_text,
-    missed,
-    subject_values,
-    validate,
-)
+from valueint.text import label_text
+from valueint.trials.contract import TrialDataError, label_codes, missed, validate
 from valueint.trials.specs import CONTEXTS, TrialArrays
+from valueint.trials.subjects import covariate_kinds, subject_values
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -32,7 +26,7 @@ class TrialMeta:
     ``group_codes`` (index into ``group_labels``; 0 for all when there is no group column),
     ``ages`` (NaN when unknown) and ``blocks`` (the block labels in array order).
     ``covariates`` holds the subject covariates named to ``to_arrays`` (besides group), one
-    row per subject (``contract.subject_values``); it has no columns when none were named.
+    row per subject (``subjects.subject_values``); it has no columns when none were named.
     ``contexts[k]`` is the label of context code k.  ``rows`` has the input frame's index
     and subject, block, trial and missed of each row; ``row_position`` is the row's
     [subject, block, trial] cell in the arrays.
@@ -83,7 +77,7 @@ def to_arrays(
     of group codes (default: order of first appearance).  Absent optional columns give
     praise 0, present 0 and context 0.  ``covariates`` names per-subject columns to keep
     in ``meta.covariates`` (names, or {name: "numeric" | "categorical" | levels}; see
-    ``contract.covariate_kinds``); naming ``group`` there only checks that it is present
+    ``subjects.covariate_kinds``); naming ``group`` there only checks that it is present
     (its levels, if given, order the group codes as ``groups`` does).
     """
     df = validate(df, check_counts=False)

@@ -149,7 +149,7 @@ def as_fit_data(data, spec: ModelSpec | str | None = None, covariates=None) -> F
     ``numeric_covariates={name: values}``.
 
     ``covariates`` names the subject covariates to take from a DataFrame (a name, names,
-    or {name: "numeric" | "categorical" | levels}; ``contract.covariate_kinds``): each must
+    or {name: "numeric" | "categorical" | levels}; ``subjects.covariate_kinds``): each must
     be one value per subject, never missing (a ``TrialDataError`` names the column, the
     subject and the rows otherwise).  For other inputs the named covariates must already
     be in the data.
@@ -179,7 +179,7 @@ def as_fit_data(data, spec: ModelSpec | str | None = None, covariates=None) -> F
 
 
 def _check_named(fit_data: FitData, covariates) -> None:
-    from valueint.trials.contract import covariate_kinds
+    from valueint.trials.subjects import covariate_kinds
 
     absent = [name for name in covariate_kinds(covariates) if name not in fit_data.covariate_names]
     if absent:

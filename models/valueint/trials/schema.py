@@ -23,7 +23,7 @@ failure reads to a user is ``valueint.trials.contract``'s business.
 
 Other columns are kept as they are.  ``group``, ``age`` and any column outside this list
 may serve as subject covariates once named (``as_fit_data(df, spec, covariates=("age",))``);
-``contract.subject_values`` then asks for one value per subject, never missing.
+``subjects.subject_values`` then asks for one value per subject, never missing.
 
 pandera is imported when the schema is first built, not at import, so that importing
 this module stays cheap for command lines that never read data.

@@ -158,7 +158,10 @@ def _real_data_or_skip():
 def test_quick_run_on_real_data(tmp_path):
     data_file = _real_data_or_skip()
     settings = ProsocialSettings.quick(
-        {"draws": 40, "warmup": 40}, models=FITTED, subjects_per_group=4, predictive_draws=10
+        {"draws": 40, "warmup": 40, "warm_start_steps": 300},
+        models=FITTED,
+        subjects_per_group=4,
+        predictive_draws=10,
     )
     out = tmp_path / "real"
     result = run_prosocial_analysis(None, out, settings, save_fits=True)

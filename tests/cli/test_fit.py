@@ -77,7 +77,7 @@ def test_cli_fit_end_to_end_on_real_data(cli, tmp_path):
         "--method",
         "svi",
         "--svi-steps",
-        "300",
+        "100",
         "--draws",
         "40",
         "--group-covariate",

@@ -35,12 +35,12 @@ LEGACY_FIT = DATA / "legacy_fit_rw.nc"
 LEGACY_TRIALS = DATA / "legacy_trials.csv"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def legacy():
     return load_fit(LEGACY_FIT)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def cli():
     app = typer.Typer()
     fit_cli.register(app)

@@ -64,7 +64,7 @@ def with_forced_stops(model_name, params, paths):
     )
 
 
-@pytest.fixture(scope="module", params=MODEL_NAMES)
+@pytest.fixture(scope="session", params=MODEL_NAMES)
 def study(request):
     """(model name, z, natural params, paths, tables) for one model."""
     model_name = request.param

@@ -512,7 +512,7 @@ def test_missing_file_names_the_environment_variable(no_data_env, tmp_path, monk
 # ----------------------------------------------------------------------------- real data
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def real():
     try:
         path = data.resolve_trust_sampling()

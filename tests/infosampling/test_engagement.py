@@ -11,7 +11,7 @@ from valueint.infosampling.catalogue import get_model
 MODEL = "fixed_evidence"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def study():
     design = recovery.synthetic_design(4, seed=3)
     model = get_model(MODEL)

@@ -79,7 +79,7 @@ def within_tolerance(mean, cov, draws, disapproval):
     return mean_err <= mean_tol and cov_err <= cov_tol
 
 
-@pytest.fixture(scope="module", params=[0.0, 1.0], ids=["praise-only", "disapproval"])
+@pytest.fixture(scope="session", params=[0.0, 1.0], ids=["praise-only", "disapproval"])
 def reference(request):
     disapproval = request.param
     phis, ys = praise_dataset(DATA_SEED, N_OBS, disapproval, N_CONTINUOUS)

@@ -195,7 +195,7 @@ def simulated_counts(model: str, params: dict, seed: int) -> Counts:
     return Counts(RECOVERY_PARADIGM.condition_names, n, np.asarray(k).astype(int))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def isr_data_fits():
     counts = simulated_counts("isr", TRUTH, seed=11)
     with warnings.catch_warnings():

@@ -27,7 +27,7 @@ def short_config():
     return config
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def one_program():
     """The 3 x 3 grid over 64 seeds, with every run_experiment call recorded."""
     calls = []

@@ -239,7 +239,7 @@ def test_adapter_rejects_another_file(tmp_path):
 # ----------------------------------------------------------------------------- real data
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def cutler():
     try:
         path = datasets.resolve_cutler2021()

@@ -28,7 +28,7 @@ TRUE = {"alpha": (0.0, 0.4), "log_beta_intercept": np.log(4.0), "log_beta_age_sl
 BETA_SD = 0.25  # subject sd of log beta around the age line
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def age_data():
     rng = np.random.default_rng(20261202)
     age = rng.uniform(10.0, 25.0, N_SUBJECTS)
@@ -63,7 +63,7 @@ def _age_fit(data, draws: int, warmup: int):
         )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def age_fit(age_data):
     """A short fit: the layout and records of a numeric covariate."""
     return _age_fit(age_data, draws=30, warmup=30)

@@ -85,7 +85,7 @@ def test_options_and_praise_follow_the_caregiver():
     assert isr is simulated  # the ISR models drew their own praise
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def recovery():
     """Model recovery among isr, no_internalization and rw on DESIGN (9 fits), which also
     scores each generating model's parameters from its fit to its own data."""

@@ -158,7 +158,8 @@ def _real_data_or_skip():
 def test_quick_run_on_real_data(tmp_path):
     data_file = _real_data_or_skip()
     settings = ProsocialSettings.quick(
-        {"draws": 40, "warmup": 40, "warm_start_steps": 300},
+        # SVI: the analysis's code does not depend on the method (NUTS: the slow suite)
+        {"method": "svi", "svi_steps": 200, "draws": 40},
         models=FITTED,
         subjects_per_group=4,
         predictive_draws=10,

@@ -26,7 +26,7 @@ from rich.console import Console
 
 import valueint
 from valueint.calibration.job import CalibrationJob, calibrate
-from valueint.jobs import TaskStore, run_tasks
+from valueint.jobs import Engine, TaskStore, run_tasks
 from valueint.records import write_json
 
 console = Console(stderr=True)
@@ -44,7 +44,7 @@ def job_for(model: str, level: str, replications: int, seed: int) -> Calibration
 
 def timed(job: CalibrationJob, workers: int, folder: Path) -> dict:
     start = time.perf_counter()
-    result = calibrate(job, folder, workers=workers, progress=False)
+    result = calibrate(job, folder, engine=Engine(workers=workers, progress=False))
     total = time.perf_counter() - start
     if result.failures or result.report.completed != job.replications:
         raise RuntimeError(f"{workers} worker(s): {len(result.failures)} task(s) failed")
@@ -76,7 +76,7 @@ def main(argv=None) -> int:
         start = time.perf_counter()
         warm = job_for(args.model, args.level, 1, args.seed + 1)
         store = TaskStore(scratch / "warm", kind="warm-up", config={}, seed=warm.seed, n_tasks=1)
-        run_tasks(warm.task, [warm.payload()], store, workers=1, progress=False)
+        run_tasks(warm.task, [warm.payload()], store, Engine(workers=1, progress=False))
         warm_s = time.perf_counter() - start
         console.print(f"warm-up (fills the compile cache): {warm_s:.1f} s")
         runs = []

@@ -52,6 +52,7 @@ _ENTRY_POINTS = {
     "CalibrationJob": "valueint.workflows.calibration",
     "design": "valueint.workflows.power",
     "load_study": "valueint.workflows.power_study",
+    "Engine": "valueint.jobs.engine",
     # loaders
     "load_data": "valueint.inference.family",
     "load_trials": "valueint.trials.contract",
@@ -72,6 +73,7 @@ __all__ = [
     "CalibrationJob",
     "ConfigError",
     "DataError",
+    "Engine",
     "FitWarning",
     "SamplerSettings",
     "TrialDataError",
@@ -127,6 +129,7 @@ if TYPE_CHECKING:  # for type checkers and editors only
     from valueint.inference.fit_files import load_fit, save_fit, summarize
     from valueint.inference.settings import SamplerSettings
     from valueint.infosampling.data import load_trust_sampling
+    from valueint.jobs.engine import Engine
     from valueint.paradigm.conditions import load_counts, load_paradigm
     from valueint.sim.config import default_config, load_config
     from valueint.sim.envs import make

@@ -4,7 +4,7 @@ finished results survive, a rerun retries only what failed; ``run=False`` summar
 import numpy as np
 import pytest
 
-from valueint.jobs import JobIncomplete, run_job, task_seed
+from valueint.jobs import Engine, JobIncomplete, JobSpec, run_job, task_seed
 from valueint.testing.tasks import seeded_draws
 
 
@@ -13,12 +13,8 @@ def job(folder, payloads, run=True):
         seeded_draws,
         payloads,
         folder,
-        kind="test",
-        config={"n": 2},
-        seed=4,
-        workers=1,
-        progress=False,
-        description="draws",
+        JobSpec("test", {"n": 2}, 4, "draws"),
+        engine=Engine(workers=1, progress=False),
         run=run,
     )
 

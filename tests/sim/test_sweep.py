@@ -9,7 +9,7 @@ import pytest
 
 import valueint
 from valueint.errors import ConfigError
-from valueint.jobs import JobMismatchError
+from valueint.jobs import Engine, JobMismatchError
 from valueint.sim import runner, sweep
 from valueint.sim.figures import plot_sweep
 
@@ -215,7 +215,12 @@ def test_chunked_on_the_engine_gives_the_one_program_table_and_resumes(one_progr
     table, _ = one_program
     grid = sweep.parse_grid(GRID)
     chunked, report = sweep.run_sweep_tasks(
-        short_config(), grid, SEEDS, tmp_path, cells_per_task=3, workers=1, progress=False
+        short_config(),
+        grid,
+        SEEDS,
+        tmp_path,
+        cells_per_task=3,
+        engine=Engine(workers=1, progress=False),
     )
     assert (report.n_tasks, report.completed) == (3, 3)  # 3 cells each: one compiled shape
     # every task: the same seeds; ids and counts exact, the rest to rounding
@@ -223,7 +228,12 @@ def test_chunked_on_the_engine_gives_the_one_program_table_and_resumes(one_progr
     finished = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "tasks").iterdir()}
     (tmp_path / "tasks" / "00001.json").unlink()  # as if interrupted before task 1 ended
     again, report = sweep.run_sweep_tasks(
-        short_config(), grid, SEEDS, tmp_path, cells_per_task=3, workers=1, progress=False
+        short_config(),
+        grid,
+        SEEDS,
+        tmp_path,
+        cells_per_task=3,
+        engine=Engine(workers=1, progress=False),
     )
     assert (report.skipped, report.completed) == (2, 1)
     for name in ("00000.json", "00002.json"):
@@ -231,5 +241,9 @@ def test_chunked_on_the_engine_gives_the_one_program_table_and_resumes(one_progr
     pd.testing.assert_frame_equal(again, chunked)
     with pytest.raises(JobMismatchError, match="holds another job"):
         sweep.run_sweep_tasks(
-            short_config(), {"learner.kappa": [0, 1]}, SEEDS, tmp_path, workers=1, progress=False
+            short_config(),
+            {"learner.kappa": [0, 1]},
+            SEEDS,
+            tmp_path,
+            engine=Engine(workers=1, progress=False),
         )

@@ -89,5 +89,3 @@ def test_subject_covariate_faults_name_column_subject_and_rows(change, covariate
 def test_bad_covariate_requests(covariates, message):
     with pytest.raises(ValueError, match=message):
         to_arrays(with_site(make_trials()), covariates=covariates)
-
-

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from valueint.cli.app import app
 from valueint.inference.family import FAMILIES
 from valueint.inference.parameters import unconstrain_value
+from valueint.jobs import Engine
 from valueint.trials.specs import get_spec
 from valueint.workflows.calibration import CalibrationJob, calibrate, calibrate_all
 from valueint.workflows.sbc import replication
@@ -75,7 +76,7 @@ def test_a_job_writes_its_tables_and_figure_and_resumes(tmp_path):
         "null_rate", {"size": 10, "paradigm": PARADIGM}, TINY_SAMPLER, replications=4,
         rank_draws=19,
     )  # fmt: skip
-    result = calibrate(job, tmp_path, workers=2, progress=False)
+    result = calibrate(job, tmp_path, engine=Engine(workers=2, progress=False))
     assert result.report.completed == 4
     for name in ("ranks.csv", "summary.csv", "ecdf.png", "run.json", "job.json"):
         assert (tmp_path / name).exists(), name
@@ -85,7 +86,7 @@ def test_a_job_writes_its_tables_and_figure_and_resumes(tmp_path):
     record = json.loads((tmp_path / "run.json").read_text())
     assert record["config"]["design"]["size"] == 10 and record["seeds"] == [0]
     assert record["config"]["family"] == "paradigm"
-    again = calibrate(job, tmp_path, workers=1, progress=False)
+    again = calibrate(job, tmp_path, engine=Engine(workers=1, progress=False))
     assert (again.report.skipped, again.report.completed) == (4, 0)
     pd.testing.assert_frame_equal(again.ranks, result.ranks)
     summarized = calibrate(job, tmp_path, run=False)  # nothing runs, nothing is lost
@@ -108,8 +109,7 @@ def test_calibrate_all_summarizes_every_model_it_ran(tmp_path):
         designs={"paradigm": {"size": 10}},
         samplers={"paradigm": TINY_SAMPLER},
         models=["paradigm:null_rate", "paradigm:reinforcement"],
-        workers=2,
-        progress=False,
+        engine=Engine(workers=2, progress=False),
     )
     assert (tmp_path / "paradigm-null_rate" / "ecdf.png").exists()
     assert (tmp_path / "paradigm-reinforcement" / "ranks.csv").exists()

@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from valueint.inference.family import FAMILIES
+from valueint.jobs import Engine
 from valueint.trials.fit import fit
 from valueint.trials.fit_data import Covariate
 from valueint.trials.fit_record import refit_arguments
@@ -59,7 +60,7 @@ def test_kfold_scores_every_subject_once_and_resumes(tmp_path):
     density is finite, and a rerun refits nothing."""
     data, _ = synthetic_data("rw", 6, RecipientBlocks(16), seed=1)
     fits = {"rw": fit(data, "rw", method="svi", draws=40, svi_steps=100, progress=False)}
-    options = {"out": tmp_path, "workers": 1, "progress": False, "heldout_draws": 200}
+    options = {"out": tmp_path, "engine": Engine(workers=1, progress=False), "heldout_draws": 200}
     results = kfold(fits, 2, population_draws=20, **options)
     result = results["rw"]
     assert result.subject_ids == data.subject_ids and np.isfinite(result.elpd_i).all()
@@ -89,7 +90,7 @@ def test_kfold_prefers_the_generating_model_and_resumes(tmp_path):
     seed = int(fits["rw"].attrs["seed"])
     repeat = fit(data, "rw", settings, seed=seed, progress=False, **options)
     np.testing.assert_array_equal(repeat["posterior"]["alpha"], fits["rw"]["posterior"]["alpha"])
-    options = {"out": tmp_path, "workers": 1, "progress": False, "heldout_draws": 1000}
+    options = {"out": tmp_path, "engine": Engine(workers=1, progress=False), "heldout_draws": 1000}
     table = compare(fits, by="subject", method="kfold", k=2, **options)
     assert list(table.index) == ["rw", "choice_kernel"]
     loser = table.loc["choice_kernel"]

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from valueint.jobs import Engine
 from valueint.workflows.power import design
 from valueint.workflows.power_study import study_from_dict
 
@@ -40,19 +41,19 @@ def test_one_simulated_study_is_fitted_and_scored(tmp_path):
     study = dataclasses.replace(
         study, sizes=(20,), fit={**study.fit, "chains": 1, "warmup": 30, "draws": 40}
     )
-    result = design(study, tmp_path, workers=1, progress=False)
+    result = design(study, tmp_path, engine=Engine(workers=1, progress=False))
     row = result.studies.iloc[0]
     assert row["size"] == 20 and row["winner"] in ("isr", "null_rate")
     assert 0 <= row["weight_low"] < row["weight_high"] and np.isfinite(row["lead"])
     assert row["log10_bf"] is None or np.isfinite(row["log10_bf"])
     assert set(result.power.columns) >= {"win_rate", "lead_rate", "weight_rate", "weight_sd"}
-    again = design(study, tmp_path, workers=1, progress=False)
+    again = design(study, tmp_path, engine=Engine(workers=1, progress=False))
     assert (again.report.skipped, again.report.completed) == (1, 0)
 
 
 @pytest.mark.slow
 def test_a_strong_effect_is_found_at_the_large_size_and_the_job_resumes(tmp_path):
-    result = design(paradigm_study(), tmp_path, workers=1, progress=False)
+    result = design(paradigm_study(), tmp_path, engine=Engine(workers=1, progress=False))
     power = result.power.set_index("size")
     # value_weight 3: P(peek) 0.40 -> about 0.75 after ability praise; 300 per condition
     # separate the models in every study, 10 per condition rarely do
@@ -66,7 +67,7 @@ def test_a_strong_effect_is_found_at_the_large_size_and_the_job_resumes(tmp_path
     assert record["seeds"] == [1] and record["studies_finished"] == 6
     written = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "tasks").iterdir()}
     # one more study per size: only its 2 new tasks run; the others are kept
-    more = design(paradigm_study(studies=4), tmp_path, workers=1, progress=False)
+    more = design(paradigm_study(studies=4), tmp_path, engine=Engine(workers=1, progress=False))
     assert (more.report.skipped, more.report.completed) == (6, 2)
     for name, mtime in written.items():
         assert (tmp_path / "tasks" / name).stat().st_mtime_ns == mtime
@@ -86,7 +87,9 @@ def test_a_trial_level_study_runs_its_socialization_design(tmp_path):
         "criteria": {"weight": "w"},
         "socialization": {"n_blocks": 2, "n_trials": 16},
     }
-    result = design(study_from_dict(raw, "trial.toml"), tmp_path, workers=1, progress=False)
+    result = design(
+        study_from_dict(raw, "trial.toml"), tmp_path, engine=Engine(workers=1, progress=False)
+    )
     row = result.studies.iloc[0]
     assert row["size"] == 6 and row["winner"] in ("isr", "no_internalization")
     assert 0 < row["weight_low"] < row["weight_high"] and row["weight_sd"] > 0

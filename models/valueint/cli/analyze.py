@@ -21,20 +21,18 @@ from rich.table import Table
 from valueint.analyze.paradigm import ZHAO2017, ParadigmSettings, shipped_dataset_dir
 from valueint.analyze.prosocial.settings import COMPARED_MODELS, ProsocialSettings
 from valueint.cli.common import (
-    AddressOption,
-    ChainsOption,
-    DrawsOption,
+    HELP_MARKUP,
+    SAMPLER_OPTIONS,
     OverwriteOption,
     SeedOption,
-    TargetAcceptOption,
-    WarmupOption,
-    WorkersOption,
     cell,
+    engine_options,
     fail,
     frame_table,
     interruptible,
+    option_group,
     print_table,
-    sampler_changes,
+    sampler_options,
     split_list,
 )
 from valueint.cli.registries import PARADIGM_MODELS_HELP, SAMPLING_MODELS_HELP
@@ -44,6 +42,7 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     help="Fit and compare models on human data; write figures and tables to --out.",
+    rich_markup_mode=HELP_MARKUP,
 )
 console = Console(stderr=True, soft_wrap=True)
 
@@ -91,28 +90,25 @@ def kfold_console_table(kfold) -> Table:
 
 
 @app.command("prosocial-learning")
+@sampler_options
+@engine_options
 def prosocial_learning_command(
     out: Annotated[Path, typer.Option(help="folder for the tables, figures and records")],
     data: Annotated[
         Path | None,
         typer.Option(
-            help="the trial file (trials.csv) or its folder; default: $VALUEINT_CUTLER2021, "
-            "$VALUEINT_DATA_DIR/prosocial_learning_cutler2021, or the shared data folder "
-            "beside the repository"
+            help="trials.csv or its folder (default: $VALUEINT_CUTLER2021, else the places "
+            "docs/data.md lists)"
         ),
     ] = None,
     quick: Annotated[
-        bool, typer.Option(help="10 subjects per group, 2 short chains: a quick check")
+        bool, typer.Option("--quick", help="10 subjects per group, 2 short chains: a quick check")
     ] = False,
     models: Annotated[
         str | None,
-        typer.Option(help=f"comma-separated models (default: {','.join(COMPARED_MODELS)})"),
+        typer.Option(help=f"comma-separated models (default: {', '.join(COMPARED_MODELS)})"),
     ] = None,
     seed: Annotated[int | None, typer.Option(min=0, help="random seed (default 0)")] = None,
-    chains: ChainsOption = None,
-    draws: DrawsOption = None,
-    warmup: WarmupOption = None,
-    target_accept: TargetAcceptOption = None,
     subjects_per_group: Annotated[
         int | None, typer.Option(min=2, help="keep the first N subjects of each group")
     ] = None,
@@ -131,9 +127,12 @@ def prosocial_learning_command(
         ),
     ] = None,
     no_q_init_comparison: Annotated[
-        bool, typer.Option(help="skip the refit at the alternative initial value")
+        bool,
+        typer.Option("--no-q-init-refit", help="skip the refit at the alternative initial value"),
     ] = False,
-    save_fits: Annotated[bool, typer.Option(help="also write fits/<model>.nc")] = False,
+    save_fits: Annotated[
+        bool, typer.Option("--save-fits", help="also write fits/MODEL.nc")
+    ] = False,
     kfold: Annotated[
         int | None,
         typer.Option(
@@ -142,18 +141,16 @@ def prosocial_learning_command(
             "(K x models refits on the job engine; resumable from OUT/kfold/)",
         ),
     ] = None,
-    address: AddressOption = None,
-    workers: WorkersOption = None,
-    overwrite: Annotated[bool, typer.Option(help="replace existing output files")] = False,
+    overwrite: OverwriteOption = False,
+    *,
+    sampler: dict,
+    engine,
 ) -> None:
     """Prosocial learning (Cutler et al. 2021): fit, compare and summarise the models."""
     from valueint.analyze.prosocial.run import output_paths, run_prosocial_analysis
     from valueint.errors import DataError
     from valueint.records import check_output_paths
 
-    sampler = sampler_changes(
-        chains=chains, draws=draws, warmup=warmup, target_accept_prob=target_accept
-    )
     try:
         settings = prosocial_settings(
             quick,
@@ -187,9 +184,8 @@ def prosocial_learning_command(
                 overwrite=overwrite,
                 save_fits=save_fits,
                 report=report,
-                progress=True,
-                address=address,
-                workers=workers,
+                progress=engine.progress,
+                engine=engine,
             )
         except (DataError, ValueError, FileNotFoundError, ConnectionError, JobIncomplete) as err:
             fail(str(err))
@@ -214,13 +210,13 @@ def prosocial_learning_command(
 # --------------------------------------------------------------------------- paradigm, praise-cheating
 
 
-def paradigm_settings(quick, models, chains, draws, warmup, seed) -> ParadigmSettings:
+def paradigm_settings(values: dict) -> ParadigmSettings:
     """The preset (quick or full) with the options given on the command line."""
-    base = ParadigmSettings.quick() if quick else ParadigmSettings()
-    changes = {"seed": seed}
-    if models:
-        changes["models"] = split_list(models)
-    sampler = sampler_changes(chains=chains, draws=draws, warmup=warmup)
+    sampler = {k: v for k, v in values.items() if k in SAMPLER_OPTIONS and v is not None}
+    base = ParadigmSettings.quick() if values["quick"] else ParadigmSettings()
+    changes = {"seed": values["seed"]}
+    if values["models"]:
+        changes["models"] = split_list(values["models"])
     return dataclasses.replace(base, sampler=base.sampler.replace(**sampler), **changes)
 
 
@@ -254,50 +250,55 @@ def run_paradigm_and_report(paradigm_path, counts_path, out, settings, overwrite
     console.print(f"wrote {', '.join(OUTPUT_FILES)} to {escape(str(out))}")
 
 
-QuickOption = Annotated[bool, typer.Option(help="short chains, for a first look")]
+QuickOption = Annotated[bool, typer.Option("--quick", help="short chains, for a first look")]
 ParadigmModelsOption = Annotated[str | None, typer.Option("--models", help=PARADIGM_MODELS_HELP)]
 SamplingModelsOption = Annotated[str | None, typer.Option("--models", help=SAMPLING_MODELS_HELP)]
 
 
+# the options of the paradigm commands: ``settings`` is the ParadigmSettings they make
+paradigm_options = option_group(
+    "settings",
+    {
+        "quick": (QuickOption, False),
+        "models": (ParadigmModelsOption, None),
+        "seed": (SeedOption, 0),
+        **SAMPLER_OPTIONS,
+    },
+    paradigm_settings,
+)
+
+
 @app.command("paradigm")
+@paradigm_options
 def paradigm_command(
     paradigm: Annotated[Path, typer.Argument(help="paradigm TOML file")],
     counts: Annotated[Path, typer.Option(help="CSV of counts per condition")],
     out: Annotated[Path, typer.Option(help="output folder")],
-    quick: QuickOption = False,
-    models: ParadigmModelsOption = None,
-    chains: ChainsOption = None,
-    draws: DrawsOption = None,
-    warmup: WarmupOption = None,
-    seed: SeedOption = 0,
     overwrite: OverwriteOption = False,
+    *,
+    settings: ParadigmSettings,
 ) -> None:
     """Fit and compare paradigm models (ISR, no internalization, reinforcement, null_rate) on a
     table of counts per condition."""
-    settings = paradigm_settings(quick, models, chains, draws, warmup, seed)
     run_paradigm_and_report(paradigm, counts, out, settings, overwrite)
 
 
 @app.command("praise-cheating")
+@paradigm_options
 def praise_cheating_command(
     out: Annotated[Path, typer.Option(help="output folder")] = Path("runs/praise_cheating"),
     data: Annotated[
         Path | None,
         typer.Option(help=f"folder with paradigm.toml and counts.csv (default: data/{ZHAO2017})"),
     ] = None,
-    quick: QuickOption = False,
-    models: ParadigmModelsOption = None,
-    chains: ChainsOption = None,
-    draws: DrawsOption = None,
-    warmup: WarmupOption = None,
-    seed: SeedOption = 0,
     overwrite: OverwriteOption = False,
+    *,
+    settings: ParadigmSettings,
 ) -> None:
     """Zhao et al. (2017): does ability praise raise cheating through an internalized value?"""
     folder = data if data is not None else shipped_dataset_dir()
     if not folder.is_dir():
         fail(f"no data folder at {folder}; pass --data with paradigm.toml and counts.csv")
-    settings = paradigm_settings(quick, models, chains, draws, warmup, seed)
     run_paradigm_and_report(
         folder / "paradigm.toml", folder / "counts.csv", out, settings, overwrite
     )
@@ -307,21 +308,16 @@ def praise_cheating_command(
 
 
 @app.command("trust-sampling")
+@sampler_options
+@engine_options
 def trust_sampling_command(
     out: Annotated[Path, typer.Option(help="output folder")] = Path("runs/trust_sampling"),
     data: Annotated[
         Path | None,
-        typer.Option(
-            help="trials.mat of trust_sampling_ma2022 or its folder (default: "
-            "$VALUEINT_TRUST_SAMPLING_MA2022, $VALUEINT_DATA_DIR/trust_sampling_ma2022, or the "
-            "shared data folder beside the repository)"
-        ),
+        typer.Option(help="trials.mat or its folder (default: the places docs/data.md lists)"),
     ] = None,
     quick: QuickOption = False,
     models: SamplingModelsOption = None,
-    chains: ChainsOption = None,
-    draws: DrawsOption = None,
-    warmup: WarmupOption = None,
     kfold: Annotated[
         int | None, typer.Option(min=0, help="K-fold folds by participant (0: none)")
     ] = None,
@@ -338,33 +334,32 @@ def trust_sampling_command(
         ),
     ] = None,
     seed: SeedOption = 0,
-    workers: WorkersOption = None,
-    address: AddressOption = None,
     overwrite: OverwriteOption = False,
+    *,
+    sampler: dict,
+    engine,
 ) -> None:
     """Ma et al. (2022), ages 10-24: how beliefs about a peer form from sampled evidence,
     and how the prior, its uncertainty and the stopping rule change with age."""
     from valueint.analyze.trust_sampling.run import run_trust_sampling_analysis
     from valueint.analyze.trust_sampling.settings import TrustSamplingSettings
 
-    sampler = sampler_changes(chains=chains, draws=draws, warmup=warmup)
     changes = {"kfold": kfold, "subjects": subjects, "models": split_list(models)}
     changes = {name: value for name, value in changes.items() if value is not None}
     if min_agreement is not None:
         changes["min_agreement"] = min_agreement or None
-    engine = {"seed": seed, "workers": workers, "address": address}
     try:
         if quick:
-            settings = TrustSamplingSettings.quick(sampler, **changes, **engine)
+            settings = TrustSamplingSettings.quick(sampler, seed=seed, **changes)
         else:
             base = TrustSamplingSettings().sampler.replace(**sampler)
-            settings = TrustSamplingSettings(sampler=base, **changes, **engine)
+            settings = TrustSamplingSettings(sampler=base, seed=seed, **changes)
     except (ValueError, TypeError) as err:
         fail(str(err))
     with interruptible(f"finished fits and folds in {out} are reused by a rerun"):
         try:
             result = run_trust_sampling_analysis(
-                data, out, settings, overwrite=overwrite, report=report, progress=True
+                data, out, settings, overwrite=overwrite, report=report, engine=engine
             )
         except (FileNotFoundError, FileExistsError, ValueError, JobIncomplete) as err:
             fail(str(err))
@@ -377,12 +372,13 @@ def trust_sampling_command(
 
 
 @app.command("trust-sampling-calibration")
+@sampler_options
+@engine_options
 def trust_sampling_calibration_command(
-    out: Annotated[Path, typer.Option(help="output folder")] = Path(
-        "runs/trust_sampling_calibration"
-    ),
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("runs/trust_calibration"),
     data: Annotated[
-        Path | None, typer.Option(help="trials.mat of trust_sampling_ma2022 or its folder")
+        Path | None,
+        typer.Option(help="trials.mat or its folder (default: the places docs/data.md lists)"),
     ] = None,
     fits: Annotated[
         Path | None,
@@ -395,16 +391,14 @@ def trust_sampling_calibration_command(
         int, typer.Option(min=0, help="SBC replications per model (0: none)")
     ] = 0,
     subjects: Annotated[int, typer.Option(min=2, help="participants per SBC replication")] = 30,
-    recovery: Annotated[
-        bool, typer.Option(help="run parameter recovery at the real design")
-    ] = True,
-    chains: ChainsOption = None,
-    draws: DrawsOption = None,
-    warmup: WarmupOption = None,
+    no_recovery: Annotated[
+        bool, typer.Option("--no-recovery", help="skip parameter recovery (SBC only)")
+    ] = False,
     seed: SeedOption = 0,
-    workers: WorkersOption = None,
-    address: AddressOption = None,
     overwrite: OverwriteOption = False,
+    *,
+    sampler: dict,
+    engine,
 ) -> None:
     """Parameter recovery and SBC of the trust-sampling models at the real design."""
     import valueint
@@ -415,16 +409,9 @@ def trust_sampling_calibration_command(
     )
 
     changes = {"models": split_list(models)} if models is not None else {}
-    sampler = SAMPLER.replace(**sampler_changes(chains=chains, draws=draws, warmup=warmup))
+    counts = {"replications": replications, "subjects": subjects, "recovery": not no_recovery}
     settings = CalibrationSettings(
-        sampler=sampler,
-        replications=replications,
-        subjects=subjects,
-        recovery=recovery,
-        seed=seed,
-        workers=workers,
-        address=address,
-        **changes,
+        sampler=SAMPLER.replace(**sampler), seed=seed, **counts, **changes
     )
     loaded = {}
     if fits is not None:
@@ -435,7 +422,7 @@ def trust_sampling_calibration_command(
     with interruptible(f"finished fits are kept in {out}; run again to resume"):
         try:
             run_calibration(
-                data, out, settings, fits=loaded, overwrite=overwrite, report=report, progress=True
+                data, out, settings, fits=loaded, overwrite=overwrite, report=report, engine=engine
             )
         except (FileNotFoundError, FileExistsError, ValueError, JobIncomplete) as err:
             fail(str(err))

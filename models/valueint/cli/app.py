@@ -22,6 +22,7 @@ from valueint.cli import design as design_cli
 from valueint.cli import fit as fit_cli
 from valueint.cli import sweep as sweep_cli
 from valueint.cli.common import (
+    HELP_MARKUP,
     ConfigArgument,
     FirstSeedOption,
     OverwriteOption,
@@ -36,7 +37,9 @@ from valueint.cli.common import fail as _fail
 from valueint.devices import use_cpu_devices
 from valueint.sim.reproduce import NAMES as REPRODUCTIONS
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help=__doc__, rich_markup_mode=HELP_MARKUP
+)
 console = Console(stderr=True, soft_wrap=True)
 
 
@@ -125,15 +128,16 @@ def episode_bar(label: str, total: int):
 def reproduce(
     name: Annotated[str, typer.Argument(help=f"{names(REPRODUCTIONS)} or all")],
     quick: Annotated[
-        bool, typer.Option(help="fewer seeds (16): the same design, for a check in minutes")
+        bool,
+        typer.Option("--quick", help="fewer seeds (16): the same design, for a check in minutes"),
     ] = False,
     seeds: Annotated[
         int | None, typer.Option(min=2, help="number of seeds (default 128, or 16 with --quick)")
     ] = None,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("paper/figures"),
-    overwrite: Annotated[bool, typer.Option(help="replace existing output files")] = False,
+    overwrite: OverwriteOption = False,
     strict: Annotated[
-        bool, typer.Option(help="exit with status 1 if any claim does not hold")
+        bool, typer.Option("--strict", help="exit with status 1 if any claim does not hold")
     ] = False,
 ) -> None:
     """Reproduce the paper's results as figures: NAME.png/.pdf, NAME.csv and NAME.json in OUT."""

@@ -16,16 +16,12 @@ from rich.console import Console
 from rich.table import Table
 
 from valueint.cli.common import (
-    AddressOption,
-    ChainsOption,
-    DrawsOption,
-    ProgressOption,
-    WarmupOption,
-    WorkersOption,
+    RunOption,
+    engine_options,
     fail,
     interruptible,
     print_table,
-    sampler_changes,
+    sampler_options,
 )
 from valueint.cli.registries import MODEL_HELP
 
@@ -54,6 +50,8 @@ def _print_summary(summary, title: str) -> None:
     print_table(table)
 
 
+@sampler_options
+@engine_options
 def calibrate(
     model: Annotated[
         str, typer.Argument(help=f"{MODEL_HELP}; or 'all': every trial and paradigm model")
@@ -73,19 +71,14 @@ def calibrate(
         Path | None,
         typer.Option(help="paradigm models: the paradigm (default: Zhao et al. 2017)"),
     ] = None,
-    chains: ChainsOption = None,
-    warmup: WarmupOption = None,
-    draws: DrawsOption = None,
     rank_draws: Annotated[
         int | None, typer.Option(min=1, help="thinned posterior draws each rank is taken among")
     ] = None,
     seed: Annotated[int, typer.Option(min=0, help="the job's seed")] = 0,
-    address: AddressOption = None,
-    workers: WorkersOption = None,
-    progress: ProgressOption = True,
-    run: Annotated[
-        bool, typer.Option(help="run the missing replications (--no-run: summarize the finished)")
-    ] = True,
+    run: RunOption = True,
+    *,
+    sampler: dict,
+    engine,
 ) -> None:
     """Draw parameters from the prior, simulate at the stated design, fit, and rank the
     truth among the posterior draws; write ranks, a uniformity summary and ECDF plots."""
@@ -93,11 +86,9 @@ def calibrate(
     from valueint.jobs import JobIncomplete, JobMismatchError
     from valueint.workflows import calibration as sbc
 
-    sampler = sampler_changes(chains=chains, warmup=warmup, draws=draws)
     design = {k: v for k, v in {"size": size, "trials": trials}.items() if v is not None}
     counts = {"replications": replications, "rank_draws": rank_draws}
     counts = {k: v for k, v in counts.items() if v is not None}
-    engine = {"address": address, "workers": workers, "progress": progress, "console": console}
     with interruptible(f"finished replications are kept in {out}; run again to resume"):
         try:
             if model == "all":
@@ -110,8 +101,8 @@ def calibrate(
                     designs={"trials": trial_design, "paradigm": paradigm_design},
                     samplers={"trials": sampler, "paradigm": sampler},
                     run=run,
+                    engine=engine,
                     **counts,
-                    **engine,
                 )
             else:
                 family = family_for(model)[0].name
@@ -119,7 +110,7 @@ def calibrate(
                     design = {k: v for k, v in design.items() if k != "trials"}
                     design["paradigm"] = _paradigm_dict(paradigm)
                 job = sbc.CalibrationJob(model, design, sampler, seed=seed, **counts)
-                results = [sbc.calibrate(job, out, run=run, **engine)]
+                results = [sbc.calibrate(job, out, run=run, engine=engine)]
         except (ValueError, KeyError, JobMismatchError, JobIncomplete, ConnectionError) as err:
             fail(str(err.args[0]) if isinstance(err, KeyError) else str(err))
     summary = sbc.combined_summary(results)

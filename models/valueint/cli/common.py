@@ -5,8 +5,11 @@ table that fits the terminal."""
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -16,7 +19,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from valueint.jobs.engine import ADDRESS_ENV, Engine  # light: Dask loads when a job runs
+
 _errors = Console(stderr=True, soft_wrap=True)
+# help texts are Markdown: a docstring's lines join into paragraphs at any width
+HELP_MARKUP = "markdown"
 NAME_MIN_WIDTH = 12  # a table's name column folds, but not below this
 INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl-C (128 + SIGINT)
 
@@ -80,36 +87,127 @@ ConfigArgument = Annotated[
 SeedsOption = Annotated[int, typer.Option(min=1, help="number of seeds (0..N-1)")]
 FirstSeedOption = Annotated[int, typer.Option(min=0, help="first seed")]
 PresetOption = Annotated[str, typer.Option(help="shipped config used when CONFIG is omitted")]
-OverwriteOption = Annotated[bool, typer.Option(help="replace existing output files")]
+OverwriteOption = Annotated[bool, typer.Option("--overwrite", help="replace existing output files")]
 SeedOption = Annotated[int, typer.Option(min=0, help="random seed")]
 
-# the sampler's options, the same for every command that fits (None: the command's default)
-ChainsOption = Annotated[int | None, typer.Option(min=1, help="NUTS chains")]
-DrawsOption = Annotated[int | None, typer.Option(min=1, help="draws per chain")]
-WarmupOption = Annotated[int | None, typer.Option(min=0, help="warmup steps per chain")]
-TargetAcceptOption = Annotated[
-    float | None, typer.Option(min=0.5, max=0.999, help="NUTS target acceptance")
-]
 OptionOption = Annotated[
     list[str] | None,
     typer.Option("--option", help="a model option, KEY=VALUE (repeatable), e.g. q_init=0.5"),
 ]
 
 
-def sampler_changes(**values) -> dict:
-    """The sampler settings given on the command line (those not None)."""
-    return {name: value for name, value in values.items() if value is not None}
+RunOption = Annotated[
+    bool, typer.Option(help="run the job's missing tasks (--no-run: summarize the finished)")
+]
 
 
-# the job engine's options (``valueint.jobs``), the same for every command that uses it
-AddressOption = Annotated[
-    str | None,
-    typer.Option(help="Dask scheduler to run on (default: $VALUEINT_DASK_ADDRESS, else local)"),
-]
-WorkersOption = Annotated[
-    int | None, typer.Option(min=1, help="local worker processes (default: one per core)")
-]
-ProgressOption = Annotated[bool, typer.Option(help="show a progress bar")]
+def option_group(name: str, options: dict, build: Callable[[dict], object]):
+    """A decorator that gives a command the options ``options`` ({parameter: (annotation,
+    default)}, after its own) and hands it ``build({parameter: value})`` as its argument
+    ``name``: one set of options, with one help text, on every command that takes them."""
+
+    def decorate(command):
+        own = inspect.signature(command, eval_str=True)
+        kept = [p for p in own.parameters.values() if p.name != name]
+        added = [
+            inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, annotation=a, default=d)
+            for key, (a, d) in options.items()
+        ]
+
+        @functools.wraps(command)
+        def with_group(**values):
+            group = {key: values.pop(key) for key in options}
+            return command(**values, **{name: build(group)})
+
+        with_group.__signature__ = own.replace(parameters=[*kept, *added])
+        with_group.__annotations__ = {p.name: p.annotation for p in [*kept, *added]}
+        return with_group
+
+    return decorate
+
+
+SAMPLER_PANEL = "Sampler (default: the command's)"
+ENGINE_PANEL = "Job engine"
+
+
+def _given(values: dict) -> dict:
+    return {key: value for key, value in values.items() if value is not None}
+
+
+# the sampler's options, the same for every command that fits: ``sampler`` is the dict of
+# those given (the others: the command's defaults)
+SAMPLER_OPTIONS = {
+    "chains": (
+        Annotated[
+            int | None, typer.Option(min=1, help="NUTS chains", rich_help_panel=SAMPLER_PANEL)
+        ],
+        None,
+    ),
+    "draws": (
+        Annotated[
+            int | None,
+            typer.Option(min=1, help="draws per chain", rich_help_panel=SAMPLER_PANEL),
+        ],
+        None,
+    ),
+    "warmup": (
+        Annotated[
+            int | None,
+            typer.Option(min=0, help="warmup steps per chain", rich_help_panel=SAMPLER_PANEL),
+        ],
+        None,
+    ),
+    "target_accept_prob": (
+        Annotated[
+            float | None,
+            typer.Option(
+                "--target-accept",
+                min=0.5,
+                max=0.999,
+                help="NUTS target acceptance",
+                rich_help_panel=SAMPLER_PANEL,
+            ),
+        ],
+        None,
+    ),
+}
+sampler_options = option_group("sampler", SAMPLER_OPTIONS, _given)
+
+
+# the job engine's options (``valueint.jobs``), the same for every command that uses it:
+# ``engine`` is a ``valueint.jobs.Engine``
+engine_options = option_group(
+    "engine",
+    {
+        "address": (
+            Annotated[
+                str | None,
+                typer.Option(
+                    help="the Dask scheduler to run on (default: the environment's "
+                    f"{ADDRESS_ENV}, else this machine)",
+                    rich_help_panel=ENGINE_PANEL,
+                ),
+            ],
+            None,
+        ),
+        "workers": (
+            Annotated[
+                int | None,
+                typer.Option(
+                    min=1,
+                    help="local worker processes (default: one per core)",
+                    rich_help_panel=ENGINE_PANEL,
+                ),
+            ],
+            None,
+        ),
+        "progress": (
+            Annotated[bool, typer.Option(help="show a progress bar", rich_help_panel=ENGINE_PANEL)],
+            True,
+        ),
+    },
+    lambda values: Engine(**values),
+)
 
 
 # --------------------------------------------------------------------------- tables

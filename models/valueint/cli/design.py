@@ -9,14 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from valueint.cli.common import (
-    AddressOption,
-    ProgressOption,
-    WorkersOption,
-    fail,
-    interruptible,
-    print_table,
-)
+from valueint.cli.common import RunOption, engine_options, fail, interruptible, print_table
 
 console = Console(stderr=True, soft_wrap=True)
 
@@ -39,18 +32,16 @@ def _power_table(power, study) -> Table:
     return table
 
 
+@engine_options
 def design(
     study_file: Annotated[Path, typer.Argument(help="the study's TOML file")],
     out: Annotated[Path, typer.Option(help="job folder (resumed when it exists)")],
     studies: Annotated[
         int | None, typer.Option(min=1, help="simulated studies per size (default: the file's)")
     ] = None,
-    address: AddressOption = None,
-    workers: WorkersOption = None,
-    progress: ProgressOption = True,
-    run: Annotated[
-        bool, typer.Option(help="run the missing studies (--no-run: summarize the finished)")
-    ] = True,
+    run: RunOption = True,
+    *,
+    engine,
 ) -> None:
     """Simulate studies at each candidate size, fit every model, and report how often
     the truth model wins, its lead clears the stated se, and its weight's interval
@@ -70,15 +61,7 @@ def design(
 
     with interruptible(f"finished studies are kept in {out}; run again to resume"):
         try:
-            result = run_design(
-                study,
-                out,
-                address=address,
-                workers=workers,
-                progress=progress,
-                run=run,
-                console=console,
-            )
+            result = run_design(study, out, engine=engine, run=run)
         except (JobMismatchError, JobIncomplete, ConnectionError, RuntimeError, ValueError) as err:
             fail(str(err))
     print_table(_power_table(result.power, study))

@@ -18,27 +18,23 @@ import typer
 from rich.console import Console
 
 from valueint.cli.common import (
-    AddressOption,
-    ChainsOption,
-    DrawsOption,
     OptionOption,
     OverwriteOption,
     SeedOption,
-    TargetAcceptOption,
-    WarmupOption,
-    WorkersOption,
+    engine_options,
     fail,
     frame_table,
     interruptible,
     model_options,
     print_table,
-    sampler_changes,
+    sampler_options,
 )
 from valueint.cli.registries import DATASET_HELP, MODEL_HELP
 
 console = Console(stderr=True, soft_wrap=True)
 # what these commands catch and turn into an error exit: bad data, settings or files
 EXPECTED = (ValueError, KeyError, FileNotFoundError, FileExistsError, ConnectionError)
+RECOVERY_SAMPLER = {"chains": 2, "warmup": 500, "draws": 500}  # recover's defaults
 
 
 def _message(err: Exception) -> str:
@@ -57,24 +53,22 @@ def _data_report(data) -> None:
         console.print(str(report), style="dim", markup=False)
 
 
+@sampler_options
 def fit_command(
     data: Annotated[str, typer.Argument(help=DATASET_HELP)],
     model: Annotated[str, typer.Option(help=MODEL_HELP)],
     out: Annotated[Path, typer.Option(help="netCDF file for the fit (.nc)")],
     method: Annotated[str, typer.Option(help="nuts (MCMC) or svi (an approximation)")] = "nuts",
-    chains: ChainsOption = None,
-    draws: DrawsOption = None,
-    warmup: WarmupOption = None,
-    target_accept: TargetAcceptOption = None,
     svi_steps: Annotated[int | None, typer.Option(min=1, help="SVI optimisation steps")] = None,
     seed: SeedOption = 0,
     group_covariate: Annotated[
         list[str] | None,
         typer.Option(help="per-subject covariate shifting the group means (e.g. group)"),
     ] = None,
-    hierarchical: Annotated[
-        bool, typer.Option(help="pool subjects in a population model (else: no pooling)")
-    ] = True,
+    unpooled: Annotated[
+        bool,
+        typer.Option("--no-hierarchical", help="fit every subject alone (no population model)"),
+    ] = False,
     option: OptionOption = None,
     subjects: Annotated[
         int | None, typer.Option(min=2, help="fit only the first N subjects (quick checks)")
@@ -84,6 +78,8 @@ def fit_command(
         typer.Option(help="where a named data set lives (else its environment variable)"),
     ] = None,
     overwrite: OverwriteOption = False,
+    *,
+    sampler: dict,
 ) -> None:
     """Fit a model to data (hierarchical Bayes by default) and save the posterior."""
     import valueint
@@ -91,15 +87,8 @@ def fit_command(
 
     if out.suffix not in (".nc", ".netcdf", ".nc4"):
         fail(f"--out {out}: the fit is written as netCDF; use a .nc file name")
-    settings = sampler_changes(
-        method=method,
-        chains=chains,
-        draws=draws,
-        warmup=warmup,
-        target_accept_prob=target_accept,
-        svi_steps=svi_steps,
-    )
-    fit_options = {"options": model_options(option) or None, "hierarchical": hierarchical}
+    settings = {"method": method, **sampler} | ({"svi_steps": svi_steps} if svi_steps else {})
+    fit_options = {"options": model_options(option) or None, "hierarchical": not unpooled}
     if group_covariate:
         fit_options["group_covariates"] = group_covariate
     try:
@@ -139,6 +128,7 @@ def _load_fits(paths: list[Path]) -> dict:
     return fits
 
 
+@engine_options
 def compare_command(
     fits: Annotated[list[Path], typer.Argument(help="two or more fit files (.nc)")],
     out: Annotated[Path | None, typer.Option(help="CSV file for the table")] = None,
@@ -154,9 +144,9 @@ def compare_command(
         typer.Option(help="folder for the K-fold refits' results (rerun to resume)"),
     ] = None,
     seed: Annotated[int, typer.Option(min=0, help="seed of the folds and refits")] = 0,
-    address: AddressOption = None,
-    workers: WorkersOption = None,
     overwrite: OverwriteOption = False,
+    *,
+    engine,
 ) -> None:
     """Rank fits by PSIS-LOO (stacking weights, Pareto k counts, WAIC alongside), or by
     exact K-fold cross-validation by subject (--method kfold --by subject)."""
@@ -174,8 +164,7 @@ def compare_command(
     loaded = _load_fits(fits)
     kfold_options = {}
     if method == "kfold":
-        kfold_options = {"k": kfold, "seed": seed, "out": jobs, "address": address}
-        kfold_options["workers"] = workers
+        kfold_options = {"k": kfold, "seed": seed, "out": jobs, "engine": engine}
     kept = f"finished refits are kept in {jobs}" if jobs else "nothing was written"
     with warnings.catch_warnings(record=True) as caught, interruptible(kept):
         warnings.simplefilter("always", ComparisonWarning)
@@ -202,6 +191,7 @@ def compare_command(
         console.print(f"wrote {plot}", markup=False)
 
 
+@sampler_options
 def recover_command(
     model: Annotated[str, typer.Argument(help="a registered trial model to simulate and refit")],
     subjects: Annotated[int, typer.Option(min=2, help="simulated subjects")] = 40,
@@ -209,13 +199,13 @@ def recover_command(
     seed: Annotated[int, typer.Option(min=0, help="first seed")] = 0,
     seeds: Annotated[int, typer.Option(min=1, help="number of simulated data sets")] = 1,
     method: Annotated[str, typer.Option(help="nuts or svi")] = "nuts",
-    chains: Annotated[int, typer.Option(min=1, help="NUTS chains")] = 2,
-    draws: Annotated[int, typer.Option(min=1, help="draws per chain")] = 500,
-    warmup: Annotated[int, typer.Option(min=1, help="warmup steps per chain")] = 500,
     out: Annotated[Path, typer.Option(help="output folder")] = Path("runs/recover"),
     overwrite: OverwriteOption = False,
+    *,
+    sampler: dict,
 ) -> None:
-    """Parameter recovery: simulate known subjects, refit, score truth against estimates."""
+    """Parameter recovery: simulate known subjects, refit, score truth against estimates
+    (by default with 2 chains of 500 warmup steps and 500 draws)."""
     from valueint.records import check_output_paths
     from valueint.workflows.recovery import plot_and_write, recover, recovery_paths
 
@@ -226,7 +216,7 @@ def recover_command(
     except FileExistsError as err:
         fail(str(err))
     seed_list = list(range(seed, seed + seeds))
-    settings = {"method": method, "chains": chains, "draws": draws, "warmup": warmup}
+    settings = {"method": method, **RECOVERY_SAMPLER, **sampler}
     console.print(
         f"[bold]{model}[/]: {len(seed_list)} data set(s) of {subjects} subjects x {trials} trials",
         highlight=False,

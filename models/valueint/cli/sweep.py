@@ -18,14 +18,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from valueint.cli.common import (
-    AddressOption,
     ConfigArgument,
     FirstSeedOption,
     OverwriteOption,
     PresetOption,
-    ProgressOption,
     SeedsOption,
-    WorkersOption,
+    engine_options,
     fail,
     frame_table,
     interruptible,
@@ -47,6 +45,7 @@ def _print_summary(summary, keys) -> None:
         console.print(f"({len(means) - MAX_ROWS} more rows in summary.csv)")
 
 
+@engine_options
 def sweep(
     config: ConfigArgument = None,
     grid: Annotated[
@@ -71,9 +70,8 @@ def sweep(
             help="split the grid into job-engine tasks of K cells (default: one program here)",
         ),
     ] = None,
-    address: AddressOption = None,
-    workers: WorkersOption = None,
-    progress: ProgressOption = True,
+    *,
+    engine,
 ) -> None:
     """Run every grid cell on every condition of CONFIG over seeds: sweep.parquet (or
     .csv; one row per cell, condition, seed, episode, agent), summary.csv (per cell,
@@ -84,8 +82,8 @@ def sweep(
     from valueint.sim.config import default_config, load_config
     from valueint.sim.outputs import sweep_paths, write_sweep
 
-    tasks = cells_per_task is not None or address is not None
-    if workers is not None and not tasks:
+    tasks = cells_per_task is not None or engine.address is not None
+    if engine.workers is not None and not tasks:
         fail("--workers sizes the local cluster of a chunked sweep; give --cells-per-task too")
     source = str(config) if config is not None else f"preset {preset!r}"
     try:
@@ -125,17 +123,17 @@ def sweep(
                     seed_list,
                     out,
                     cells_per_task=cells_per_task,
-                    address=address,
-                    workers=workers,
-                    progress=progress,
-                    console=console,
+                    engine=engine,
                 )
             except (JobMismatchError, JobIncomplete, ConnectionError, ValueError) as err:
                 fail(str(err))
-        engine = {**report.record(), "cells_per_task": cells_per_task or n_cells}
+        how_run = {**report.record(), "cells_per_task": cells_per_task or n_cells}
     else:
         columns = (TextColumn("episodes"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        with Progress(*columns, console=console, disable=not progress) as bar, interruptible():
+        with (
+            Progress(*columns, console=console, disable=not engine.progress) as bar,
+            interruptible(),
+        ):
             task = bar.add_task("sweep", total=experiment.n_episodes)
             table = sw.run_sweep(
                 raw,
@@ -143,7 +141,7 @@ def sweep(
                 seed_list,
                 progress=lambda done, total: bar.update(task, completed=done),
             )
-        engine = {"programs": 1, "conditions_in_program": experiment.n_conditions}
+        how_run = {"programs": 1, "conditions_in_program": experiment.n_conditions}
     wall = time.perf_counter() - start
     summary = sw.summarize_sweep(table)
     record = {
@@ -154,7 +152,7 @@ def sweep(
         "grid": cells_grid,
         "cells": [{"cell": c, **point} for c, point in enumerate(sw.grid_cells(cells_grid))],
         "conditions": list(dict.fromkeys(cells["condition"])),
-        "engine": engine,
+        "engine": how_run,
     }
     write_sweep(out, table, summary, raw, table_format=table_format, record=record)
     _print_summary(summary, list(cells_grid))

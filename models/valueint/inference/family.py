@@ -205,6 +205,18 @@ def fit(data, model: str, settings=None, **options):
     return family.fit(data, name, settings, **options)
 
 
+def fit_in_task(family: ModelFamily, data, model: str, settings, *, progress=False, **options):
+    """``family.fit`` inside a workflow's task: no progress bar (unless asked), and the
+    warnings it gives (its diagnostics) recorded instead of shown, returned beside the fit
+    as ``(fit, caught)`` for the task's result."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fitted = family.fit(data, model, settings, progress=progress, **options)
+    return fitted, caught
+
+
 def load_data(source, model: str | None = None, *, subjects: int | None = None, **options):
     """Data to fit: a named data set (``valueint.datasets.NAMED_DATASETS``, e.g.
     ``"cutler2021"``; ``options`` go to its loader, e.g. ``path``, where it lives), or a

@@ -33,6 +33,7 @@ import xarray as xr
 
 from valueint.inference.diagnostics import posterior_summary
 from valueint.inference.family import family_of
+from valueint.inference.parameters import HasParameters
 from valueint.inference.settings import SamplerSettings
 from valueint.records import atomic_path, check_output_paths, package_versions
 
@@ -169,22 +170,21 @@ def data_hash(arrays: Mapping[str, object]) -> str:
 
 
 def run_attrs(
-    *,
     family: str,
-    model: str,
+    model: HasParameters,
+    sampler: SamplerSettings,
+    settings: Mapping,
+    *,
     seed: int,
     data_sha256: str,
     sampling_time_s: float,
-    sampler: SamplerSettings,
-    settings: Mapping,
-    parameter_names: Sequence[str],
 ) -> dict:
-    """The attributes every fit carries: what made it (family, model, method, seed, the
-    sampler's settings and the family's own ``settings``), on what data, when, with which
-    package versions and how long it sampled."""
+    """The attributes every fit carries: what made it (family, model and its parameters,
+    method, seed, the sampler's settings and the family's own ``settings``), on what data,
+    when, with which package versions and how long it sampled."""
     return {
         "family": family,
-        "model": model,
+        "model": model.name,
         "method": sampler.method,
         "seed": int(seed),
         "data_sha256": data_sha256,
@@ -193,7 +193,7 @@ def run_attrs(
         "versions": json.dumps(package_versions()),
         "sampler": json.dumps(sampler.as_dict()),
         "settings": json.dumps(dict(settings), default=str),
-        "parameter_names": json.dumps(list(parameter_names)),
+        "parameter_names": json.dumps(list(model.parameter_names)),
         "inference_library": "numpyro",
     }
 

@@ -289,18 +289,8 @@ def fit_sampling(
         "varying": [model.parameter_names[i] for i in varying],
         "chain_method": "parallel" if jax.local_device_count() >= chains else "sequential",
     }
-    tree.attrs.update(
-        run_attrs(
-            family="infosampling",
-            model=model.name,
-            seed=seed,
-            data_sha256=data_sha256(data.trials),
-            sampling_time_s=sampling_s,
-            sampler=settings,
-            settings=record,
-            parameter_names=model.parameter_names,
-        )
-    )
+    timing = {"seed": seed, "data_sha256": data_sha256(data.trials), "sampling_time_s": sampling_s}
+    tree.attrs.update(run_attrs("infosampling", model, settings, record, **timing))
     tree.attrs["covariate_design"] = design.to_json()
     warn_diagnostics(tree)
     return tree

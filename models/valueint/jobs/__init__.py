@@ -7,17 +7,28 @@ many workers run the job or in what order; ``driver``'s ``run_job`` runs or resu
 in a folder with one failure policy, for every workflow.
 """
 
-from valueint.jobs.driver import JobIncomplete, JobOutcome, run_job
-from valueint.jobs.engine import ADDRESS_ENV, JobReport, connect, finished_only, run_tasks
+from valueint.jobs.driver import JobIncomplete, JobOutcome, JobSpec, run_job
+from valueint.jobs.engine import (
+    ADDRESS_ENV,
+    LOCAL,
+    Engine,
+    JobReport,
+    connect,
+    finished_only,
+    run_tasks,
+)
 from valueint.jobs.seeds import task_seed
 from valueint.jobs.store import JobMismatchError, TaskStore
 
 __all__ = [
     "ADDRESS_ENV",
+    "LOCAL",
+    "Engine",
     "JobIncomplete",
     "JobMismatchError",
     "JobOutcome",
     "JobReport",
+    "JobSpec",
     "TaskStore",
     "connect",
     "finished_only",

@@ -1,10 +1,10 @@
 """Run or resume a job: every workflow of many fits (SBC, K-fold, study design, chunked
 sweeps) goes through ``run_job``, so all of them resume and fail the same way.
 
-``run_job(function, payloads, folder, kind=..., config=..., seed=...)`` claims ``folder``
+``run_job(function, payloads, folder, JobSpec(kind, config, seed))`` claims ``folder``
 for the job (a folder that holds another job is refused: ``valueint.jobs.store``), runs
-every task without a result on the engine (``valueint.jobs.engine``: local workers, or a
-Dask cluster by address) and returns every finished task's result in task order.
+every task without a result on ``engine`` (``valueint.jobs.engine.Engine``: local
+workers, or a Dask cluster by address) and returns every finished task's result in task order.
 
 The failure policy, the same for every job: a task that raises is recorded with its seed
 and error (``folder/failed/``) and printed, and the other tasks go on; once every task has
@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from valueint.jobs.engine import JobReport, finished_only, run_tasks
+from valueint.jobs.engine import LOCAL, Engine, JobReport, finished_only, run_tasks
 from valueint.jobs.store import TaskStore
 
 
@@ -41,6 +41,18 @@ class JobOutcome:
         return len(self.results) == self.n_tasks
 
 
+@dataclasses.dataclass(frozen=True)
+class JobSpec:
+    """What a job is: its kind, the config that identifies it (a folder that holds a job of
+    another kind or config is refused), its seed (each task's seed derives from it and the
+    task's index), and what its progress bar says."""
+
+    kind: str
+    config: dict
+    seed: int
+    description: str = "tasks"
+
+
 class JobIncomplete(RuntimeError):
     """A job some of whose tasks failed; ``outcome`` holds what did finish."""
 
@@ -53,15 +65,9 @@ def run_job(
     function: Callable,
     payloads: Sequence,
     folder: str | Path | None,
+    spec: JobSpec,
     *,
-    kind: str,
-    config: dict,
-    seed: int,
-    address: str | None = None,
-    workers: int | None = None,
-    progress: bool = True,
-    console=None,
-    description: str = "tasks",
+    engine: Engine | None = None,
     run: bool = True,
 ) -> JobOutcome:
     """Run (or resume) the job of ``function`` over ``payloads`` in ``folder`` (a temporary
@@ -71,18 +77,11 @@ def run_job(
         if folder is None
         else contextlib.nullcontext(Path(folder)) as where
     ):
-        store = TaskStore(where, kind=kind, config=config, seed=seed, n_tasks=len(payloads))
+        store = TaskStore(
+            where, kind=spec.kind, config=spec.config, seed=spec.seed, n_tasks=len(payloads)
+        )
         if run:
-            report = run_tasks(
-                function,
-                payloads,
-                store,
-                address=address,
-                workers=workers,
-                progress=progress,
-                console=console,
-                description=description,
-            )
+            report = run_tasks(function, payloads, store, engine or LOCAL, spec.description)
         else:
             report = finished_only(store)
         outcome = JobOutcome(store.results(), report, tuple(store.failures()), len(payloads))
@@ -96,7 +95,7 @@ def run_job(
             else "give the job a folder to keep its finished tasks and retry the failed ones"
         )
         raise JobIncomplete(
-            f"{description}: {len(report.failures)} of {len(payloads)} task(s) failed (first: "
+            f"{spec.description}: {len(report.failures)} of {len(payloads)} task(s) failed (first: "
             f"task {first['index']}, seed {first['seed']}: {last_line}); {where}",
             outcome,
         )

@@ -66,6 +66,21 @@ INHERITED_ENV = (
 
 
 @dataclasses.dataclass(frozen=True)
+class Engine:
+    """Where a job's tasks run and what the job shows while they do: the Dask scheduler at
+    ``address`` (default ``$VALUEINT_DASK_ADDRESS``, else a local cluster of ``workers``
+    processes, one per core by default), a progress bar, and the console for both."""
+
+    address: str | None = None
+    workers: int | None = None
+    progress: bool = True
+    console: Console | None = None
+
+
+LOCAL = Engine()
+
+
+@dataclasses.dataclass(frozen=True)
 class JobReport:
     """What a call of ``run_tasks`` did: tasks already done before it (``skipped``),
     finished by it (``completed``), and the failures {index, seed, error}."""
@@ -136,9 +151,7 @@ def connect(address: str | None = None, workers: int | None = None, timeout: str
             processes=processes,
             dashboard_address=None,
             silence_logs=logging.ERROR,
-            **(
-                {"env": local_worker_env(), "preload": [QUIET_WORKER]} if processes else {}
-            ),
+            **({"env": local_worker_env(), "preload": [QUIET_WORKER]} if processes else {}),
         ) as cluster,
         Client(cluster) as client,
     ):
@@ -164,11 +177,7 @@ def run_tasks(
     function: Callable,
     payloads: Sequence,
     store: TaskStore,
-    *,
-    address: str | None = None,
-    workers: int | None = None,
-    progress: bool = True,
-    console: Console | None = None,
+    engine: Engine = LOCAL,
     description: str = "tasks",
 ) -> JobReport:
     """Run ``function(payloads[i], task_seed(job seed, i))`` for every task of ``store``'s
@@ -184,7 +193,7 @@ def run_tasks(
     n_tasks = store.job["n_tasks"]
     if len(payloads) != n_tasks:
         raise ValueError(f"{len(payloads)} payloads for a job of {n_tasks} tasks")
-    console = console or Console(stderr=True, soft_wrap=True)
+    console = engine.console or Console(stderr=True, soft_wrap=True)
     pending = store.pending()
     skipped = n_tasks - len(pending)
     start = time.perf_counter()
@@ -199,8 +208,8 @@ def run_tasks(
         TimeElapsedColumn(),
     )
     with (
-        connect(address, workers) as client,
-        Progress(*columns, console=console, disable=not progress) as bar,
+        connect(engine.address, engine.workers) as client,
+        Progress(*columns, console=console, disable=not engine.progress) as bar,
     ):
         where = client.scheduler.address
         counter = bar.add_task(description, total=n_tasks, completed=skipped)

@@ -194,18 +194,9 @@ def fit_paradigm(
     z = grouped["z"].reshape(-1, len(model.parameters))
     evidence = log_marginal_likelihood(model, design, counts, z, evidence_samples, seed)
     idata = _fit_tree(model, paradigm, counts, grouped, fields, key_predict)
-    idata.attrs.update(
-        run_attrs(
-            family="paradigm",
-            model=model.name,
-            seed=seed,
-            data_sha256=counts.sha256(),
-            sampling_time_s=sampling_s,
-            sampler=settings,
-            settings={"evidence_samples": evidence_samples, "chain_method": method},
-            parameter_names=model.parameter_names,
-        )
-    )
+    record = {"evidence_samples": evidence_samples, "chain_method": method}
+    timing = {"seed": seed, "data_sha256": counts.sha256(), "sampling_time_s": sampling_s}
+    idata.attrs.update(run_attrs("paradigm", model, settings, record, **timing))
     idata.attrs.update(
         {
             "paradigm": paradigm.name,

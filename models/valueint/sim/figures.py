@@ -36,6 +36,11 @@ def mark_phases(ax, start: float, end: float, label: str = "caregiver leaves") -
     ax.text(start, 1.0, f" {label}", transform=ax.get_xaxis_transform(), va="top", fontsize=9)
 
 
+def seed_band(alpha: float = 0.25) -> dict:
+    """A line's band: the interval over seeds (``valueint.sim.claims.errorbar``), shaded."""
+    return {"errorbar": errorbar, "err_kws": {"alpha": alpha}}
+
+
 def rate_over_time(ax, summary, metric="socialized_rate", ylabel=RATE_LABEL, ylim=(0, 1.02)):
     hue_order = [h for h in ORDER if h in set(summary["learner"])]
     sns.lineplot(
@@ -45,9 +50,8 @@ def rate_over_time(ax, summary, metric="socialized_rate", ylabel=RATE_LABEL, yli
         hue="learner",
         hue_order=hue_order,
         palette=PALETTE,
-        errorbar=errorbar,
-        err_kws={"alpha": 0.25},
         ax=ax,
+        **seed_band(),
     )
     ax.set_xlabel("episode")
     ax.set_ylabel(ylabel)
@@ -108,9 +112,8 @@ def plot_unlearning(experiment, summary):
         hue="feature",
         hue_order=features,
         palette=colors,
-        errorbar=errorbar,
-        err_kws={"alpha": 0.25},
         ax=ax_theta,
+        **seed_band(),
     )
     true_theta = np.asarray(experiment.params.caregiver.theta)[0]
     for feature, value in zip(features, true_theta, strict=True):
@@ -173,6 +176,16 @@ def plot_prosocial(experiment, summary):
     return fig
 
 
+def _budget_panel(ax, data, y, title, quantity, alpha, learners, unit, **style):
+    """One panel of the reward-hacking figure: ``y`` per learner over the ISR budgets."""
+    hue = {"hue": "learner", "hue_order": learners, "palette": PALETTE}
+    sns.lineplot(data=data, x="x", y=y, ax=ax, **hue, **seed_band(alpha), **style)
+    ax.axhline(0, color="0.4", linewidth=0.8)
+    ax.set_title(title, loc="left")
+    ax.set_ylabel(f"{quantity} per autonomous episode\n{unit}")
+    ax.get_legend().remove()
+
+
 def plot_reward_hacking(experiment, summary):
     _theme()
     budgets = sorted(summary["budget"].unique())
@@ -190,40 +203,13 @@ def plot_reward_hacking(experiment, summary):
         {"isr_reward": "ISR (internal) reward", "caregiver_reward": "true caregiver reward"}
     )
     fig, (ax, ax_gap) = plt.subplots(1, 2, figsize=(11.5, 4.8))
-    sns.lineplot(
-        data=long,
-        x="x",
-        y="value",
-        hue="learner",
-        hue_order=learners,
-        style="reward",
-        style_order=["ISR (internal) reward", "true caregiver reward"],
-        palette=PALETTE,
-        markers=True,
-        errorbar=errorbar,
-        err_kws={"alpha": 0.2},
-        ax=ax,
-    )
-    ax.axhline(0, color="0.4", linewidth=0.8)
-    ax.set_title("A. Reward collected alone: believed vs true", loc="left")
-    ax.set_ylabel("reward per autonomous episode\n(caregiver's θ·φ units)")
-    ax.get_legend().remove()
-    sns.lineplot(
-        data=data,
-        x="x",
-        y="gap",
-        hue="learner",
-        hue_order=learners,
-        palette=PALETTE,
-        marker="o",
-        errorbar=errorbar,
-        err_kws={"alpha": 0.25},
-        ax=ax_gap,
-    )
-    ax_gap.axhline(0, color="0.4", linewidth=0.8)
-    ax_gap.set_title("B. Hacking gap: ISR reward minus true reward", loc="left")
-    ax_gap.set_ylabel("gap per autonomous episode\n(caregiver's θ·φ units)")
-    ax_gap.get_legend().remove()
+    rewards = ["ISR (internal) reward", "true caregiver reward"]
+    panel = {"learners": learners, "unit": "(caregiver's θ·φ units)"}
+    title = "A. Reward collected alone: believed vs true"
+    style = {"style": "reward", "style_order": rewards, "markers": True}
+    _budget_panel(ax, long, "value", title, "reward", 0.2, **panel, **style)
+    title = "B. Hacking gap: ISR reward minus true reward"
+    _budget_panel(ax_gap, data, "gap", title, "gap", 0.25, **panel, marker="o")
     for a in (ax, ax_gap):
         a.set_xticks(range(len(budgets)), labels)
         a.set_xlabel("ISR training budget (feedback observations learned from)")

@@ -51,11 +51,15 @@ class Reproduction:
     name: str  # as on the command line
     title: str
     claim: str  # the paper's claim, in words
+    claims: Callable[[Experiment, pd.DataFrame], list[cl.Claim]]
     config: str  # shipped config it starts from
     build: Callable[[dict], dict]  # shipped config -> the experiment's full config
     summarize: Callable[[Experiment, pd.DataFrame], pd.DataFrame]
-    claims: Callable[[Experiment, pd.DataFrame], list[cl.Claim]]
-    plot: str  # name of the valueint.sim.figures function: (experiment, summary) -> Figure
+
+    @property
+    def plot(self) -> str:
+        """The valueint.sim.figures function that draws it: (experiment, summary) -> Figure."""
+        return f"plot_{self.name.replace('-', '_')}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -181,6 +185,34 @@ def sweep_summary(experiment: Experiment, frame: pd.DataFrame) -> pd.DataFrame:
 # --- claims --------------------------------------------------------------------------
 
 
+# --- the four reproductions: each is its claims, registered in the paper's order ------------
+
+REPRODUCTIONS: Registry[Reproduction] = Registry("reproduction")
+
+
+def reproduction(name, title, claim, *, config=None, build=None, summarize=None):
+    """Register the decorated claims function as the reproduction ``name`` (the command
+    line's ``valueint reproduce NAME``), from the shipped config ``config`` (default: the
+    name), a time course after the learners' extrinsic baseline unless told otherwise."""
+
+    def register(claims):
+        REPRODUCTIONS.register(
+            name,
+            Reproduction(
+                name,
+                title,
+                claim,
+                claims,
+                config or name.replace("-", "_"),
+                build or with_extrinsic_baseline,
+                summarize or timecourse,
+            ),
+        )
+        return claims
+
+    return register
+
+
 def _persistence_claims(experiment, frame, autonomous_label: str) -> list[cl.Claim]:
     """ISR learners keep what no_isr loses; no_isr ends where extrinsic reward leads."""
     auto = late_rate(experiment, frame, "autonomous")
@@ -205,6 +237,12 @@ def _persistence_claims(experiment, frame, autonomous_label: str) -> list[cl.Cla
     return out, auto, social
 
 
+@reproduction(
+    "unlearning",
+    "An ISR prevents unlearning after the caregiver leaves",
+    "An ISR prevents unlearning of socialized behaviour once social reward stops.",
+    config="default",
+)
 def unlearning_claims(experiment, frame) -> list[cl.Claim]:
     out, auto, social = _persistence_claims(experiment, frame, "autonomous")
     out.append(
@@ -228,6 +266,11 @@ def unlearning_claims(experiment, frame) -> list[cl.Claim]:
     return out
 
 
+@reproduction(
+    "generalization",
+    "An ISR over features carries socialized values to new layouts",
+    "An ISR enables generalization to out-of-distribution tasks.",
+)
 def generalization_claims(experiment, frame) -> list[cl.Claim]:
     out, auto, _ = _persistence_claims(experiment, frame, "new-layout")
     out.append(
@@ -240,20 +283,13 @@ def generalization_claims(experiment, frame) -> list[cl.Claim]:
     return out
 
 
-def prosocial_claims(experiment, frame) -> list[cl.Claim]:
-    out, auto, _ = _persistence_claims(experiment, frame, "autonomous")
-    welfare = late_rate(experiment, frame, "autonomous", "extrinsic_return")
-    out.append(
-        cl.above(
-            "isr_bayes_group_better_off",
-            f"extrinsic reward per agent per episode, Bayesian ISR minus no ISR groups, "
-            f"last {LATE} autonomous episodes",
-            welfare["isr_bayes"] - welfare["no_isr"],
-        )
-    )
-    return out
-
-
+@reproduction(
+    "reward-hacking",
+    "An undertrained ISR is hacked",
+    "Incomplete internalization leads to reward hacking of the ISR.",
+    build=with_budget_sweep,
+    summarize=sweep_summary,
+)
 def hacking_claims(experiment, frame) -> list[cl.Claim]:
     summary = sweep_summary(experiment, frame)
     gap = summary.pivot_table(index="seed", columns=["learner", "budget"], values="gap")
@@ -287,68 +323,25 @@ def hacking_claims(experiment, frame) -> list[cl.Claim]:
     return out
 
 
-# --- the four reproductions ---------------------------------------------------------
-
-
-REPRODUCTIONS: Registry[Reproduction] = Registry("reproduction")
-
-
-def register(reproduction: Reproduction) -> Reproduction:
-    """Add a reproduction under its name (the command line's ``valueint reproduce NAME``)."""
-    return REPRODUCTIONS.register(reproduction.name, reproduction)
-
-
-register(
-    Reproduction(
-        name="unlearning",
-        title="An ISR prevents unlearning after the caregiver leaves",
-        claim="An ISR prevents unlearning of socialized behaviour once social reward stops.",
-        config="default",
-        build=with_extrinsic_baseline,
-        summarize=timecourse,
-        claims=unlearning_claims,
-        plot="plot_unlearning",
-    )
+@reproduction(
+    "prosocial",
+    "An ISR keeps prosocial sharing alive among several agents",
+    "An ISR internalizes prosocial behaviour in a multi-agent environment.",
 )
-
-register(
-    Reproduction(
-        name="generalization",
-        title="An ISR over features carries socialized values to new layouts",
-        claim="An ISR enables generalization to out-of-distribution tasks.",
-        config="generalization",
-        build=with_extrinsic_baseline,
-        summarize=timecourse,
-        claims=generalization_claims,
-        plot="plot_generalization",
+def prosocial_claims(experiment, frame) -> list[cl.Claim]:
+    out, auto, _ = _persistence_claims(experiment, frame, "autonomous")
+    welfare = late_rate(experiment, frame, "autonomous", "extrinsic_return")
+    out.append(
+        cl.above(
+            "isr_bayes_group_better_off",
+            f"extrinsic reward per agent per episode, Bayesian ISR minus no ISR groups, "
+            f"last {LATE} autonomous episodes",
+            welfare["isr_bayes"] - welfare["no_isr"],
+        )
     )
-)
+    return out
 
-register(
-    Reproduction(
-        name="reward-hacking",
-        title="An undertrained ISR is hacked",
-        claim="Incomplete internalization leads to reward hacking of the ISR.",
-        config="reward_hacking",
-        build=with_budget_sweep,
-        summarize=sweep_summary,
-        claims=hacking_claims,
-        plot="plot_reward_hacking",
-    )
-)
 
-register(
-    Reproduction(
-        name="prosocial",
-        title="An ISR keeps prosocial sharing alive among several agents",
-        claim="An ISR internalizes prosocial behaviour in a multi-agent environment.",
-        config="prosocial",
-        build=with_extrinsic_baseline,
-        summarize=timecourse,
-        claims=prosocial_claims,
-        plot="plot_prosocial",
-    )
-)
 NAMES = tuple(REPRODUCTIONS)  # in the order above, the order ``reproduce all`` runs them
 
 

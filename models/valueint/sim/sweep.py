@@ -376,10 +376,7 @@ def run_sweep_tasks(
     folder,
     *,
     cells_per_task: int | None = None,
-    address: str | None = None,
-    workers: int | None = None,
-    progress: bool = True,
-    console=None,
+    engine=None,
 ):
     """The sweep as tasks of the job engine, ``cells_per_task`` cells each (default: all
     in one task), resumable in ``folder`` (``job.json``, ``tasks/``, ``failed/``).
@@ -388,7 +385,7 @@ def run_sweep_tasks(
     ``JobReport``.  Failed tasks raise ``valueint.jobs.JobIncomplete`` naming them (run
     again to retry them; the finished ones are kept).
     """
-    from valueint.jobs import run_job
+    from valueint.jobs import JobSpec, run_job
 
     grid = check_grid(grid)
     _, cells = resolve_sweep(config, grid)  # every cell is valid before any task runs
@@ -405,18 +402,7 @@ def run_sweep_tasks(
         "cells_per_task": k,
         "x64": payloads[0]["x64"],
     }
-    outcome = run_job(
-        run_chunk,
-        payloads,
-        Path(folder),
-        kind="sweep",
-        config=identity,
-        seed=0,
-        address=address,
-        workers=workers,
-        progress=progress,
-        console=console,
-        description=f"sweep chunks ({k} cells each)",
-    )
+    spec = JobSpec("sweep", identity, 0, f"sweep chunks ({k} cells each)")
+    outcome = run_job(run_chunk, payloads, Path(folder), spec, engine=engine)
     frames = [_frame_from(r["table"]) for r in outcome.results]
     return tidy_table(pd.concat(frames, ignore_index=True), cells, grid), outcome.report

@@ -11,6 +11,13 @@ import pandas as pd
 from valueint.records import pyplot, save_cropped
 
 
+def panel_grid(plt, rows: int, columns: int, panel_size: tuple[float, float]):
+    """A figure of rows x columns panels (groups by contexts) that share their axes."""
+    width, height = panel_size
+    figsize = (width * columns, height * rows)
+    return plt.subplots(rows, columns, figsize=figsize, sharex=True, sharey=True, squeeze=False)
+
+
 def plot_predictive_check(
     check: pd.DataFrame, path: str | Path, title: str = "", overwrite: bool = False
 ) -> Path:
@@ -20,14 +27,7 @@ def plot_predictive_check(
 
     groups = list(dict.fromkeys(check["group"]))
     contexts = list(dict.fromkeys(check["context"]))
-    fig, axes = plt.subplots(
-        len(groups),
-        len(contexts),
-        figsize=(3.2 * len(contexts), 2.6 * len(groups)),
-        sharex=True,
-        sharey=True,
-        squeeze=False,
-    )
+    fig, axes = panel_grid(plt, len(groups), len(contexts), (3.2, 2.6))
     colour = sns.color_palette("colorblind", 1)[0]
     for i, g in enumerate(groups):
         for j, c in enumerate(contexts):

@@ -208,18 +208,12 @@ def fit(
         predictive_draws=predictive_draws,
         group_sites=group_sites,
     )
-    tree.attrs.update(
-        run_attrs(
-            family="trials",
-            model=spec.name,
-            seed=seed,
-            data_sha256=data_hash(fit_data.arrays),
-            sampling_time_s=sampling_s,
-            sampler=settings,
-            settings=record,
-            parameter_names=spec.parameter_names,
-        )
-    )
+    timing = {
+        "seed": seed,
+        "data_sha256": data_hash(fit_data.arrays),
+        "sampling_time_s": sampling_s,
+    }
+    tree.attrs.update(run_attrs("trials", spec, settings, record, **timing))
     tree.attrs["context_labels"] = json.dumps(list(fit_data.context_labels))
     if design is not None:
         tree.attrs["covariate_design"] = design.to_json()

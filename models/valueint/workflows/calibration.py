@@ -36,7 +36,7 @@ import pandas as pd
 
 from valueint.inference.family import FAMILIES, family_for
 from valueint.inference.settings import SamplerSettings
-from valueint.jobs import JobIncomplete, run_job
+from valueint.jobs import Engine, JobIncomplete, JobSpec, run_job
 from valueint.records import atomic_write, run_record, save_figure, write_json
 from valueint.workflows.figures import plot_ecdf_differences, plot_overview
 from valueint.workflows.sbc import BAND_PROB, rank_table, replication, summarize_ranks
@@ -191,34 +191,16 @@ def fit_health(ranks: pd.DataFrame) -> dict:
 
 
 def calibrate(
-    job: CalibrationJob,
-    out,
-    *,
-    address=None,
-    workers=None,
-    progress=True,
-    console=None,
-    run=True,
+    job: CalibrationJob, out, *, engine: Engine | None = None, run: bool = True
 ) -> CalibrationResult:
     """Run (or resume) ``job`` in the folder ``out`` and write its tables and figure;
     ``run=False`` runs nothing and summarizes the replications already finished.  A job
     with failed replications raises ``valueint.jobs.JobIncomplete`` (rerun to retry)."""
     out = Path(out)
     start = time.perf_counter()
-    outcome = run_job(
-        replication,
-        [job.payload()] * job.replications,
-        out,
-        kind="sbc",
-        config=job.identity(),
-        seed=job.seed,
-        address=address,
-        workers=workers,
-        progress=progress,
-        console=console,
-        description=f"SBC {job.label}",
-        run=run,
-    )
+    spec = JobSpec("sbc", job.identity(), job.seed, f"SBC {job.label}")
+    payloads = [job.payload()] * job.replications
+    outcome = run_job(replication, payloads, out, spec, engine=engine, run=run)
     ranks = rank_table(outcome.results)
     summary = summarize_ranks(ranks, job.seed) if outcome.results else pd.DataFrame()
     if outcome.results:
@@ -295,7 +277,8 @@ def calibrate_all(
     designs: dict[str, dict] | None = None,
     samplers: dict[str, dict] | None = None,
     models: list[str] | None = None,
-    **engine,
+    engine: Engine | None = None,
+    run: bool = True,
 ) -> list[CalibrationResult]:
     """SBC of every shipped trial-level and paradigm model (or of ``models``, qualified
     names) under ``out``; ``designs`` and ``samplers`` change a family's defaults.  Every
@@ -315,7 +298,7 @@ def calibrate_all(
     results, incomplete = [], []
     for job in jobs:
         try:
-            results.append(calibrate(job, out / job.label, **engine))
+            results.append(calibrate(job, out / job.label, engine=engine, run=run))
         except JobIncomplete as err:
             incomplete.append(str(err))
     summary = combined_summary(results)

@@ -51,7 +51,7 @@ def compare(
     ``method="kfold"`` (with ``by="subject"``) ranks them instead by exact K-fold
     cross-validation: every model refitted without each of ``k`` folds of subjects, on the
     job engine (``kfold_options`` such as ``data``, ``out``, ``seed``, ``refit``,
-    ``address`` and ``workers`` go to ``valueint.workflows.kfold.kfold``), beside the
+    ``engine`` go to ``valueint.workflows.kfold.kfold``), beside the
     PSIS estimates (``kfold_table``).
     """
     if method not in METHODS:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -31,9 +30,9 @@ import pandas as pd
 import xarray as xr
 
 from valueint.inference.diagnostics import FitWarning, diagnostics
-from valueint.inference.family import FAMILIES, family_of
+from valueint.inference.family import FAMILIES, family_of, fit_in_task
 from valueint.inference.heldout import HELDOUT_DRAWS, POPULATION_DRAWS
-from valueint.jobs import run_job
+from valueint.jobs import Engine, JobSpec, run_job
 
 
 def deal_folds(strata, k: int, seed: int) -> np.ndarray:
@@ -63,17 +62,10 @@ def kfold_task(payload: dict, seed: int) -> dict:
     folds = np.asarray(payload["folds"])
     fold = payload["fold"]
     settings = SamplerSettings.from_dict(payload["settings"])
-    with warnings.catch_warnings(record=True) as caught:
-        # the fit's own diagnostics, warned once each, are kept instead of shown
-        warnings.simplefilter("always")
-        tree = family.fit(
-            family.select_subjects(data, ids[folds != fold]),
-            payload["model"],
-            settings,
-            seed=seed,
-            progress=False,
-            **payload["options"],
-        )
+    kept = family.select_subjects(data, ids[folds != fold])
+    tree, caught = fit_in_task(
+        family, kept, payload["model"], settings, seed=seed, **payload["options"]
+    )
     density = family.heldout_density(
         tree,
         family.select_subjects(data, ids[folds == fold]),
@@ -155,12 +147,10 @@ def kfold(
     data=None,
     seed: int = 0,
     out: str | Path | None = None,
-    address: str | None = None,
-    workers: int | None = None,
+    engine: Engine | None = None,
     refit: Mapping | None = None,
     heldout_draws: int = HELDOUT_DRAWS,
     population_draws: int = POPULATION_DRAWS,
-    progress: bool = True,
 ) -> dict[str, KFoldResult]:
     """K-fold cross-validation by subject of every fit in ``fits`` (made on the same data,
     by models of one family), the refits run as tasks of the job driver.
@@ -218,18 +208,8 @@ def kfold(
             for name, (s, o) in arguments.items()
         },
     }
-    outcome = run_job(
-        kfold_task,
-        payloads,
-        out,
-        kind="kfold",
-        config=config,
-        seed=seed,
-        address=address,
-        workers=workers,
-        progress=progress,
-        description=f"{k}-fold refits",
-    )
+    spec = JobSpec("kfold", config, seed, f"{k}-fold refits")
+    outcome = run_job(kfold_task, payloads, out, spec, engine=engine)
     ids = family.subject_ids(data)
     return {name: _assemble(name, ids, folds, outcome.results) for name in fits}
 

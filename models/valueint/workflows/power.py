@@ -41,9 +41,9 @@ import numpy as np
 import pandas as pd
 
 from valueint.inference.diagnostics import FitWarning
-from valueint.inference.family import FAMILIES
+from valueint.inference.family import FAMILIES, fit_in_task
 from valueint.inference.settings import SamplerSettings
-from valueint.jobs import JobReport, run_job
+from valueint.jobs import Engine, JobReport, JobSpec, run_job
 from valueint.records import atomic_write, run_record, save_figure, write_json
 from valueint.workflows.power_study import PowerStudy
 from valueint.workflows.power_summary import (
@@ -116,16 +116,8 @@ def study_task(payload: dict, seed: int) -> dict:
     settings = SamplerSettings.from_dict(payload["sampler"], family.default_settings)
     fits, messages = {}, {}
     for name in payload["models"]:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")  # the fit warns its diagnostics: keep them
-            fits[name] = family.fit(
-                data,
-                name,
-                settings,
-                seed=seed,
-                progress=False,
-                **{**family.fit_options(design, name), **payload["fit_options"]},
-            )
+        options = {**family.fit_options(design, name), **payload["fit_options"]}
+        fits[name], caught = fit_in_task(family, data, name, settings, seed=seed, **options)
         messages[name] = [str(w.message) for w in caught if issubclass(w.category, FitWarning)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # bad Pareto k are in the table
@@ -210,34 +202,15 @@ def payloads(study: PowerStudy) -> list[dict]:
 
 
 def design(
-    study: PowerStudy,
-    out,
-    *,
-    address=None,
-    workers=None,
-    progress=True,
-    console=None,
-    run=True,
+    study: PowerStudy, out, *, engine: Engine | None = None, run: bool = True
 ) -> DesignResult:
     """Run (or resume) the simulated studies of ``study`` in ``out`` and write the
     tables, figure and report; ``run=False`` summarizes the finished studies only.  A job
     with failed studies raises ``valueint.jobs.JobIncomplete`` (rerun to retry)."""
     out = Path(out)
     start = time.perf_counter()
-    outcome = run_job(
-        study_task,
-        payloads(study),
-        out,
-        kind="design",
-        config=study.identity(),
-        seed=study.seed,
-        address=address,
-        workers=workers,
-        progress=progress,
-        console=console,
-        description=f"studies of {study.name}",
-        run=run,
-    )
+    spec = JobSpec("design", study.identity(), study.seed, f"studies of {study.name}")
+    outcome = run_job(study_task, payloads(study), out, spec, engine=engine, run=run)
     if not outcome.results:
         raise RuntimeError(f"no simulated study has finished in {out}; run without --no-run")
     studies = study_table(outcome.results, study)

@@ -26,9 +26,9 @@ import pandas as pd
 
 from valueint.inference.comparison import compare
 from valueint.inference.diagnostics import diagnostics
-from valueint.inference.family import QUALIFIER, family_for
+from valueint.inference.family import QUALIFIER, family_for, fit_in_task
 from valueint.inference.settings import SamplerSettings, resolve_settings
-from valueint.jobs import run_job
+from valueint.jobs import Engine, JobSpec, run_job
 
 INTERVAL = 0.9
 SUMMARY_COLUMNS = ("n", "pearson_r", "slope", "rmse", "coverage", "truth_sd")
@@ -149,9 +149,7 @@ def recover_models(
     settings=None,
     task: Mapping | None = None,
     out=None,
-    address=None,
-    workers=None,
-    progress: bool = True,
+    engine: Engine | None = None,
 ) -> list[pd.DataFrame]:
     """The recovery of every model of ``populations`` ({model: its population, None for
     the priors}), one task each on the job driver (resumable in ``out``): per model, the
@@ -175,18 +173,8 @@ def recover_models(
             "sampler": sampler.as_dict(),
             "task": {k: family.data_hash(v) if k == "data" else v for k, v in task.items()},
         }
-    outcome = run_job(
-        recovery_task,
-        payloads,
-        out,
-        kind="recovery",
-        config={"size": int(size), "models": described},
-        seed=seed,
-        address=address,
-        workers=workers,
-        progress=progress,
-        description="recovery fits",
-    )
+    spec = JobSpec("recovery", {"size": int(size), "models": described}, seed, "recovery fits")
+    outcome = run_job(recovery_task, payloads, out, spec, engine=engine)
     tables = []
     for result in outcome.results:
         table = pd.DataFrame(result["summary"])
@@ -328,16 +316,10 @@ def _fit(family, data, model, settings, seed, design, progress, options, message
     (its diagnostics) added to ``messages`` and warned on."""
     import warnings
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        fit = family.fit(
-            data,
-            model,
-            settings,
-            seed=seed,
-            progress=progress,
-            **{**family.fit_options(design, model), **options},
-        )
+    options = {**family.fit_options(design, model), **options}
+    fit, caught = fit_in_task(
+        family, data, model, settings, seed=seed, progress=progress, **options
+    )
     for warning in caught:
         messages.add(str(warning.message))
         warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)

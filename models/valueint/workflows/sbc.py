@@ -22,8 +22,6 @@ Two checks per quantity, both from arviz-stats:
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 from arviz_stats.base import array_stats
@@ -54,7 +52,7 @@ def replication(payload: dict, seed: int) -> dict:
     family's ``task_design`` options), ``sampler`` (the settings) and ``rank_draws``."""
     import numpyro
 
-    from valueint.inference.family import FAMILIES
+    from valueint.inference.family import FAMILIES, fit_in_task
     from valueint.inference.settings import SamplerSettings
 
     numpyro.enable_x64()
@@ -63,16 +61,8 @@ def replication(payload: dict, seed: int) -> dict:
     design = family.task_design(model, seed=seed, **payload["design"])
     truth, data = family.prior_draw(model, design, seed)
     settings = SamplerSettings.from_dict(payload["sampler"], family.default_settings)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        fit = family.fit(
-            data,
-            model,
-            settings,
-            seed=seed,
-            progress=False,
-            **family.fit_options(design, model, light=True),
-        )
+    options = family.fit_options(design, model, light=True)
+    fit, caught = fit_in_task(family, data, model, settings, seed=seed, **options)
     quantities = family.calibration_quantities(model, fit, truth, data)
     return replication_result(model, quantities, payload["rank_draws"], fit, caught)
 

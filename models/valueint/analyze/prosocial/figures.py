@@ -14,6 +14,10 @@ from valueint.analyze.prosocial.curves import coverage_table
 from valueint.analyze.prosocial.parameters import hdi
 from valueint.analyze.prosocial.settings import CONTEXT_NAMES, CONTEXT_ORDER
 from valueint.records import pyplot
+from valueint.trials.figures import panel_grid
+
+# the predictive bands drawn: (lower, upper quantile), shade, the share they hold
+PREDICTIVE_BANDS = ((("q05", "q95"), 0.2, "90%"), (("q25", "q75"), 0.4, "50%"))
 
 
 def save_png_and_pdf(fig, paths: Mapping[str, Path], stem: str) -> None:
@@ -67,14 +71,7 @@ def plot_learning_curves(curves: pd.DataFrame, best: str, runner_up: str | None,
 
     plt = pyplot()
     contexts = [c for c in CONTEXT_ORDER if c in set(curves["context"])]
-    fig, axes = plt.subplots(
-        len(groups),
-        len(contexts),
-        figsize=(3.3 * len(contexts), 2.7 * len(groups)),
-        sharex=True,
-        sharey=True,
-        squeeze=False,
-    )
+    fig, axes = panel_grid(plt, len(groups), len(contexts), (3.3, 2.7))
     colours = sns.color_palette("colorblind", 3)
     low = min(0.3, float(curves["observed_lower"].min()), float(curves["predicted_q05"].min()))
     coverage = coverage_table(curves[curves["model"] == best]).set_index(["group", "context"])
@@ -84,24 +81,10 @@ def plot_learning_curves(curves: pd.DataFrame, best: str, runner_up: str | None,
             cell = (curves["group"] == group) & (curves["context"] == context)
             fit = curves[cell & (curves["model"] == best)].sort_values("trial")
             trial = fit["trial"].to_numpy()
-            ax.fill_between(
-                trial,
-                fit["predicted_q05"],
-                fit["predicted_q95"],
-                color=colours[0],
-                alpha=0.2,
-                lw=0,
-                label=f"{best}: 90%",
-            )
-            ax.fill_between(
-                trial,
-                fit["predicted_q25"],
-                fit["predicted_q75"],
-                color=colours[0],
-                alpha=0.4,
-                lw=0,
-                label=f"{best}: 50%",
-            )
+            for (low_q, high_q), alpha, share in PREDICTIVE_BANDS:
+                band = fit[f"predicted_{low_q}"], fit[f"predicted_{high_q}"]
+                label = f"{best}: {share}"
+                ax.fill_between(trial, *band, color=colours[0], alpha=alpha, lw=0, label=label)
             ax.plot(trial, fit["predicted_q50"], color=colours[0], lw=1.2)
             ax.plot(
                 trial,

@@ -134,16 +134,11 @@ def _at_max_depth(idata, max_tree_depth: int) -> int:
 
 # --------------------------------------------------------------------------- comparison
 
+# the columns of a ranking, from the best model down, that both comparisons show first
+RANKING_COLUMNS = ("rank", "model", "elpd", "se", "elpd_diff", "dse", "weight", "p")
 COMPARISON_COLUMNS = (
     "unit",
-    "rank",
-    "model",
-    "elpd",
-    "se",
-    "elpd_diff",
-    "dse",
-    "weight",
-    "p",
+    *RANKING_COLUMNS,
     "n_pareto_k_bad",
     "n_constant",
     "n_points",
@@ -169,14 +164,7 @@ def prosocial_comparison(fits: Mapping) -> tuple[pd.DataFrame, list[str]]:
 
 
 KFOLD_COLUMNS = (
-    "rank",
-    "model",
-    "elpd",
-    "se",
-    "elpd_diff",
-    "dse",
-    "weight",
-    "p",
+    *RANKING_COLUMNS,
     "mc_se",
     "n_heldout_k_bad",
     "folds_with_warnings",
@@ -188,7 +176,7 @@ KFOLD_COLUMNS = (
 
 
 def kfold_comparison(
-    fits: Mapping, settings, folder, report, progress, address=None, workers=None
+    fits: Mapping, settings, folder, report, engine=None
 ) -> tuple[pd.DataFrame, list[str]]:
     """Exact K-fold by subject (``settings.kfold`` folds), every model refitted as it was
     fitted, on the job engine with its tasks in ``folder``; the table best first, beside
@@ -210,9 +198,7 @@ def kfold_comparison(
             k=settings.kfold,
             seed=settings.seed,
             out=folder,
-            address=address,
-            workers=workers,
-            progress=progress,
+            engine=engine,
         )
     messages = [
         str(w.message)

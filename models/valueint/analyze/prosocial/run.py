@@ -55,6 +55,7 @@ from valueint.analyze.prosocial.fitting import (
 from valueint.analyze.prosocial.parameters import parameters_table
 from valueint.analyze.prosocial.report import prosocial_markdown
 from valueint.analyze.prosocial.settings import COMMAND, ProsocialSettings
+from valueint.jobs import Engine
 
 TABLE_FILES = (
     "comparison.csv",
@@ -125,8 +126,7 @@ def run_prosocial_analysis(
     *,
     report: Callable[[str], None] | None = None,
     progress: bool = False,
-    address: str | None = None,
-    workers: int | None = None,
+    engine: Engine | None = None,
 ) -> ProsocialResult:
     """Fit, compare and summarise the models of ``settings`` on the prosocial learning data.
 
@@ -135,8 +135,9 @@ def run_prosocial_analysis(
     columns.  Existing outputs in ``out`` are refused unless ``overwrite`` (checked before
     anything is fitted).  ``report`` receives progress messages (plain text).
     With ``settings.kfold`` the models are also compared by exact K-fold
-    cross-validation by subject, refitted on the job engine (local workers, or the Dask
-    scheduler at ``address``); its task folder ``out/kfold/`` lets a rerun resume.
+    cross-validation by subject, refitted on ``engine`` (``valueint.jobs.Engine``: local
+    workers by default, or a Dask scheduler by address); its task folder ``out/kfold/``
+    lets a rerun resume.
     """
     from valueint.inference.fit_files import save_fit
     from valueint.records import atomic_write, check_output_paths, run_record, write_csv, write_json
@@ -172,7 +173,7 @@ def run_prosocial_analysis(
     kfold = pd.DataFrame()
     if settings.kfold is not None:
         kfold, kfold_messages = kfold_comparison(
-            fits, settings, Path(out) / "kfold", report, progress, address, workers
+            fits, settings, Path(out) / "kfold", report, engine or Engine(progress=progress)
         )
         compare_messages = [*compare_messages, *kfold_messages]
     curves = learning_curves_table(prepared.frame, fits, prepared.groups)

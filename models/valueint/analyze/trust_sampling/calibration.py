@@ -24,20 +24,14 @@ from pathlib import Path
 import pandas as pd
 
 from valueint.analyze.trust_sampling.settings import COMPARED_MODELS
+from valueint.analyze.trust_sampling.settings import SAMPLER as ANALYSIS_SAMPLER
 from valueint.inference.settings import SamplerSettings
+from valueint.jobs import Engine
 from valueint.records import check_output_paths, run_record, write_csv, write_json
 
 COMMAND = "valueint analyze trust-sampling-calibration"
-# each replication's and each recovery's fit: shorter than the analysis's own
-SAMPLER = SamplerSettings(
-    chains=2,
-    warmup=300,
-    draws=300,
-    pilot_warmup=100,
-    pilot_draws=50,
-    target_accept_prob=0.85,
-    parameterization="whitened",
-)
+# each replication's and each recovery's fit: the analysis's sampler, with shorter chains
+SAMPLER = ANALYSIS_SAMPLER.replace(warmup=300, draws=300)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,8 +43,6 @@ class CalibrationSettings:
     rank_draws: int = 100
     seed: int = 0
     recovery: bool = True
-    workers: int | None = None
-    address: str | None = None
 
 
 def run_calibration(
@@ -62,6 +54,7 @@ def run_calibration(
     overwrite: bool = False,
     report=lambda m: None,
     progress: bool = False,
+    engine: Engine | None = None,
 ) -> dict:
     """Recovery and SBC (module docstring); writes recovery.csv, sbc_ranks.csv,
     sbc_summary.csv and run.json to ``out``."""
@@ -79,7 +72,7 @@ def run_calibration(
     check_output_paths([out / n for n in names], overwrite)
     start = time.perf_counter()
     data = load_trust_sampling(data_path)
-    engine = {"address": settings.address, "workers": settings.workers, "progress": progress}
+    engine = engine or Engine(progress=progress)
     tables = {}
     if settings.recovery:
         populations = {
@@ -93,7 +86,7 @@ def run_calibration(
             settings=settings.sampler,
             task={"data": data},
             out=out / "recovery",
-            **engine,
+            engine=engine,
         )
         rows = []
         for (model, population), table in zip(populations.items(), results, strict=True):
@@ -115,7 +108,7 @@ def run_calibration(
                 settings.rank_draws,
                 settings.seed,
             )
-            result = calibrate(job, out / "sbc" / model, **engine)
+            result = calibrate(job, out / "sbc" / model, engine=engine)
             ranks.append(result.ranks)
             summaries.append(result.summary)
         tables["sbc_ranks.csv"] = pd.concat(ranks, ignore_index=True)

@@ -71,20 +71,11 @@ def _excluded_lines(engagement) -> list[str]:
     ]
 
 
-def trust_sampling_markdown(
-    data,
-    settings,
-    comparison,
-    diagnostic,
-    contrasts,
-    coverage,
-    predictive,
-    kfold,
-    best,
-    wall,
-    target,
-    engagement=None,
-) -> str:
+def trust_sampling_markdown(data, settings, tables: dict, *, kfold, best, wall, target) -> str:
+    """summary.md of a run: ``tables`` are the CSV tables it wrote, by file name."""
+    comparison, diagnostic = tables["comparison.csv"], tables["diagnostics.csv"]
+    contrasts, coverage = tables["age_contrasts.csv"], tables["coverage.csv"]
+    predictive, engagement = tables["predictive.csv"], tables.get("engagement.csv")
     sampler = settings.sampler
     lines = [
         "# Trust sampling across adolescence (trust_sampling_ma2022)",

@@ -45,6 +45,7 @@ from valueint.infosampling import checks
 from valueint.infosampling.data import load_trust_sampling
 from valueint.infosampling.engagement import exclude_disengaged
 from valueint.infosampling.family import INFOSAMPLING, spread_subjects
+from valueint.jobs import Engine
 from valueint.records import (
     atomic_write,
     check_output_paths,
@@ -164,8 +165,10 @@ def run_trust_sampling_analysis(
     overwrite: bool = False,
     report=lambda message: None,
     progress: bool = False,
+    engine: Engine | None = None,
 ) -> dict:
-    """Run the whole analysis (module docstring) and write its files; returns the tables."""
+    """Run the whole analysis (module docstring) and write its files; returns the tables.
+    The K-fold refits run on ``engine`` (default: local workers)."""
     settings = TrustSamplingSettings() if settings is None else settings
     # every fit is made in float64 (fit_sampling turns it on); the age curves and the
     # predictive simulations are too, whether the fits are made here or reused from fits/,
@@ -206,9 +209,7 @@ def run_trust_sampling_analysis(
             seed=settings.seed,
             refit=settings.kfold_refit,
             out=out / "kfold",
-            address=settings.address,
-            workers=settings.workers,
-            progress=progress,
+            engine=engine or Engine(progress=progress),
         )
         kfold = pd.concat([r.subjects_table() for r in results.values()], ignore_index=True)
     comparison = trust_sampling_comparison(fits, kfold)
@@ -246,18 +247,7 @@ def run_trust_sampling_analysis(
     atomic_write(
         paths["summary.md"],
         trust_sampling_markdown(
-            data,
-            settings,
-            comparison,
-            diagnostic,
-            contrasts,
-            coverage,
-            predictive,
-            kfold,
-            best,
-            wall,
-            COVERAGE_TARGET,
-            engagement.reset_index(),
+            data, settings, tables, kfold=kfold, best=best, wall=wall, target=COVERAGE_TARGET
         ),
     )
     record = run_record(

@@ -38,8 +38,6 @@ class TrustSamplingSettings:
     kfold: int = 5
     kfold_refit: dict = dataclasses.field(default_factory=lambda: dict(KFOLD_REFIT))
     predictive_draws: int = 200
-    workers: int | None = None
-    address: str | None = None
     # participants whose trust follows the tiles' majority less often are set aside
     # (valueint.infosampling.engagement); None keeps everyone
     min_agreement: float | None = MIN_AGREEMENT

@@ -1,6 +1,8 @@
 """Errors that name what was wrong and what was expected."""
 
 import math
+import tomllib
+from pathlib import Path
 
 INT32_MAX = 2**31 - 1
 FLOAT32_MAX = 3.4028234663852886e38  # larger magnitudes become inf in a float32 array
@@ -23,6 +25,21 @@ class ConfigError(ValueError):
     The message always starts with the dotted field name, e.g.
     ``caregiver.presence = 1.5 is outside the allowed range [0, 1]``.
     """
+
+
+def read_toml(path, what: str, error: type[Exception]) -> dict:
+    """The TOML file at ``path`` (a ``what``: config, study, paradigm) as a dict.  A missing
+    file raises FileNotFoundError; one that is not TOML, or cannot be read, ``error``; each
+    names the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no {what} file at {path}")
+    try:
+        return tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise error(f"{path}: not valid TOML ({err})") from None
+    except OSError as err:
+        raise error(f"{path}: cannot be read ({err.strerror})") from None
 
 
 def check_range(field: str, value, low=None, high=None, *, integer: bool = False):

@@ -100,6 +100,14 @@ def check_output_paths(paths, overwrite: bool) -> None:
         )
 
 
+def report_paths(out: str | Path, tables, figures, records) -> dict[str, Path]:
+    """The files of a report in ``out``, by name, in the order given: each table as CSV,
+    each figure as PNG and PDF, then the records (``run.json``, ``summary.md``)."""
+    names = [f"{t}.csv" for t in tables]
+    names += [f"{f}.{ext}" for f in figures for ext in ("png", "pdf")]
+    return {name: Path(out) / name for name in [*names, *records]}
+
+
 def run_record(*, command: str, config: dict, seeds, wall_time_s: float, **extra) -> dict:
     return {
         "command": command,

@@ -156,7 +156,7 @@ def test_cli_reports_bad_config_with_file_name(tmp_path):
 
 def test_cli_reports_missing_and_invalid_files(tmp_path):
     result = CliRunner().invoke(app, ["simulate", str(tmp_path / "none.toml")])
-    assert result.exit_code == 2 and "does not exist" in result.output
+    assert result.exit_code == 2 and "no config file at" in result.output
     broken = tmp_path / "broken.toml"
     broken.write_text("[env\nname=")
     result = CliRunner().invoke(app, ["simulate", str(broken)])

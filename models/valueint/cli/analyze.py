@@ -26,13 +26,14 @@ from valueint.cli.common import (
     OverwriteOption,
     SeedOption,
     cell,
-    engine_options,
     fail,
     frame_table,
     interruptible,
+    job_fit_options,
+    option,
     option_group,
     print_table,
-    sampler_options,
+    refuse_to_overwrite,
     split_list,
 )
 from valueint.cli.registries import PARADIGM_MODELS_HELP, SAMPLING_MODELS_HELP
@@ -89,68 +90,79 @@ def kfold_console_table(kfold) -> Table:
     return table
 
 
-@app.command("prosocial-learning")
-@sampler_options
-@engine_options
-def prosocial_learning_command(
-    out: Annotated[Path, typer.Option(help="folder for the tables, figures and records")],
-    data: Annotated[
-        Path | None,
-        typer.Option(
-            help="trials.csv or its folder (default: $VALUEINT_CUTLER2021, else the places "
-            "docs/data.md lists)"
-        ),
-    ] = None,
-    quick: Annotated[
-        bool, typer.Option("--quick", help="10 subjects per group, 2 short chains: a quick check")
-    ] = False,
-    models: Annotated[
-        str | None,
-        typer.Option(help=f"comma-separated models (default: {', '.join(COMPARED_MODELS)})"),
-    ] = None,
-    seed: Annotated[int | None, typer.Option(min=0, help="random seed (default 0)")] = None,
-    subjects_per_group: Annotated[
-        int | None, typer.Option(min=2, help="keep the first N subjects of each group")
-    ] = None,
-    q_init: Annotated[
-        float | None,
-        typer.Option(
-            min=0.0, max=1.0, help="value of both symbols at the start of a block (default 0.5)"
-        ),
-    ] = None,
-    q_init_alternative: Annotated[
-        float | None,
-        typer.Option(
+def _initial_value(values: dict) -> dict:
+    """The initial-value settings given, and whether the refit at the alternative runs."""
+    refit = not values.pop("no_q_init_refit")
+    return {"refit": refit, **{k: v for k, v in values.items() if v is not None}}
+
+
+INITIAL_VALUE_PANEL = "Initial value of the symbols"
+# the symbols' value at the start of a block, and the refit that checks it
+REFIT_HELP = "refit the best model with this initial value and compare (default 0)"
+initial_value_options = option_group(
+    "initial_value",
+    {
+        "q_init": option(
+            float | None,
+            None,
+            INITIAL_VALUE_PANEL,
             min=0.0,
             max=1.0,
-            help="refit the best model with this initial value and compare (default 0)",
+            help="both symbols' value at the start of a block (default 0.5)",
         ),
+        "q_init_alternative": option(
+            float | None, None, INITIAL_VALUE_PANEL, min=0.0, max=1.0, help=REFIT_HELP
+        ),
+        "no_q_init_refit": option(
+            bool,
+            False,
+            INITIAL_VALUE_PANEL,
+            "--no-q-init-refit",
+            help="skip the refit at the alternative initial value",
+        ),
+    },
+    _initial_value,
+)
+
+
+PROSOCIAL_HELP = {
+    "data": "trials.csv or its folder (default: $VALUEINT_CUTLER2021, else the places "
+    "docs/data.md lists)",
+    "quick": "10 subjects per group, 2 short chains: a quick check",
+    "models": f"comma-separated models (default: {', '.join(COMPARED_MODELS)})",
+    "keep": "keep the first N subjects of each group",
+    "kfold": "also compare by exact K-fold cross-validation by subject with K folds (K x models "
+    "refits on the job engine; resumable from OUT/kfold/)",
+}
+
+
+@app.command("prosocial-learning")
+@initial_value_options
+@job_fit_options
+def prosocial_learning_command(
+    out: Annotated[Path, typer.Option(help="folder for the tables, figures and records")],
+    data: Annotated[Path | None, typer.Option(help=PROSOCIAL_HELP["data"])] = None,
+    quick: Annotated[bool, typer.Option("--quick", help=PROSOCIAL_HELP["quick"])] = False,
+    models: Annotated[str | None, typer.Option(help=PROSOCIAL_HELP["models"])] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="random seed (default 0)")] = None,
+    subjects_per_group: Annotated[
+        int | None, typer.Option(min=2, help=PROSOCIAL_HELP["keep"])
     ] = None,
-    no_q_init_comparison: Annotated[
-        bool,
-        typer.Option("--no-q-init-refit", help="skip the refit at the alternative initial value"),
-    ] = False,
     save_fits: Annotated[
         bool, typer.Option("--save-fits", help="also write fits/MODEL.nc")
     ] = False,
-    kfold: Annotated[
-        int | None,
-        typer.Option(
-            min=2,
-            help="also compare by exact K-fold cross-validation by subject with K folds "
-            "(K x models refits on the job engine; resumable from OUT/kfold/)",
-        ),
-    ] = None,
+    kfold: Annotated[int | None, typer.Option(min=2, help=PROSOCIAL_HELP["kfold"])] = None,
     overwrite: OverwriteOption = False,
     *,
+    initial_value: dict,
     sampler: dict,
     engine,
 ) -> None:
     """Prosocial learning (Cutler et al. 2021): fit, compare and summarise the models."""
     from valueint.analyze.prosocial.run import output_paths, run_prosocial_analysis
     from valueint.errors import DataError
-    from valueint.records import check_output_paths
 
+    refit = initial_value.pop("refit")
     try:
         settings = prosocial_settings(
             quick,
@@ -158,19 +170,15 @@ def prosocial_learning_command(
             sampler,
             seed=seed,
             subjects_per_group=subjects_per_group,
-            q_init=q_init,
-            q_init_alternative=q_init_alternative,
             kfold=kfold,
+            **initial_value,
         )
-        if no_q_init_comparison:
+        if not refit:
             settings = dataclasses.replace(settings, q_init_alternative=None)
     except ValueError as err:
         fail(str(err))
-    try:
-        paths = output_paths(out, save_fits, settings.models, settings.kfold is not None)
-        check_output_paths(paths.values(), overwrite)
-    except FileExistsError as err:
-        fail(str(err))
+    paths = output_paths(out, save_fits, settings.models, settings.kfold is not None)
+    refuse_to_overwrite(paths.values(), overwrite)
     console.print(
         f"[bold]prosocial learning[/] ({'quick' if quick else 'full'} settings): "
         f"{', '.join(settings.models)}"
@@ -184,7 +192,6 @@ def prosocial_learning_command(
                 overwrite=overwrite,
                 save_fits=save_fits,
                 report=report,
-                progress=engine.progress,
                 engine=engine,
             )
         except (DataError, ValueError, FileNotFoundError, ConnectionError, JobIncomplete) as err:
@@ -252,6 +259,10 @@ def run_paradigm_and_report(paradigm_path, counts_path, out, settings, overwrite
 
 QuickOption = Annotated[bool, typer.Option("--quick", help="short chains, for a first look")]
 ParadigmModelsOption = Annotated[str | None, typer.Option("--models", help=PARADIGM_MODELS_HELP)]
+TrustDataOption = Annotated[
+    Path | None,
+    typer.Option(help="trials.mat or its folder (default: the places docs/data.md lists)"),
+]
 SamplingModelsOption = Annotated[str | None, typer.Option("--models", help=SAMPLING_MODELS_HELP)]
 
 
@@ -307,32 +318,28 @@ def praise_cheating_command(
 # --------------------------------------------------------------------------- trust-sampling
 
 
+SHARE = {"min": 0.0, "max": 1.0}  # an option that is a share
+TRUST_HELP = {
+    "kfold": "K-fold folds by participant (0: none)",
+    "keep": "keep this many participants, spread over the ages",
+    "agree": "set aside participants whose trust follows the tiles' majority on fewer than "
+    "this share of trials (0: keep everyone; default 2/3)",
+    "fits": "the fits/ folder of a trust-sampling analysis: recovery draws from its populations",
+    "replications": "SBC replications per model (0: none)",
+    "sbc": "skip parameter recovery (SBC only)",
+}
+
+
 @app.command("trust-sampling")
-@sampler_options
-@engine_options
+@job_fit_options
 def trust_sampling_command(
     out: Annotated[Path, typer.Option(help="output folder")] = Path("runs/trust_sampling"),
-    data: Annotated[
-        Path | None,
-        typer.Option(help="trials.mat or its folder (default: the places docs/data.md lists)"),
-    ] = None,
+    data: TrustDataOption = None,
     quick: QuickOption = False,
     models: SamplingModelsOption = None,
-    kfold: Annotated[
-        int | None, typer.Option(min=0, help="K-fold folds by participant (0: none)")
-    ] = None,
-    subjects: Annotated[
-        int | None, typer.Option(min=2, help="keep this many participants, spread over the ages")
-    ] = None,
-    min_agreement: Annotated[
-        float | None,
-        typer.Option(
-            min=0.0,
-            max=1.0,
-            help="set aside participants whose trust follows the tiles' majority on fewer "
-            "than this share of trials (0: keep everyone; default 2/3)",
-        ),
-    ] = None,
+    kfold: Annotated[int | None, typer.Option(min=0, help=TRUST_HELP["kfold"])] = None,
+    subjects: Annotated[int | None, typer.Option(min=2, help=TRUST_HELP["keep"])] = None,
+    min_agreement: Annotated[float | None, typer.Option(**SHARE, help=TRUST_HELP["agree"])] = None,
     seed: SeedOption = 0,
     overwrite: OverwriteOption = False,
     *,
@@ -372,29 +379,16 @@ def trust_sampling_command(
 
 
 @app.command("trust-sampling-calibration")
-@sampler_options
-@engine_options
+@job_fit_options
 def trust_sampling_calibration_command(
     out: Annotated[Path, typer.Option(help="output folder")] = Path("runs/trust_calibration"),
-    data: Annotated[
-        Path | None,
-        typer.Option(help="trials.mat or its folder (default: the places docs/data.md lists)"),
-    ] = None,
-    fits: Annotated[
-        Path | None,
-        typer.Option(
-            help="the fits/ folder of a trust-sampling analysis: recovery draws from its populations"
-        ),
-    ] = None,
+    data: TrustDataOption = None,
+    fits: Annotated[Path | None, typer.Option(help=TRUST_HELP["fits"])] = None,
     models: SamplingModelsOption = None,
-    replications: Annotated[
-        int, typer.Option(min=0, help="SBC replications per model (0: none)")
-    ] = 0,
-    subjects: Annotated[int, typer.Option(min=2, help="participants per SBC replication")] = 30,
-    no_recovery: Annotated[
-        bool, typer.Option("--no-recovery", help="skip parameter recovery (SBC only)")
-    ] = False,
     seed: SeedOption = 0,
+    replications: Annotated[int, typer.Option(min=0, help=TRUST_HELP["replications"])] = 0,
+    subjects: Annotated[int, typer.Option(min=2, help="participants per SBC replication")] = 30,
+    no_recovery: Annotated[bool, typer.Option("--no-recovery", help=TRUST_HELP["sbc"])] = False,
     overwrite: OverwriteOption = False,
     *,
     sampler: dict,

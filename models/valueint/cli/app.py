@@ -32,6 +32,7 @@ from valueint.cli.common import (
     interruptible,
     names,
     print_table,
+    refuse_to_overwrite,
 )
 from valueint.cli.common import fail as _fail
 from valueint.devices import use_cpu_devices
@@ -68,7 +69,6 @@ def simulate(
 ) -> None:
     """Simulate a config over seeds; write episodes.csv, run.json and config.toml to OUT."""
     from valueint.errors import ConfigError
-    from valueint.records import check_output_paths
     from valueint.sim.config import default_config, load_config, resolve
     from valueint.sim.outputs import phase_summary, simulation_paths, write_simulation
     from valueint.sim.runner import metrics_frame, run_experiment
@@ -81,10 +81,7 @@ def simulate(
         experiment = resolve(raw)
     except ConfigError as err:
         _fail(f"{config if config is not None else f'preset {preset!r}'}: {err}")
-    try:
-        check_output_paths(simulation_paths(out), overwrite)
-    except FileExistsError as err:
-        _fail(str(err))
+    refuse_to_overwrite(simulation_paths(out), overwrite)
 
     seed_list = list(range(first_seed, first_seed + seeds))
     n_runs = experiment.n_conditions * len(seed_list)
@@ -141,17 +138,13 @@ def reproduce(
     ] = False,
 ) -> None:
     """Reproduce the paper's results as figures: NAME.png/.pdf, NAME.csv and NAME.json in OUT."""
-    from valueint.records import check_output_paths
     from valueint.sim import reproduce as rp
 
     names = list(rp.NAMES) if name == "all" else [name]
     if name != "all" and name not in rp.NAMES:
         _fail(f"unknown reproduction {name!r}; choose one of {', '.join(rp.NAMES)} or all")
     targets = [p for n in names for p in rp.output_paths(n, out).values()]
-    try:
-        check_output_paths(targets, overwrite)
-    except FileExistsError as err:
-        _fail(str(err))
+    refuse_to_overwrite(targets, overwrite)
     failed = 0
     total_start = time.perf_counter()
     for n in names:

@@ -7,7 +7,6 @@ replication is written to ``OUT`` at once; run the same command again to resume.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Annotated
 
@@ -17,13 +16,15 @@ from rich.table import Table
 
 from valueint.cli.common import (
     RunOption,
-    engine_options,
     fail,
     interruptible,
+    job_fit_options,
+    option,
+    option_group,
     print_table,
-    sampler_options,
 )
 from valueint.cli.registries import MODEL_HELP
+from valueint.errors import read_toml
 
 console = Console(stderr=True, soft_wrap=True)
 
@@ -32,12 +33,10 @@ def _paradigm_dict(path: Path | None) -> dict:
     from valueint.analyze.paradigm import shipped_dataset_dir
 
     path = path or shipped_dataset_dir() / "paradigm.toml"
-    if not path.exists():
-        fail(f"no paradigm file at {path}; pass --paradigm with a paradigm TOML file")
     try:
-        return tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as err:
-        fail(f"{path}: not valid TOML ({err})")
+        return read_toml(path, "paradigm", ValueError)
+    except (FileNotFoundError, ValueError) as err:
+        fail(f"{err}; pass --paradigm with a paradigm TOML file")
 
 
 def _print_summary(summary, title: str) -> None:
@@ -50,8 +49,25 @@ def _print_summary(summary, title: str) -> None:
     print_table(table)
 
 
-@sampler_options
-@engine_options
+# the simulated data sets' design: ``design`` holds the options given
+DESIGN_PANEL = "Simulated data sets"
+SIZE_HELP = "subjects per data set (paradigm: children per condition)"
+PARADIGM_HELP = "paradigm models: the paradigm (default: Zhao et al. 2017)"
+design_options = option_group(
+    "design",
+    {
+        "size": option(int | None, None, DESIGN_PANEL, min=1, help=SIZE_HELP),
+        "trials": option(
+            int | None, None, DESIGN_PANEL, min=16, help="trial models: trials per subject"
+        ),
+        "paradigm": option(Path | None, None, DESIGN_PANEL, help=PARADIGM_HELP),
+    },
+    lambda values: {key: value for key, value in values.items() if value is not None},
+)
+
+
+@design_options
+@job_fit_options
 def calibrate(
     model: Annotated[
         str, typer.Argument(help=f"{MODEL_HELP}; or 'all': every trial and paradigm model")
@@ -60,23 +76,13 @@ def calibrate(
         "runs/calibration"
     ),
     replications: Annotated[int | None, typer.Option(min=1, help="SBC replications")] = None,
-    size: Annotated[
-        int | None,
-        typer.Option(min=1, help="subjects per data set (paradigm: children per condition)"),
-    ] = None,
-    trials: Annotated[
-        int | None, typer.Option(min=16, help="trial models: trials per subject")
-    ] = None,
-    paradigm: Annotated[
-        Path | None,
-        typer.Option(help="paradigm models: the paradigm (default: Zhao et al. 2017)"),
-    ] = None,
     rank_draws: Annotated[
         int | None, typer.Option(min=1, help="thinned posterior draws each rank is taken among")
     ] = None,
     seed: Annotated[int, typer.Option(min=0, help="the job's seed")] = 0,
     run: RunOption = True,
     *,
+    design: dict,
     sampler: dict,
     engine,
 ) -> None:
@@ -86,7 +92,7 @@ def calibrate(
     from valueint.jobs import JobIncomplete, JobMismatchError
     from valueint.workflows import calibration as sbc
 
-    design = {k: v for k, v in {"size": size, "trials": trials}.items() if v is not None}
+    paradigm = design.pop("paradigm", None)
     counts = {"replications": replications, "rank_draws": rank_draws}
     counts = {k: v for k, v in counts.items() if v is not None}
     with interruptible(f"finished replications are kept in {out}; run again to resume"):

@@ -38,6 +38,16 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(code=2)
 
 
+def refuse_to_overwrite(paths, overwrite: bool) -> None:
+    """Exit with an error naming the files that exist, unless ``overwrite``."""
+    from valueint.records import check_output_paths
+
+    try:
+        check_output_paths(list(paths), overwrite)
+    except FileExistsError as err:
+        fail(str(err))
+
+
 @contextlib.contextmanager
 def interruptible(kept: str = "nothing was written"):
     """Ctrl-C inside the block exits with code 130 and says so, and what was kept (no
@@ -130,84 +140,57 @@ SAMPLER_PANEL = "Sampler (default: the command's)"
 ENGINE_PANEL = "Job engine"
 
 
+def option(kind, default, panel: str | None = None, *names: str, **settings) -> tuple:
+    """One option of an ``option_group``: (its annotation, its default); ``settings`` are
+    ``typer.Option``'s, and ``panel`` the help panel it is listed in."""
+    return Annotated[kind, typer.Option(*names, rich_help_panel=panel, **settings)], default
+
+
 def _given(values: dict) -> dict:
     return {key: value for key, value in values.items() if value is not None}
 
 
 # the sampler's options, the same for every command that fits: ``sampler`` is the dict of
 # those given (the others: the command's defaults)
+ACCEPT = {"min": 0.5, "max": 0.999}  # the target acceptance's range
 SAMPLER_OPTIONS = {
-    "chains": (
-        Annotated[
-            int | None, typer.Option(min=1, help="NUTS chains", rich_help_panel=SAMPLER_PANEL)
-        ],
+    "chains": option(int | None, None, SAMPLER_PANEL, min=1, help="NUTS chains"),
+    "draws": option(int | None, None, SAMPLER_PANEL, min=1, help="draws per chain"),
+    "warmup": option(int | None, None, SAMPLER_PANEL, min=0, help="warmup steps per chain"),
+    "target_accept_prob": option(
+        float | None,
         None,
-    ),
-    "draws": (
-        Annotated[
-            int | None,
-            typer.Option(min=1, help="draws per chain", rich_help_panel=SAMPLER_PANEL),
-        ],
-        None,
-    ),
-    "warmup": (
-        Annotated[
-            int | None,
-            typer.Option(min=0, help="warmup steps per chain", rich_help_panel=SAMPLER_PANEL),
-        ],
-        None,
-    ),
-    "target_accept_prob": (
-        Annotated[
-            float | None,
-            typer.Option(
-                "--target-accept",
-                min=0.5,
-                max=0.999,
-                help="NUTS target acceptance",
-                rich_help_panel=SAMPLER_PANEL,
-            ),
-        ],
-        None,
+        SAMPLER_PANEL,
+        "--target-accept",
+        help="NUTS target acceptance",
+        **ACCEPT,
     ),
 }
 sampler_options = option_group("sampler", SAMPLER_OPTIONS, _given)
 
-
 # the job engine's options (``valueint.jobs``), the same for every command that uses it:
 # ``engine`` is a ``valueint.jobs.Engine``
+ADDRESS_HELP = f"the Dask scheduler to run on (default: ${ADDRESS_ENV}, else this machine)"
 engine_options = option_group(
     "engine",
     {
-        "address": (
-            Annotated[
-                str | None,
-                typer.Option(
-                    help="the Dask scheduler to run on (default: the environment's "
-                    f"{ADDRESS_ENV}, else this machine)",
-                    rich_help_panel=ENGINE_PANEL,
-                ),
-            ],
+        "address": option(str | None, None, ENGINE_PANEL, help=ADDRESS_HELP),
+        "workers": option(
+            int | None,
             None,
+            ENGINE_PANEL,
+            min=1,
+            help="local worker processes (default: one per core)",
         ),
-        "workers": (
-            Annotated[
-                int | None,
-                typer.Option(
-                    min=1,
-                    help="local worker processes (default: one per core)",
-                    rich_help_panel=ENGINE_PANEL,
-                ),
-            ],
-            None,
-        ),
-        "progress": (
-            Annotated[bool, typer.Option(help="show a progress bar", rich_help_panel=ENGINE_PANEL)],
-            True,
-        ),
+        "progress": option(bool, True, ENGINE_PANEL, help="show a progress bar"),
     },
     lambda values: Engine(**values),
 )
+
+
+def job_fit_options(command):
+    """The sampler's and the job engine's options, for a command whose fits run as a job."""
+    return sampler_options(engine_options(command))
 
 
 # --------------------------------------------------------------------------- tables

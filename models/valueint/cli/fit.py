@@ -27,6 +27,7 @@ from valueint.cli.common import (
     interruptible,
     model_options,
     print_table,
+    refuse_to_overwrite,
     sampler_options,
 )
 from valueint.cli.registries import DATASET_HELP, MODEL_HELP
@@ -83,7 +84,6 @@ def fit_command(
 ) -> None:
     """Fit a model to data (hierarchical Bayes by default) and save the posterior."""
     import valueint
-    from valueint.records import check_output_paths
 
     if out.suffix not in (".nc", ".netcdf", ".nc4"):
         fail(f"--out {out}: the fit is written as netCDF; use a .nc file name")
@@ -91,8 +91,8 @@ def fit_command(
     fit_options = {"options": model_options(option) or None, "hierarchical": not unpooled}
     if group_covariate:
         fit_options["group_covariates"] = group_covariate
+    refuse_to_overwrite([out], overwrite)
     try:
-        check_output_paths([out], overwrite)
         loaded = valueint.load_data(data, model=model, subjects=subjects, path=data_dir)
     except EXPECTED as err:
         fail(_message(err))
@@ -153,14 +153,11 @@ def compare_command(
     import valueint
     from valueint.inference.comparison import ComparisonWarning
     from valueint.inference.figures import plot_comparison
-    from valueint.records import check_output_paths, write_csv
+    from valueint.records import write_csv
 
     if len(fits) < 2:
         fail("compare needs at least two fit files")
-    try:
-        check_output_paths([p for p in (out, plot) if p is not None], overwrite)
-    except FileExistsError as err:
-        fail(str(err))
+    refuse_to_overwrite([p for p in (out, plot) if p is not None], overwrite)
     loaded = _load_fits(fits)
     kfold_options = {}
     if method == "kfold":
@@ -206,15 +203,11 @@ def recover_command(
 ) -> None:
     """Parameter recovery: simulate known subjects, refit, score truth against estimates
     (by default with 2 chains of 500 warmup steps and 500 draws)."""
-    from valueint.records import check_output_paths
     from valueint.workflows.recovery import plot_and_write, recover, recovery_paths
 
     if trials % 16:
         fail(f"--trials must be a multiple of the block size 16; got {trials}")
-    try:
-        check_output_paths(recovery_paths(out), overwrite)
-    except FileExistsError as err:
-        fail(str(err))
+    refuse_to_overwrite(recovery_paths(out), overwrite)
     seed_list = list(range(seed, seed + seeds))
     settings = {"method": method, **RECOVERY_SAMPLER, **sampler}
     console.print(
@@ -249,15 +242,11 @@ def ppc_command(
     overwrite: OverwriteOption = False,
 ) -> None:
     """Posterior predictive check: observed vs simulated P(choice = 1) per trial in block."""
-    from valueint.records import check_output_paths
     from valueint.trials.figures import plot_predictive_check
     from valueint.trials.predictive_check import group_summary, predictive_check
 
     if out is not None:
-        try:
-            check_output_paths([out], overwrite)
-        except FileExistsError as err:
-            fail(str(err))
+        refuse_to_overwrite([out], overwrite)
     tree = next(iter(_load_fits([fit]).values()))
     try:
         check = predictive_check(tree)

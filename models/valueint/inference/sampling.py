@@ -56,7 +56,7 @@ from valueint.inference.reparam import (
     WHITENED_SITE,
     reparameterized,
 )
-from valueint.inference.settings import MASS_MATRICES, PARAMETERIZATIONS
+from valueint.inference.settings import MASS_MATRICES, PARAMETERIZATIONS, SamplerSettings
 from valueint.inference.whitening import from_draws, from_hessian, whitened_from_theta
 
 GUIDES = {"normal": AutoNormal, "multivariate": AutoMultivariateNormal}  # settings.GUIDES
@@ -240,48 +240,21 @@ def _dense_blocks(numpyro_model, model_args, mass_matrix):
     return dense
 
 
-def _nuts(
-    numpyro_model,
-    model_args,
-    key,
-    *,
-    parameterization,
-    arrays,
-    dense,
-    start,
-    chains,
-    draws,
-    warmup,
-    target_accept_prob,
-    max_tree_depth,
-    progress,
-    sites,
-    start_per_chain=False,
-):
+def _nuts(numpyro_model, model_args, key, *, arrays, start, start_per_chain=False, **settings):
     """Warmup and draws of ``chains`` chains in one compiled program (``valueint.inference.chains``):
-    ``start`` is None (prior medians), constrained start values shared by the chains, or,
-    with ``start_per_chain``, one unconstrained point per chain."""
-    program = ChainProgram(
-        numpyro_model=numpyro_model,
-        spec=model_args[0],
-        parameterization=parameterization,
-        warmup=warmup,
-        draws=draws,
-        target_accept_prob=float(target_accept_prob),
-        max_tree_depth=int(max_tree_depth),
-        dense=dense,
-        sites=tuple(sites),
-        start="median" if start is None else ("params" if start_per_chain else "values"),
-    )
-    everything, fields, method = run_chains(
-        program,
-        key,
-        chains=chains,
-        model_args=model_args,
-        arrays=arrays,
-        start=start,
-        progress=progress,
-    )
+    ``settings`` are ``chains``, ``progress`` and the program's (parameterization, dense, warmup, draws,
+    target_accept_prob, max_tree_depth, sites); ``start`` is None (prior medians),
+    constrained start values shared by the chains, or, with ``start_per_chain``, one
+    unconstrained point per chain."""
+    chains, progress = settings.pop("chains"), settings.pop("progress")
+    settings["sites"] = tuple(settings["sites"])
+    settings["target_accept_prob"] = float(settings["target_accept_prob"])
+    settings["max_tree_depth"] = int(settings["max_tree_depth"])
+    begin = "median" if start is None else ("params" if start_per_chain else "values")
+    program = ChainProgram(numpyro_model=numpyro_model, spec=model_args[0], start=begin, **settings)
+    warmup, draws = program.warmup, program.draws
+    run = {"chains": chains, "model_args": model_args, "arrays": arrays, "progress": progress}
+    everything, fields, method = run_chains(program, key, start=start, **run)
     warmup_steps = int(fields["num_steps"][:, :warmup].sum())
     if draws == 0:  # a warmup-only run (a stage of ``run_whitened_nuts``): its draws
         return everything, None, {"chain_method": method, "n_gradients_warmup": warmup_steps}
@@ -333,17 +306,16 @@ def run_whitened_nuts(
     block = population_sites(numpyro_model, model_args)
     dense = _dense_blocks(numpyro_model, model_args, nuts_settings["mass_matrix"])
     settings = {k: v for k, v in nuts_settings.items() if k != "mass_matrix"}
-    first, _, first_record = _nuts(
-        numpyro_model,
-        model_args,
-        key_first,
-        parameterization="whitened",
-        arrays=_approximation_arrays(approximation),
-        dense=dense,
-        start={**population, WHITENED_SITE: np.asarray(u)},
-        **{**settings, "draws": 0, "warmup": approximation_warmup},
-        sites=stage_sites + block,
-    )
+
+    def stage(key, approximation, **changes):
+        """NUTS in the coordinates whitened by ``approximation``."""
+        arrays = _approximation_arrays(approximation)
+        options = {**settings, **changes, "parameterization": "whitened", "dense": dense}
+        return _nuts(numpyro_model, model_args, key, arrays=arrays, **options)
+
+    stage_start = {**population, WHITENED_SITE: np.asarray(u)}
+    stage_one = {"draws": 0, "warmup": approximation_warmup, "sites": stage_sites + block}
+    first, _, first_record = stage(key_first, approximation, start=stage_start, **stage_one)
     half = approximation_warmup // 2
     pooled = {k: v[:, half:].reshape(-1, *v.shape[2:]) for k, v in first.items()}
     approximation = from_draws(
@@ -357,17 +329,8 @@ def run_whitened_nuts(
     init_params[WHITENED_SITE] = jax.vmap(
         lambda o, s, t: whitened_from_theta(approximation, o, s, t)
     )(last[POPULATION_OFFSET], last[POPULATION_SIGMA], last[SUBJECT_SITE])
-    samples, stats, record = _nuts(
-        numpyro_model,
-        model_args,
-        key_second,
-        parameterization="whitened",
-        arrays=_approximation_arrays(approximation),
-        dense=dense,
-        start=init_params,
-        start_per_chain=True,
-        sites=sites,
-        **settings,
+    samples, stats, record = stage(
+        key_second, approximation, start=init_params, start_per_chain=True, sites=sites
     )
     record["n_gradients_warmup"] += first_record["n_gradients_warmup"]
     record["approximation_warmup"] = approximation_warmup
@@ -392,21 +355,22 @@ def _unconstrained(numpyro_model, model_args, name, value):
     return biject_to(trace[name]["fn"].support).inv(jnp.asarray(value))
 
 
-def run_svi(numpyro_model, model_args, key, *, draws, steps, learning_rate, guide, progress, sites):
-    """A mean-field (``"normal"``) or full-rank (``"multivariate"``) guide fitted by Adam;
-    ``draws`` guide samples as one chain, and the losses."""
+def run_svi(numpyro_model, model_args, key, settings: SamplerSettings, *, progress, sites):
+    """The SVI of ``settings``: a mean-field (``"normal"``) or full-rank
+    (``"multivariate"``) guide fitted by Adam for ``svi_steps``; ``draws`` guide samples as
+    one chain, and the losses."""
+    guide, steps = settings.svi_guide, settings.svi_steps
     if guide not in GUIDES:
         raise ValueError(f"svi_guide must be one of {', '.join(GUIDES)}; got {guide!r}")
     if steps < 1:
         raise ValueError(f"svi_steps must be at least 1; got {steps}")
+    fitted = {"guide": guide, "steps": steps, "learning_rate": settings.svi_learning_rate}
     program = SviProgram(
-        numpyro_model=numpyro_model,
-        spec=model_args[0],
-        centeredness="as_written",
-        guide=guide,
-        steps=steps,
-        learning_rate=learning_rate,
-        draws=draws,
+        numpyro_model,
+        model_args[0],
+        "as_written",
+        **fitted,
+        draws=settings.draws,
         sites=tuple(sites),
     )
     _, losses, _, drawn = run_svi_program(program, key, model_args, progress=progress)

@@ -11,6 +11,7 @@ from valueint.jobs.driver import JobIncomplete, JobOutcome, JobSpec, run_job
 from valueint.jobs.engine import (
     ADDRESS_ENV,
     LOCAL,
+    QUIET,
     Engine,
     JobReport,
     connect,
@@ -23,6 +24,7 @@ from valueint.jobs.store import JobMismatchError, TaskStore
 __all__ = [
     "ADDRESS_ENV",
     "LOCAL",
+    "QUIET",
     "Engine",
     "JobIncomplete",
     "JobMismatchError",

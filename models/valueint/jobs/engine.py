@@ -78,6 +78,7 @@ class Engine:
 
 
 LOCAL = Engine()
+QUIET = Engine(progress=False)  # local, with no progress bar: what a library call shows
 
 
 @dataclasses.dataclass(frozen=True)

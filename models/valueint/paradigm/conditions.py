@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
-import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from valueint.errors import DataError
+from valueint.errors import DataError, read_toml
 
 FEEDBACK_CODES = {"praise": 1, "none": 0, "disapproval": -1}
 
@@ -217,14 +216,7 @@ def paradigm_from_dict(raw: Mapping, source: str = "paradigm") -> Paradigm:
 
 
 def load_paradigm(path: str | Path) -> Paradigm:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no paradigm file at {path}")
-    try:
-        raw = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as err:
-        raise ParadigmError(f"{path}: not valid TOML ({err})") from None
-    return paradigm_from_dict(raw, str(path))
+    return paradigm_from_dict(read_toml(path, "paradigm", ParadigmError), str(path))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -26,7 +26,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from valueint.errors import ConfigError, check_choice, check_range, check_type, check_vector
+from valueint.errors import (
+    ConfigError,
+    check_choice,
+    check_range,
+    check_type,
+    check_vector,
+    read_toml,
+)
 from valueint.pytree import pytree_dataclass
 from valueint.sim import envs
 from valueint.sim.agents import (
@@ -119,16 +126,10 @@ class Experiment:
 
 def load_config(path: str | Path) -> dict:
     """Read a TOML config; errors name the file."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist")
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{path}: not valid TOML ({err})") from err
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot be read ({err.strerror})") from err
+        return read_toml(path, "config", ConfigError)
+    except FileNotFoundError as err:
+        raise ConfigError(str(err)) from None
 
 
 def default_config(name: str = "default") -> dict:

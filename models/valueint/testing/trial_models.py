@@ -117,23 +117,29 @@ class RefLearner:
             )
 
 
-def loglik(model: str, params: dict, data, options=None) -> np.ndarray:
-    """[block, trial] log p(observed choice); missed trials are 0 and change nothing."""
-    d, opts = as_numpy(data), _options(model, options)
+def observed_trials(model: str, params: dict, opts: dict, d: dict):
+    """(block, trial, the block's learner) for every observed trial in order; each block
+    starts with a fresh learner, and missed trials are skipped (they change nothing)."""
     n_blocks, n_trials = d["choice"].shape
-    out = np.zeros((n_blocks, n_trials))
     for b in range(n_blocks):
         learner = RefLearner(model, params, opts)
         for t in range(n_trials):
-            if not d["mask"][b, t]:
-                continue
-            choice, context = int(d["choice"][b, t]), int(d["context"][b, t])
-            present = float(d["present"][b, t])
-            logit = learner.logit(context, present)
-            out[b, t] = log_sigmoid(logit) if choice == 1 else log_sigmoid(-logit)
-            learner.update(
-                choice, float(d["outcome"][b, t]), float(d["praise"][b, t]), context, present
-            )
+            if d["mask"][b, t]:
+                yield b, t, learner
+
+
+def loglik(model: str, params: dict, data, options=None) -> np.ndarray:
+    """[block, trial] log p(observed choice); missed trials are 0 and change nothing."""
+    d, opts = as_numpy(data), _options(model, options)
+    out = np.zeros(d["choice"].shape)
+    for b, t, learner in observed_trials(model, params, opts, d):
+        choice, context = int(d["choice"][b, t]), int(d["context"][b, t])
+        present = float(d["present"][b, t])
+        logit = learner.logit(context, present)
+        out[b, t] = log_sigmoid(logit) if choice == 1 else log_sigmoid(-logit)
+        learner.update(
+            choice, float(d["outcome"][b, t]), float(d["praise"][b, t]), context, present
+        )
     return out
 
 
@@ -155,22 +161,16 @@ def simulate(model: str, params: dict, data, uniforms: dict, options=None) -> di
     (for models without praise the design's praise is kept on observed trials)."""
     d, opts = as_numpy(data), _options(model, options)
     u = {k: np.asarray(v) for k, v in uniforms.items()}
-    n_blocks, n_trials = d["choice"].shape
-    choice = np.zeros((n_blocks, n_trials), dtype=int)
-    outcome = np.zeros((n_blocks, n_trials))
-    praise = np.zeros((n_blocks, n_trials))
-    for b in range(n_blocks):
-        learner = RefLearner(model, params, opts)
-        for t in range(n_trials):
-            if not d["mask"][b, t]:
-                continue
-            context, present = int(d["context"][b, t]), float(d["present"][b, t])
-            c = int(u["choice"][b, t] < sigmoid(learner.logit(context, present)))
-            r = float(u["outcome"][b, t] < opts["reward_probs"][c])
-            if model in ISR_MODELS:
-                y = caregiver_praise(opts, c, present, float(u["praise"][b, t]))
-            else:
-                y = float(d["praise"][b, t])
-            choice[b, t], outcome[b, t], praise[b, t] = c, r, y
-            learner.update(c, r, y, context, present)
+    choice = np.zeros(d["choice"].shape, dtype=int)
+    outcome, praise = np.zeros(d["choice"].shape), np.zeros(d["choice"].shape)
+    for b, t, learner in observed_trials(model, params, opts, d):
+        context, present = int(d["context"][b, t]), float(d["present"][b, t])
+        c = int(u["choice"][b, t] < sigmoid(learner.logit(context, present)))
+        r = float(u["outcome"][b, t] < opts["reward_probs"][c])
+        if model in ISR_MODELS:
+            y = caregiver_praise(opts, c, present, float(u["praise"][b, t]))
+        else:
+            y = float(d["praise"][b, t])
+        choice[b, t], outcome[b, t], praise[b, t] = c, r, y
+        learner.update(c, r, y, context, present)
     return {"choice": choice, "outcome": outcome, "praise": praise}

@@ -170,16 +170,9 @@ def fit(
             subject_loglik=subject_total_loglik(spec, options),
         )
     else:
+        sites = subject_sites + group_sites
         samples, losses = run_svi(
-            numpyro_model,
-            model_args,
-            key_fit,
-            draws=settings.draws,
-            steps=settings.svi_steps,
-            learning_rate=settings.svi_learning_rate,
-            guide=settings.svi_guide,
-            progress=progress,
-            sites=subject_sites + group_sites,
+            numpyro_model, model_args, key_fit, settings, progress=progress, sites=sites
         )
         stats = None
         extra = {

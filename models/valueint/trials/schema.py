@@ -171,41 +171,28 @@ def _declared_schema() -> pa.DataFrameSchema:
     integer = numeric_check(lambda s: s == np.round(s), "integer")
     finite = numeric_check(np.isfinite, "finite")
     binary = numeric_check(lambda s: s.isin([0, 1]), "binary")
+
+    def number(checks, nullable: bool):
+        """A numeric column: read as float (integers are checked as such), optional."""
+        return pa.Column(float, nullable=nullable, coerce=True, required=False, checks=checks)
+
+    def label():
+        """A column of names: any text or number, never empty."""
+        return pa.Column(nullable=False, required=False)
+
     return pa.DataFrameSchema(
         {
-            "subject": pa.Column(nullable=False, required=False),
-            "block": pa.Column(float, nullable=False, coerce=True, required=False, checks=integer),
-            "trial": pa.Column(
-                float,
-                nullable=False,
-                coerce=True,
-                required=False,
-                checks=[integer, numeric_check(lambda s: s >= 1, "one_based")],
-            ),
-            "choice": pa.Column(float, nullable=True, coerce=True, required=False, checks=binary),
-            "outcome": pa.Column(float, nullable=True, coerce=True, required=False, checks=finite),
-            "outcome_unchosen": pa.Column(
-                float, nullable=True, coerce=True, required=False, checks=finite
-            ),
-            "praise": pa.Column(
-                float,
-                nullable=True,
-                coerce=True,
-                required=False,
-                checks=numeric_check(lambda s: s.isin([-1, 0, 1]), "praise_values"),
-            ),
-            "context": pa.Column(nullable=False, required=False),
-            "caregiver_present": pa.Column(
-                float, nullable=False, coerce=True, required=False, checks=binary
-            ),
-            "group": pa.Column(nullable=False, required=False),
-            "age": pa.Column(
-                float,
-                nullable=True,
-                coerce=True,
-                required=False,
-                checks=[finite, numeric_check(lambda s: s >= 0, "non_negative")],
-            ),
+            "subject": label(),
+            "block": number(integer, nullable=False),
+            "trial": number([integer, numeric_check(lambda s: s >= 1, "one_based")], False),
+            "choice": number(binary, nullable=True),
+            "outcome": number(finite, nullable=True),
+            "outcome_unchosen": number(finite, nullable=True),
+            "praise": number(numeric_check(lambda s: s.isin([-1, 0, 1]), "praise_values"), True),
+            "context": label(),
+            "caregiver_present": number(binary, nullable=False),
+            "group": label(),
+            "age": number([finite, numeric_check(lambda s: s >= 0, "non_negative")], True),
         },
         checks=[
             pa.Check(_outcome_where_chosen, name="outcome_where_chosen"),

@@ -126,27 +126,12 @@ def _subject_column(df: pd.DataFrame, name: str, kind, index: pd.Index):
     if numeric:
         values = pd.to_numeric(raw, errors="coerce")
         unreadable = values.isna() & raw.notna()
-        if unreadable.any():
-            problems.append(
-                Problem(
-                    name,
-                    "number",
-                    "a number",
-                    tuple(df.index[unreadable]),
-                    _values_text(raw[unreadable]),
-                )
-            )
         infinite = values.notna() & ~np.isfinite(values.to_numpy(np.float64, na_value=np.nan))
-        if infinite.any():
-            problems.append(
-                Problem(
-                    name,
-                    "finite",
-                    "a finite number",
-                    tuple(df.index[infinite]),
-                    _values_text(raw[infinite]),
-                )
-            )
+        checks = [(unreadable, "number", "a number"), (infinite, "finite", "a finite number")]
+        for rows, check, expected in checks:
+            if rows.any():
+                where = tuple(df.index[rows])
+                problems.append(Problem(name, check, expected, where, _values_text(raw[rows])))
     else:
         values = raw.map(label_text, na_action="ignore")
     empty = raw.isna()

@@ -20,9 +20,10 @@ knows.
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
+
+from valueint.errors import read_toml
 
 # each level's family of models (``valueint.inference.family``)
 LEVELS = {"paradigm": "paradigm", "trial": "trials"}
@@ -153,8 +154,6 @@ def _positive_int(value, where: str) -> int:
 
 def study_from_dict(raw: Mapping, source: str = "study", base: Path | None = None) -> PowerStudy:
     """A PowerStudy from a parsed TOML table; ``base`` is the folder paths are relative to."""
-    from valueint.inference.settings import SamplerSettings
-
     base = Path(base or ".")
     _known_keys(raw, KEYS[""], source)
     level = _need(raw, "level", str, source)
@@ -164,6 +163,24 @@ def study_from_dict(raw: Mapping, source: str = "study", base: Path | None = Non
         raise StudyError(f"{source}: 'paradigm' is for level = 'paradigm' studies")
     if "socialization" in raw and level != "trial":
         raise StudyError(f"{source}: [socialization] is for level = 'trial' studies")
+    sizes = _sizes(raw, source)  # the tables in the file's order: its first fault is named
+    truth = _truth(raw, level, base, source)
+    study = PowerStudy(
+        name=str(raw.get("name", Path(source).stem)),
+        level=level,
+        **sizes,
+        **truth,
+        **_fit(raw, level, truth["truth_model"], source),
+        criteria=_criteria(raw, source),
+        **_materials(raw, level, base, source),
+        source=source,
+    )
+    check_models(study)
+    return study
+
+
+def _sizes(raw: Mapping, source: str) -> dict:
+    """The candidate sizes, the simulated studies per size and the job's seed."""
     sizes = _need(raw, "sizes", list, source)
     if not sizes:
         raise StudyError(f"{source}: sizes is empty; give the candidate study sizes")
@@ -174,7 +191,11 @@ def study_from_dict(raw: Mapping, source: str = "study", base: Path | None = Non
     seed = raw.get("seed", 0)
     if not isinstance(seed, int) or seed < 0:
         raise StudyError(f"{source}: seed must be a non-negative integer; got {seed!r}")
+    return {"sizes": sizes, "studies": studies, "seed": seed}
 
+
+def _truth(raw: Mapping, level: str, base: Path, source: str) -> dict:
+    """The [truth] table: the model that simulates, and where its values come from."""
     truth = _need(raw, "truth", dict, source)
     _known_keys(truth, KEYS["truth"], f"{source} [truth]")
     truth_model = _need(truth, "model", str, f"{source} [truth]")
@@ -193,6 +214,13 @@ def study_from_dict(raw: Mapping, source: str = "study", base: Path | None = Non
                 f"{source} [truth]: from = 'posterior' is for paradigm studies (pilot counts)"
             )
         pilot = str(base / _need(truth, "counts", str, f"{source} [truth]"))
+    where = {"truth_from": truth_from, "truth_values": dict(values), "pilot_counts": pilot}
+    return {"truth_model": truth_model, **where}
+
+
+def _fit(raw: Mapping, level: str, truth_model: str, source: str) -> dict:
+    """The [fit] table: the models compared and the sampler's changes to the defaults."""
+    from valueint.inference.settings import SamplerSettings
 
     fit = dict(FIT_DEFAULTS[level])
     given = raw.get("fit", {})
@@ -210,7 +238,10 @@ def study_from_dict(raw: Mapping, source: str = "study", base: Path | None = Non
         SamplerSettings(**fit)
     except ValueError as err:
         raise StudyError(f"{source} [fit]: {err}") from None
+    return {"models": models, "fit": fit}
 
+
+def _criteria(raw: Mapping, source: str) -> Criteria:
     criteria_raw = dict(_need(raw, "criteria", dict, source))
     _known_keys(
         criteria_raw, [f.name for f in dataclasses.fields(Criteria)], f"{source} [criteria]"
@@ -223,38 +254,21 @@ def study_from_dict(raw: Mapping, source: str = "study", base: Path | None = Non
         raise StudyError(
             f"{source} [criteria]: power must lie in (0, 1) and lead_se, null_below be >= 0"
         )
+    return criteria
 
-    paradigm, socialization = None, {}
+
+def _materials(raw: Mapping, level: str, base: Path, source: str) -> dict:
+    """What the simulated studies are run with: the paradigm file's TOML (paradigm level)
+    or the socialization task's settings (trial level)."""
     if level == "paradigm":
-        path = base / _need(raw, "paradigm", str, source)
-        if not path.is_file():
-            raise StudyError(f"{source}: no paradigm file at {path}")
         try:
-            paradigm = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as err:
-            raise StudyError(f"{path}: not valid TOML ({err})") from None
-    else:
-        socialization = dict(raw.get("socialization", {}))
-        _known_keys(socialization, SOCIALIZATION_KEYS, f"{source} [socialization]")
-    study = PowerStudy(
-        name=str(raw.get("name", Path(source).stem)),
-        level=level,
-        sizes=sizes,
-        studies=studies,
-        seed=seed,
-        truth_model=truth_model,
-        truth_from=truth_from,
-        truth_values=dict(values),
-        models=models,
-        fit=fit,
-        criteria=criteria,
-        paradigm=paradigm,
-        pilot_counts=pilot,
-        socialization=socialization,
-        source=source,
-    )
-    check_models(study)
-    return study
+            paradigm = read_toml(base / _need(raw, "paradigm", str, source), "paradigm", StudyError)
+        except FileNotFoundError as err:
+            raise StudyError(f"{source}: {err}") from None
+        return {"paradigm": paradigm, "socialization": {}}
+    socialization = dict(raw.get("socialization", {}))
+    _known_keys(socialization, SOCIALIZATION_KEYS, f"{source} [socialization]")
+    return {"paradigm": None, "socialization": socialization}
 
 
 def check_models(study: PowerStudy) -> None:
@@ -295,11 +309,5 @@ def check_models(study: PowerStudy) -> None:
 
 def load_study(path: str | Path) -> PowerStudy:
     """Read and check a study file; errors name the file and the key."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no study file at {path}")
-    try:
-        raw = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as err:
-        raise StudyError(f"{path}: not valid TOML ({err})") from None
-    return study_from_dict(raw, str(path), path.parent)
+    raw = read_toml(path, "study", StudyError)
+    return study_from_dict(raw, str(path), Path(path).parent)

@@ -48,20 +48,18 @@ def markdown_table(table: pd.DataFrame, digits: Mapping[str, int] | None = None)
 
 
 def prosocial_markdown(
-    *,
     prepared: PreparedData,
     settings: ProsocialSettings,
-    comparison: pd.DataFrame,
-    parameters: pd.DataFrame,
-    diagnostics: pd.DataFrame,
-    coverage: pd.DataFrame,
+    tables: dict,
     best: str,
     messages: Sequence[str],
     wall_time_s: float,
-    initial_value: pd.DataFrame | None = None,
-    kfold: pd.DataFrame | None = None,
 ) -> str:
-    """The run's results in a few paragraphs and tables; every number comes from them."""
+    """The run's results in a few paragraphs and tables ({stem: table}, as written); every
+    number comes from them."""
+    comparison, parameters = tables["comparison"], tables["parameters"]
+    diagnostics, coverage = tables["diagnostics"], tables["coverage"]
+    initial_value, kfold = tables.get("initial_value"), tables.get("kfold")
     reference, compared = prepared.groups
     frame = prepared.frame
     per_group = frame.drop_duplicates("subject")["group"].value_counts()

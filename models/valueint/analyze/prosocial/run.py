@@ -55,18 +55,12 @@ from valueint.analyze.prosocial.fitting import (
 from valueint.analyze.prosocial.parameters import parameters_table
 from valueint.analyze.prosocial.report import prosocial_markdown
 from valueint.analyze.prosocial.settings import COMMAND, ProsocialSettings
-from valueint.jobs import Engine
+from valueint.jobs import QUIET, Engine
+from valueint.records import report_paths
 
-TABLE_FILES = (
-    "comparison.csv",
-    "learning_curves.csv",
-    "coverage.csv",
-    "initial_value.csv",
-    "parameters.csv",
-    "diagnostics.csv",
-)
+# what the analysis writes: tables (CSV), figures (PNG and PDF), records
+TABLES = ("comparison", "learning_curves", "coverage", "initial_value", "parameters", "diagnostics")
 FIGURES = ("comparison", "learning_curves", "parameters_by_group")
-RECORD_FILES = ("run.json", "summary.md")
 
 
 def output_paths(
@@ -75,13 +69,8 @@ def output_paths(
     """Every file the analysis writes, by name (``fits/<model>.nc`` with ``save_fits``,
     ``kfold.csv`` with K-fold; the K-fold job folder ``kfold/`` is resumed, not replaced)."""
     out = Path(out)
-    names = [
-        *(("kfold.csv",) if kfold else ()),
-        *TABLE_FILES,
-        *(f"{s}.{ext}" for s in FIGURES for ext in ("png", "pdf")),
-        *RECORD_FILES,
-    ]
-    paths = {name: out / name for name in names}
+    tables = ("kfold", *TABLES) if kfold else TABLES
+    paths = report_paths(out, tables, FIGURES, ("run.json", "summary.md"))
     if save_fits:
         paths.update({f"fits/{m}.nc": out / "fits" / f"{m}.nc" for m in models})
     return paths
@@ -93,18 +82,20 @@ class ProsocialResult:
 
     settings: ProsocialSettings
     fits: dict
-    comparison: pd.DataFrame
-    learning_curves: pd.DataFrame
-    coverage: pd.DataFrame
-    parameters: pd.DataFrame
-    diagnostics: pd.DataFrame
+    tables: dict  # {stem: table} of every CSV written (``TABLES``, and kfold with K-fold)
     best_model: str
     runner_up: str
     record: dict
     summary: str
     paths: dict
     prepared: PreparedData
-    kfold: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+
+    comparison = property(lambda self: self.tables["comparison"])
+    learning_curves = property(lambda self: self.tables["learning_curves"])
+    coverage = property(lambda self: self.tables["coverage"])
+    parameters = property(lambda self: self.tables["parameters"])
+    diagnostics = property(lambda self: self.tables["diagnostics"])
+    kfold = property(lambda self: self.tables.get("kfold", pd.DataFrame()))
 
     @property
     def converged(self) -> bool:
@@ -125,8 +116,7 @@ def run_prosocial_analysis(
     save_fits: bool = False,
     *,
     report: Callable[[str], None] | None = None,
-    progress: bool = False,
-    engine: Engine | None = None,
+    engine: Engine = QUIET,
 ) -> ProsocialResult:
     """Fit, compare and summarise the models of ``settings`` on the prosocial learning data.
 
@@ -152,7 +142,7 @@ def run_prosocial_analysis(
     report(f"data: {prepared.source}")
     if prepared.report is not None:
         report(str(prepared.report))
-    fits, fit_messages = fit_models(prepared, settings, report, progress)
+    fits, fit_messages = fit_models(prepared, settings, report, engine.progress)
     hashes = {idata.attrs["data_sha256"] for idata in fits.values()}
 
     report("comparing the fits by PSIS-LOO (leave one trial out, leave one subject out)")
@@ -167,13 +157,13 @@ def run_prosocial_analysis(
             f"initial value {settings.q_init:g}"
         )
         initial_value, alternative = initial_value_comparison(
-            prepared, settings, best, fits[best], report, progress
+            prepared, settings, best, fits[best], report, engine.progress
         )
         judged.update(alternative)
     kfold = pd.DataFrame()
     if settings.kfold is not None:
         kfold, kfold_messages = kfold_comparison(
-            fits, settings, Path(out) / "kfold", report, engine or Engine(progress=progress)
+            fits, settings, Path(out) / "kfold", report, engine
         )
         compare_messages = [*compare_messages, *kfold_messages]
     curves = learning_curves_table(prepared.frame, fits, prepared.groups)
@@ -181,16 +171,17 @@ def run_prosocial_analysis(
     parameters = parameters_table(fits, prepared.groups)
     diagnostics = diagnostics_table(judged)
 
-    for name, table in (
-        ("comparison.csv", comparison),
-        ("learning_curves.csv", curves),
-        ("coverage.csv", coverage),
-        ("initial_value.csv", initial_value),
-        ("parameters.csv", parameters),
-        ("diagnostics.csv", diagnostics),
-        *((("kfold.csv", kfold),) if settings.kfold is not None else ()),
-    ):
-        write_csv(paths[name], table)
+    tables = dict(
+        zip(
+            TABLES,
+            (comparison, curves, coverage, initial_value, parameters, diagnostics),
+            strict=True,
+        )
+    )
+    if settings.kfold is not None:
+        tables["kfold"] = kfold
+    for stem, table in tables.items():
+        write_csv(paths[f"{stem}.csv"], table)
     save_png_and_pdf(plot_comparison_panels(comparison), paths, "comparison")
     save_png_and_pdf(
         plot_learning_curves(curves, best, runner_up, prepared.groups), paths, "learning_curves"
@@ -206,19 +197,7 @@ def run_prosocial_analysis(
             save_fit(idata, paths[f"fits/{name}.nc"], overwrite=True)
 
     wall = time.perf_counter() - start
-    summary = prosocial_markdown(
-        prepared=prepared,
-        settings=settings,
-        comparison=comparison,
-        parameters=parameters,
-        diagnostics=diagnostics,
-        coverage=coverage,
-        initial_value=initial_value,
-        kfold=kfold,
-        best=best,
-        messages=compare_messages,
-        wall_time_s=wall,
-    )
+    summary = prosocial_markdown(prepared, settings, tables, best, compare_messages, wall)
     frame = prepared.frame
     record = run_record(
         command=COMMAND,
@@ -270,19 +249,5 @@ def run_prosocial_analysis(
     )
     write_json(paths["run.json"], record)
     atomic_write(paths["summary.md"], summary)
-    return ProsocialResult(
-        settings=settings,
-        fits=fits,
-        comparison=comparison,
-        learning_curves=curves,
-        coverage=coverage,
-        parameters=parameters,
-        diagnostics=diagnostics,
-        best_model=best,
-        runner_up=runner_up,
-        record=record,
-        summary=summary,
-        paths=paths,
-        prepared=prepared,
-        kfold=kfold,
-    )
+    made = (tables, best, runner_up, record, summary, paths, prepared)
+    return ProsocialResult(settings, fits, *made)

@@ -26,7 +26,7 @@ import pandas as pd
 from valueint.analyze.trust_sampling.settings import COMPARED_MODELS
 from valueint.analyze.trust_sampling.settings import SAMPLER as ANALYSIS_SAMPLER
 from valueint.inference.settings import SamplerSettings
-from valueint.jobs import Engine
+from valueint.jobs import QUIET, Engine
 from valueint.records import check_output_paths, run_record, write_csv, write_json
 
 COMMAND = "valueint analyze trust-sampling-calibration"
@@ -53,8 +53,7 @@ def run_calibration(
     fits: dict | None = None,
     overwrite: bool = False,
     report=lambda m: None,
-    progress: bool = False,
-    engine: Engine | None = None,
+    engine: Engine = QUIET,
 ) -> dict:
     """Recovery and SBC (module docstring); writes recovery.csv, sbc_ranks.csv,
     sbc_summary.csv and run.json to ``out``."""
@@ -72,7 +71,6 @@ def run_calibration(
     check_output_paths([out / n for n in names], overwrite)
     start = time.perf_counter()
     data = load_trust_sampling(data_path)
-    engine = engine or Engine(progress=progress)
     tables = {}
     if settings.recovery:
         populations = {

@@ -45,33 +45,24 @@ from valueint.infosampling import checks
 from valueint.infosampling.data import load_trust_sampling
 from valueint.infosampling.engagement import exclude_disengaged
 from valueint.infosampling.family import INFOSAMPLING, spread_subjects
-from valueint.jobs import Engine
+from valueint.jobs import QUIET, Engine
 from valueint.records import (
     atomic_write,
     check_output_paths,
+    report_paths,
     run_record,
     save_figure,
     write_csv,
     write_json,
 )
 
-TABLES = (
-    "engagement.csv",
-    "comparison.csv",
-    "diagnostics.csv",
-    "age_curves.csv",
-    "age_contrasts.csv",
-    "predictive.csv",
-    "coverage.csv",
-)
+# what the analysis writes: tables (CSV), figures (PNG and PDF), records
+TABLES = "engagement comparison diagnostics age_curves age_contrasts predictive coverage".split()
 FIGURES = ("comparison", "age_curves", "predictive")
-RECORDS = ("summary.md", "run.json")
 
 
 def output_paths(out) -> dict:
-    out = Path(out)
-    names = [*TABLES, *(f"{f}.{ext}" for f in FIGURES for ext in ("png", "pdf")), *RECORDS]
-    return {name: out / name for name in names}
+    return report_paths(out, TABLES, FIGURES, ("summary.md", "run.json"))
 
 
 def _fit_or_resume(data, name, settings, folder: Path, report) -> xr.DataTree:
@@ -164,8 +155,7 @@ def run_trust_sampling_analysis(
     *,
     overwrite: bool = False,
     report=lambda message: None,
-    progress: bool = False,
-    engine: Engine | None = None,
+    engine: Engine = QUIET,
 ) -> dict:
     """Run the whole analysis (module docstring) and write its files; returns the tables.
     The K-fold refits run on ``engine`` (default: local workers)."""
@@ -209,7 +199,7 @@ def run_trust_sampling_analysis(
             seed=settings.seed,
             refit=settings.kfold_refit,
             out=out / "kfold",
-            engine=engine or Engine(progress=progress),
+            engine=engine,
         )
         kfold = pd.concat([r.subjects_table() for r in results.values()], ignore_index=True)
     comparison = trust_sampling_comparison(fits, kfold)

@@ -59,7 +59,7 @@ SAMPLERS = ("valueint", "valueint-centeredness", "pymc", "nutpie", "nutpie-low-r
 # valueint's own baseline in the same run: the sampler before whitening (a learned
 # centeredness per subject and parameter, one warmup of --warmup steps)
 VALUEINT_VARIANTS = {
-    "valueint-centeredness": ("valueint, learned centeredness", {"centeredness": "auto"}),
+    "valueint-centeredness": ("valueint, learned centeredness", {"parameterization": "auto"}),
 }
 NUTPIE_VARIANTS = {
     "nutpie": ("default adaptation", {}),
@@ -264,7 +264,7 @@ def valueint_fit(data, args, **settings) -> dict:
             if settings
             else {
                 "warmup": args.warmup - args.warmup // 2,
-                "approximation_warmup": max(args.warmup // 2, 4),
+                "pilot_warmup": max(args.warmup // 2, 4),
             }
         )
         tree = fit(
@@ -283,16 +283,17 @@ def valueint_fit(data, args, **settings) -> dict:
     total_s = float(tree.attrs["sampling_time_s"])
     compile_s = covered_seconds(spans, called, called + total_s)
     recorded = json.loads(tree.attrs.get("settings", "{}"))
+    sampler = json.loads(tree.attrs["sampler"])
     before = recorded.get("n_gradients_warmup")
-    if before is not None and recorded.get("init") == "svi":
-        before += int(recorded.get("warm_start_steps", 0))  # one gradient per SVI step
+    if before is not None and sampler.get("init") == "svi":
+        before += int(sampler.get("warm_start_steps", 0))  # one gradient per SVI step
     run = summarize(tree["posterior"].to_dataset(), tree["sample_stats"].to_dataset(), before)
     return {
         **with_timing(run, compile_s, total_s - compile_s),
         "wall_s": wall_s,
         "fit_sampling_time_s": total_s,
         "compile_s_whole_call": covered_seconds(spans, called, called + wall_s),
-        "settings": recorded,
+        "settings": {**sampler, **recorded},
         "fit_warnings": sorted({str(w.message) for w in caught}),
     }
 

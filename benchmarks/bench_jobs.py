@@ -1,14 +1,14 @@
 """The job engine's scaling: one model's SBC job on 1 local worker against 2 (or more).
 
-The same job (``valueint.calibration.CalibrationJob``: model, level, design, seed,
-replications) is run in fresh folders with each number of workers, after a warm-up job
+The same job (``valueint.workflows.calibration.CalibrationJob``: model, design, sampler,
+replications, seed) is run in fresh folders with each number of workers, after a warm-up job
 that fills the persistent compilation cache (so every worker loads its programs
 instead of compiling them; the warm-up's time is reported apart).  Wall time is the
 engine's own (``JobReport.wall_s``: from submitting the tasks to the last result,
 cluster start included).  The ratio is wall(1 worker) / wall(N workers), measured in
 the same run; the tasks' results are checked to be identical across worker counts.
 
-    .venv/bin/python benchmarks/bench_jobs.py --model rw --level trial --replications 16
+    .venv/bin/python benchmarks/bench_jobs.py --model trials:rw --replications 16
 """
 
 from __future__ import annotations
@@ -25,21 +25,23 @@ from pathlib import Path
 from rich.console import Console
 
 import valueint
-from valueint.calibration.job import CalibrationJob, calibrate
-from valueint.jobs import Engine, TaskStore, run_tasks
+from valueint.inference.family import family_for
+from valueint.jobs import Engine
 from valueint.records import write_json
+from valueint.workflows.calibration import CalibrationJob, calibrate
 
 console = Console(stderr=True)
 
 
-def job_for(model: str, level: str, replications: int, seed: int) -> CalibrationJob:
+def job_for(model: str, replications: int, seed: int) -> CalibrationJob:
+    """The SBC job of ``model`` (``"family:name"`` or a name) at its family's default design."""
     design = {}
-    if level == "paradigm":
+    if family_for(model)[0].name == "paradigm":
         import tomllib
 
         shipped = Path(__file__).parents[1] / "data" / "zhao2017_praise_cheating" / "paradigm.toml"
         design["paradigm"] = tomllib.loads(shipped.read_text())
-    return CalibrationJob(model, level, design, replications=replications, seed=seed)
+    return CalibrationJob(model, design, replications=replications, seed=seed)
 
 
 def timed(job: CalibrationJob, workers: int, folder: Path) -> dict:
@@ -59,8 +61,7 @@ def timed(job: CalibrationJob, workers: int, folder: Path) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="rw")
-    parser.add_argument("--level", default="trial", choices=("trial", "paradigm"))
+    parser.add_argument("--model", default="trials:rw", help="a model, or family:model")
     parser.add_argument("--replications", type=int, default=16)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--seed", type=int, default=0)
@@ -70,13 +71,12 @@ def main(argv=None) -> int:
         "JAX_COMPILATION_CACHE_DIR", str(Path(tempfile.gettempdir()) / "valueint-jax-cache")
     )
     os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.1")
-    job = job_for(args.model, args.level, args.replications, args.seed)
+    job = job_for(args.model, args.replications, args.seed)
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         start = time.perf_counter()
-        warm = job_for(args.model, args.level, 1, args.seed + 1)
-        store = TaskStore(scratch / "warm", kind="warm-up", config={}, seed=warm.seed, n_tasks=1)
-        run_tasks(warm.task, [warm.payload()], store, Engine(workers=1, progress=False))
+        warm = job_for(args.model, 1, args.seed + 1)
+        calibrate(warm, scratch / "warm", engine=Engine(workers=1, progress=False))
         warm_s = time.perf_counter() - start
         console.print(f"warm-up (fills the compile cache): {warm_s:.1f} s")
         runs = []

@@ -87,7 +87,7 @@ def test_subject_parameters_are_recovered(study, tree):
     _, truth = study
     draws = INFOSAMPLING.recovery_draws(MODEL, tree, recovery.natural(MODEL, truth))
     scores = summarize_recovery(score_estimates(draws, 0, 0.9, range(SUBJECTS)))
-    assert scores.loc["sd_threshold", "scale"] == "log"
+    assert scores.loc["sd_threshold", "scale"] == "logit"  # bounded in (0, 0.5)
     assert {"prior_mean", "prior_count", "prior_sd"} <= set(scores.index)
     assert scores.loc["sd_threshold", "pearson_r"] > 0.6, scores
     assert scores.loc["sd_threshold", "coverage"] > 0.6, scores

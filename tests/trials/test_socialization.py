@@ -97,6 +97,7 @@ def recovery():
             seeds=(SEED,),
             task={"task": DESIGN},
             populations={model: POPULATION for model in ISR_AND_RW},
+            family="trials",  # "isr" names a paradigm model too
             **FIT,
         )
 

@@ -65,11 +65,12 @@ def to_arrays(
     *,
     groups: Sequence | None = None,
     covariates=None,
+    checked: bool = False,
 ) -> tuple[TrialArrays, TrialMeta]:
     """Dense [subject, block, trial] arrays for the likelihood, and the meta to read them.
 
     ``df`` is validated first (without the equal-count check: padding handles unequal
-    counts).  Subjects keep their order of first appearance, blocks are sorted by label
+    counts), unless ``checked`` says ``validate`` returned it.  Subjects keep their order of first appearance, blocks are sorted by label
     within each subject, and a block's trials fill positions 0, 1, ... in increasing
     trial-number order; everything is padded to the longest block.  ``mask`` is False on
     missed and padded trials, where choice, outcome and praise are 0.  ``contexts`` gives
@@ -80,7 +81,8 @@ def to_arrays(
     ``subjects.covariate_kinds``); naming ``group`` there only checks that it is present
     (its levels, if given, order the group codes as ``groups`` does).
     """
-    df = validate(df, check_counts=False)
+    if not checked:  # a frame that ``validate`` returned is not checked again
+        df = validate(df, check_counts=False)
     source = str(df.attrs.get("source") or "trial data")
     if df.empty:
         raise TrialDataError(f"{source}: no trials to put in arrays (the frame is empty)")

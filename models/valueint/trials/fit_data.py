@@ -165,7 +165,8 @@ def as_fit_data(data, spec: ModelSpec | str | None = None, covariates=None) -> F
         from valueint.trials.arrays import to_arrays
         from valueint.trials.contract import validate
 
-        fit_data = _with_meta(*to_arrays(validate(data, spec), covariates=covariates))
+        checked = validate(data, spec)
+        fit_data = _with_meta(*to_arrays(checked, covariates=covariates, checked=True))
     else:
         raise TypeError(
             "data must be a DataFrame of trials, a TrialArrays, a (TrialArrays, meta) pair or "

@@ -65,6 +65,7 @@ NUMERICS = ("numpy", "pandas", "jax", "numpyro", "xarray", "scipy", "arviz", "fo
 CROSS_CUTTING_TESTS = {
     "test_architecture.py": "the layout's rules",
     "test_notebooks.py": "the analysis notebooks, executed",
+    "test_suite_setup.py": "the test suite's own setup (xdist groups)",
     "sim/test_parity.py": "the runner against the NumPy loop reference",
     "sim/test_specialization.py": "the specialized runner against the general one",
 }

@@ -85,4 +85,3 @@ def two_fits(small_data, small_fit):
     """``small_fit`` and the choice kernel alone, fitted to the same data."""
     kernel = _quiet_fit(small_data, "choice_kernel", chains=2, draws=150, warmup=150)
     return {"rw": small_fit, "choice_kernel": kernel}
-

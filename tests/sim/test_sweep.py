@@ -214,27 +214,20 @@ def test_the_figure_draws_one_line_per_hue_value_with_a_point_per_x(one_program)
 def test_chunked_on_the_engine_gives_the_one_program_table_and_resumes(one_program, tmp_path):
     table, _ = one_program
     grid = sweep.parse_grid(GRID)
-    chunked, report = sweep.run_sweep_tasks(
-        short_config(),
-        grid,
-        SEEDS,
-        tmp_path,
-        cells_per_task=3,
-        engine=Engine(workers=1, progress=False),
-    )
+
+    def run_in_chunks():
+        engine = Engine(workers=1, progress=False)
+        return sweep.run_sweep_tasks(
+            short_config(), grid, SEEDS, tmp_path, cells_per_task=3, engine=engine
+        )
+
+    chunked, report = run_in_chunks()
     assert (report.n_tasks, report.completed) == (3, 3)  # 3 cells each: one compiled shape
     # every task: the same seeds; ids and counts exact, the rest to rounding
     assert_same_rows(chunked, table, rtol=1e-12, atol=1e-12)
     finished = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "tasks").iterdir()}
     (tmp_path / "tasks" / "00001.json").unlink()  # as if interrupted before task 1 ended
-    again, report = sweep.run_sweep_tasks(
-        short_config(),
-        grid,
-        SEEDS,
-        tmp_path,
-        cells_per_task=3,
-        engine=Engine(workers=1, progress=False),
-    )
+    again, report = run_in_chunks()
     assert (report.skipped, report.completed) == (2, 1)
     for name in ("00000.json", "00002.json"):
         assert (tmp_path / "tasks" / name).stat().st_mtime_ns == finished[name]

@@ -28,6 +28,7 @@ from valueint.cli.common import (
     cell,
     fail,
     frame_table,
+    given,
     interruptible,
     job_fit_options,
     option,
@@ -60,7 +61,7 @@ def prosocial_settings(
     quick: bool, models: str | None, sampler: dict, **overrides
 ) -> ProsocialSettings:
     """The preset (quick or full) with the options given on the command line."""
-    changes = {k: v for k, v in overrides.items() if v is not None}
+    changes = given(overrides)
     if models is not None:
         changes["models"] = split_list(models)
     preset = ProsocialSettings.quick if quick else ProsocialSettings.full
@@ -93,7 +94,7 @@ def kfold_console_table(kfold) -> Table:
 def _initial_value(values: dict) -> dict:
     """The initial-value settings given, and whether the refit at the alternative runs."""
     refit = not values.pop("no_q_init_refit")
-    return {"refit": refit, **{k: v for k, v in values.items() if v is not None}}
+    return {"refit": refit, **given(values)}
 
 
 INITIAL_VALUE_PANEL = "Initial value of the symbols"
@@ -219,7 +220,7 @@ def prosocial_learning_command(
 
 def paradigm_settings(values: dict) -> ParadigmSettings:
     """The preset (quick or full) with the options given on the command line."""
-    sampler = {k: v for k, v in values.items() if k in SAMPLER_OPTIONS and v is not None}
+    sampler = given({key: values[key] for key in SAMPLER_OPTIONS})
     base = ParadigmSettings.quick() if values["quick"] else ParadigmSettings()
     changes = {"seed": values["seed"]}
     if values["models"]:
@@ -352,7 +353,7 @@ def trust_sampling_command(
     from valueint.analyze.trust_sampling.settings import TrustSamplingSettings
 
     changes = {"kfold": kfold, "subjects": subjects, "models": split_list(models)}
-    changes = {name: value for name, value in changes.items() if value is not None}
+    changes = given(changes)
     if min_agreement is not None:
         changes["min_agreement"] = min_agreement or None
     try:

@@ -17,6 +17,7 @@ from rich.table import Table
 from valueint.cli.common import (
     RunOption,
     fail,
+    given,
     interruptible,
     job_fit_options,
     option,
@@ -62,7 +63,7 @@ design_options = option_group(
         ),
         "paradigm": option(Path | None, None, DESIGN_PANEL, help=PARADIGM_HELP),
     },
-    lambda values: {key: value for key, value in values.items() if value is not None},
+    given,
 )
 
 
@@ -94,7 +95,7 @@ def calibrate(
 
     paradigm = design.pop("paradigm", None)
     counts = {"replications": replications, "rank_draws": rank_draws}
-    counts = {k: v for k, v in counts.items() if v is not None}
+    counts = given(counts)
     with interruptible(f"finished replications are kept in {out}; run again to resume"):
         try:
             if model == "all":

@@ -146,7 +146,9 @@ def option(kind, default, panel: str | None = None, *names: str, **settings) -> 
     return Annotated[kind, typer.Option(*names, rich_help_panel=panel, **settings)], default
 
 
-def _given(values: dict) -> dict:
+def given(values: dict) -> dict:
+    """The options given on the command line: those that are not None (the others keep
+    the command's defaults)."""
     return {key: value for key, value in values.items() if value is not None}
 
 
@@ -166,7 +168,7 @@ SAMPLER_OPTIONS = {
         **ACCEPT,
     ),
 }
-sampler_options = option_group("sampler", SAMPLER_OPTIONS, _given)
+sampler_options = option_group("sampler", SAMPLER_OPTIONS, given)
 
 # the job engine's options (``valueint.jobs``), the same for every command that uses it:
 # ``engine`` is a ``valueint.jobs.Engine``

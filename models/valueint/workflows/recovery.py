@@ -253,9 +253,9 @@ def model_recovery(
     fit to its own data also scores its parameters, as ``recover`` does
     (``ModelRecoveryResult.parameters``, central ``interval``).  ``family`` names the
     family whose models ``models`` are (for names two families share)."""
-    family_name = family
     models = [qualified(m, family) for m in models]
     names = [family_for(m)[1] for m in models]
+    qualified_names = dict(zip(names, models, strict=True))  # the name each simulates under
     if len(set(names)) != len(names) or len(names) < 2:
         raise ValueError(f"model recovery needs at least two distinct models; got {names}")
     _check_interval(interval)
@@ -269,7 +269,7 @@ def model_recovery(
     for seed in seeds:
         for generating in names:
             family, design, truth, data = simulated_study(
-                qualified(generating, family_name), size, seed, task, populations.get(generating)
+                qualified_names[generating], size, seed, task, populations.get(generating)
             )
             fits = {}
             for candidate in names:

@@ -79,12 +79,25 @@ def resolve_dataset(
 @dataclasses.dataclass(frozen=True)
 class NamedDataset:
     """A real data set found by name: its family, its loader (``loader(path)``, the path
-    None for the default places of ``resolve_dataset``) and a one-line description."""
+    None for the default places of ``resolve_dataset``), a one-line description, and the
+    model options that every fit of it starts from (``model_options``: declared once
+    here, and used by every path that fits it: ``valueint fit``, ``valueint.fit`` on the
+    loaded data, the analyses; an option given explicitly wins)."""
 
     name: str
     family: str
     loader: object
     description: str
+    model_options: dict = dataclasses.field(default_factory=dict)
+
+
+MODEL_OPTIONS_ATTR = "model_options"  # where loaded data carry their data set's options
+
+
+def data_model_options(data) -> dict:
+    """The model options that ``data`` (a frame loaded by name) carries from its data set."""
+    attrs = getattr(data, "attrs", None)
+    return dict(attrs.get(MODEL_OPTIONS_ATTR) or {}) if isinstance(attrs, dict) else {}
 
 
 # the shipped data sets register themselves when their family's loader module is imported

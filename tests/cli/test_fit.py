@@ -1,6 +1,8 @@
 """The fitting commands (``valueint fit``, ``compare``, ``recover``, ``ppc``): what they
 refuse, and what they write, on the shared small fits and on the real data."""
 
+import json
+
 import pandas as pd
 import pytest
 import typer
@@ -92,8 +94,14 @@ def test_cli_fit_end_to_end_on_real_data(cli, tmp_path):
     n_observed = int(idata.constant_data["mask"].sum())
     assert idata.log_likelihood.sizes["obs"] == n_observed < 152 * 144
     assert idata.attrs["data_source"] == "cutler2021"
+    # the data set's declared start value, as in every other path that fits it
+    assert json.loads(idata.attrs["settings"])["options"] == "{'q_init': 0.5}"
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2 and "overwrite" in result.output
+    # an option given on the command line wins over the data set's
+    result = CliRunner().invoke(cli, [*args, "--overwrite", "--option", "q_init=0.0"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(load_fit(out).attrs["settings"])["options"] == "{'q_init': 0.0}"
 
 
 @pytest.mark.slow

@@ -68,17 +68,17 @@ def test_a_second_data_set_of_the_same_shape_compiles_nothing(backend_compiles):
     program = _program()
     key = jax.random.key(0)
     slow_args, fast_args = _model_args(1, 0.1), _model_args(2, 0.8)
-    slow, _, method = run_chains(program, key, chains=2, model_args=slow_args)
+    slow, _, method, _ = run_chains(program, key, chains=2, model_args=slow_args)
     assert method == "parallel"
     before = backend_compiles["compiles"]
-    fast, fields, _ = run_chains(program, key, chains=2, model_args=fast_args)
+    fast, fields, _, _ = run_chains(program, key, chains=2, model_args=fast_args)
     assert backend_compiles["compiles"] == before
     assert slow["alpha"].shape == (2, 120, N_SUBJECTS)
     assert set(fields) >= {"diverging", "num_steps", "accept_prob"}
     # the draws' population mean learning rate follows each data set's
     late = slice(60, None)
     assert np.median(slow["mu_alpha"][:, late]) < np.median(fast["mu_alpha"][:, late])
-    again, _, _ = run_chains(program, key, chains=2, model_args=slow_args)
+    again, _, _, _ = run_chains(program, key, chains=2, model_args=slow_args)
     np.testing.assert_array_equal(again["alpha"], slow["alpha"])  # nothing carried over
 
 
@@ -88,13 +88,40 @@ def test_progress_and_chain_method_do_not_change_the_draws():
     program = _program(warmup=20, draws=10)
     key = jax.random.key(3)
     args = _model_args(4, 0.4)
-    quiet, _, _ = run_chains(program, key, chains=2, model_args=args)
-    shown, _, _ = run_chains(program, key, chains=2, model_args=args, progress=True)
+    quiet, _, _, _ = run_chains(program, key, chains=2, model_args=args)
+    shown, _, _, _ = run_chains(program, key, chains=2, model_args=args, progress=True)
     np.testing.assert_array_equal(quiet["alpha"], shown["alpha"])
     with pytest.warns(UserWarning, match="one after another"):
-        sequential, _, method = run_chains(program, key, chains=3, model_args=args)
+        sequential, _, method, _ = run_chains(program, key, chains=3, model_args=args)
     assert method == "sequential"
     np.testing.assert_allclose(sequential["alpha"][:2], quiet["alpha"], rtol=1e-9)
+
+
+def test_more_draws_continue_each_chain_exactly_where_it_stopped():
+    """Rounds of more draws run from the adapted state, nothing adapted again: warmup and
+    20 draws, then 20 more, are the draws of one run of warmup and 40, bit for bit."""
+    from valueint.inference.diagnostics import Diagnostics
+    from valueint.inference.rounds import Budget, Until
+
+    verdicts = iter([False, True])
+
+    def judge(samples, fields):
+        converged = next(verdicts)
+        return Diagnostics("nuts", 1.0, 500.0 if converged else 5.0, 500.0, 0, 1, (), 2)
+
+    args = _model_args(5, 0.4)
+    key = jax.random.key(4)
+    rounds = run_chains(
+        _program(warmup=20, draws=20),
+        key,
+        chains=2,
+        model_args=args,
+        until=Until(judge, Budget(iterations=1000)),
+    )
+    once = run_chains(_program(warmup=20, draws=40), key, chains=2, model_args=args)
+    assert [r.kind for r in rounds.rounds.rounds] == ["first", "more draws"]
+    np.testing.assert_array_equal(rounds.samples["alpha"], once.samples["alpha"])
+    np.testing.assert_array_equal(rounds.fields["num_steps"], once.fields["num_steps"])
 
 
 def test_program_settings_are_checked():

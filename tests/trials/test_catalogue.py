@@ -43,6 +43,10 @@ TRIAL_MODELS = (
     "rw_asym_ck",
     "bayes",
     "bayes_ck",
+    "bayes_recipient",
+    "rw_anti",
+    "rw_anti_ck",
+    "rw_wsls",
 )
 RTOL = 1e-9
 

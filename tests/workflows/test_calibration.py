@@ -19,7 +19,8 @@ from valueint.workflows.sbc import replication
 
 ZHAO = Path(__file__).resolve().parents[2] / "data" / "zhao2017_praise_cheating" / "paradigm.toml"
 PARADIGM = tomllib.loads(ZHAO.read_text())
-TINY_SAMPLER = {"chains": 2, "warmup": 60, "draws": 40}
+# draws of a fixed number: these tests check the job, not the sampler's rounds
+TINY_SAMPLER = {"chains": 2, "warmup": 60, "draws": 40, "until_converged": False}
 
 
 def _payload(family: str, model: str, design: dict, rank_draws: int = 19) -> dict:
@@ -139,7 +140,8 @@ def test_model_names_find_their_family():
             "unknown design setting.*subject for a trials model; its settings are size, trials, task",
         ),
         ({}, {"draws": 0}, "draws must be an integer of at least 1"),
-        ({}, {"chains": 1, "draws": 50}, "fewer than the 99 draws"),
+        ({}, {"chains": 1, "draws": 50, "until_converged": False}, "fewer than the 99 draws"),
+        ({}, {"chains": 1}, "until_converged needs at least 2 chains"),
         ({}, {"target_accept_prob": 1.5}, "target_accept_prob must lie in"),
         ({"trials": 40}, None, "multiple of the block size 16"),
     ],

@@ -39,7 +39,9 @@ def test_one_simulated_study_is_fitted_and_scored(tmp_path):
     is there, and a rerun resumes without fitting again."""
     study = paradigm_study(studies=1)
     study = dataclasses.replace(
-        study, sizes=(20,), fit={**study.fit, "chains": 1, "warmup": 30, "draws": 40}
+        study,
+        sizes=(20,),
+        fit={**study.fit, "chains": 1, "warmup": 30, "draws": 40, "until_converged": False},
     )
     result = design(study, tmp_path, engine=Engine(workers=1, progress=False))
     row = result.studies.iloc[0]

@@ -47,8 +47,14 @@ class ParadigmSettings:
 
     models: tuple[str, ...] = ("isr", "no_internalization", "reinforcement", "null_rate")
     # the paradigm fits' own defaults (``valueint.paradigm.fit.DEFAULT_SETTINGS``)
+    # sampled until converged, within 3x its warmup + draws (``valueint.inference.rounds``)
     sampler: SamplerSettings = SamplerSettings(
-        chains=4, draws=2000, warmup=1000, target_accept_prob=0.95
+        chains=4,
+        draws=2000,
+        warmup=1000,
+        target_accept_prob=0.95,
+        until_converged=True,
+        budget_iterations=9000,
     )
     evidence_samples: int = 40_000
     seed: int = 0

@@ -167,8 +167,41 @@ SAMPLER_OPTIONS = {
         help="NUTS target acceptance",
         **ACCEPT,
     ),
+    "until_converged": option(
+        bool | None,
+        None,
+        SAMPLER_PANEL,
+        "--until-converged/--fixed-draws",
+        help="keep drawing in rounds until every quantity converges, within the budget",
+    ),
+    "budget_iterations": option(
+        int | None,
+        None,
+        SAMPLER_PANEL,
+        "--max-iterations",
+        min=1,
+        help="the budget: most NUTS iterations per chain, warmup included (default: 5 x the fit's)",
+    ),
+    "budget_minutes": option(
+        float | None,
+        None,
+        SAMPLER_PANEL,
+        "--budget-minutes",
+        min=0.01,
+        help="most minutes of sampling per fit when sampling until converged",
+    ),
 }
-sampler_options = option_group("sampler", SAMPLER_OPTIONS, given)
+
+
+def sampler_settings(values: dict) -> dict:
+    """The sampler's settings given on the command line (minutes as seconds)."""
+    values = given(values)
+    if "budget_minutes" in values:
+        values["budget_seconds"] = 60.0 * values.pop("budget_minutes")
+    return values
+
+
+sampler_options = option_group("sampler", SAMPLER_OPTIONS, sampler_settings)
 
 # the job engine's options (``valueint.jobs``), the same for every command that uses it:
 # ``engine`` is a ``valueint.jobs.Engine``

@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import warnings
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -29,6 +29,7 @@ from numpyro.infer import MCMC, NUTS, init_to_median, init_to_value
 
 from valueint.inference.progress import progress_bar, report_progress
 from valueint.inference.reparam import reparameterized, whitened
+from valueint.inference.rounds import Rounds, Until, sample_until_converged
 from valueint.inference.whitening import WHITENED_SUFFIX, LikelihoodApproximation
 
 PARAMETERIZATIONS = ("as_written", "centeredness", "whitened")
@@ -94,6 +95,17 @@ def parameterized(numpyro_model, parameterization: str, arrays):
     return numpyro_model
 
 
+class ChainRun(NamedTuple):
+    """What ``run_chains`` returns: samples {site: [chain, iteration, ...]} (the warmup,
+    then every kept draw), fields {name: [chain, iteration]}, as NumPy arrays; the chain
+    method; and, when sampled until converged, its ``Rounds`` (else None)."""
+
+    samples: dict
+    fields: dict
+    method: str
+    rounds: Rounds | None = None
+
+
 def run_chains(
     program: ChainProgram,
     key,
@@ -103,9 +115,11 @@ def run_chains(
     arrays=None,
     start=None,
     progress: bool = False,
-):
-    """Run ``chains`` chains of ``program``: (samples {site: [chain, iteration, ...]} over
-    warmup and draws, fields {name: [chain, iteration]}, chain method), as NumPy arrays.
+    until: Until | None = None,
+) -> ChainRun:
+    """Run ``chains`` chains of ``program``: its warmup and draws, and with ``until``
+    (``valueint.inference.rounds``) more rounds from the adapted state until its judge
+    says converged or its budget is spent.
 
     ``model_args`` is (spec, options, data, design); ``start`` holds the constrained start
     values (``program.start == "values"``) or one unconstrained point per chain, stacked on
@@ -121,18 +135,49 @@ def run_chains(
     elif program.start == "params":
         per_chain = start
     parallel = chain_method(chains) == "parallel"
-    total = chains * (program.warmup + program.draws)
-    with progress_bar(progress, total, "NUTS (warmup, then draws)") as token:
-        if parallel:
-            samples, fields = _parallel_chains(program, token, keys, per_chain, shared)
-        else:
-            samples, fields = _sequential_chains(program, token, keys, per_chain, shared)
-        samples = {name: np.asarray(value) for name, value in samples.items()}
-        fields = {name: np.asarray(value) for name, value in fields.items()}
-    return samples, fields, "parallel" if parallel else "sequential"
+    method = "parallel" if parallel else "sequential"
+
+    def adapt_and_draw(program, keys, per_chain):
+        total = chains * (program.warmup + program.draws)
+        with progress_bar(progress, total, "NUTS (warmup, then draws)") as token:
+            run = _parallel_chains if parallel else _sequential_chains
+            samples, fields, state = run(program, token, keys, per_chain, shared)
+            return _as_numpy(samples), _as_numpy(fields), state
+
+    if until is None:
+        samples, fields, _ = adapt_and_draw(program, keys, per_chain)
+        return ChainRun(samples, fields, method)
+
+    def more(state):
+        with progress_bar(progress, chains * program.draws, "NUTS (more draws)") as token:
+            run = _parallel_more if parallel else _sequential_more
+            samples, fields, state = run(program, token, state, shared)
+            return _as_numpy(samples), _as_numpy(fields), state
+
+    def again(state, target):
+        nonlocal program
+        program = dataclasses.replace(program, target_accept_prob=target, start="params")
+        fresh = jax.random.split(jax.random.fold_in(key, round(target * 1e6)), chains)
+        return adapt_and_draw(program, fresh, state.z)
+
+    samples, fields, _, rounds = sample_until_converged(
+        lambda: adapt_and_draw(program, keys, per_chain),
+        more,
+        again,
+        until,
+        warmup=program.warmup,
+        draws=program.draws,
+        target_accept_prob=program.target_accept_prob,
+    )
+    return ChainRun(samples, fields, method, rounds)
 
 
-def _one_chain(program: ChainProgram, token, key, chain_start, shared):
+def _as_numpy(values: dict) -> dict:
+    return {name: np.asarray(value) for name, value in values.items()}
+
+
+def _kernel(program: ChainProgram, shared):
+    """(numpyro's NUTS kernel for ``program``, the model's arguments)."""
     model = parameterized(program.numpyro_model, program.parameterization, shared["arrays"])
     model_args = (program.spec, *shared["dynamic"])
     if program.start == "values":
@@ -146,9 +191,13 @@ def _one_chain(program: ChainProgram, token, key, chain_start, shared):
         dense_mass=list(program.dense) if isinstance(program.dense, tuple) else program.dense,
         init_strategy=strategy,
     )
-    state = kernel.init(key, program.warmup, chain_start, model_args, {})
+    return kernel, model_args
+
+
+def _steps(program: ChainProgram, kernel, model_args, token, state, total: int):
+    """``total`` NUTS steps from ``state`` in one scan: (the sites, the fields, the last
+    state)."""
     constrain = kernel.postprocess_fn(model_args, {})
-    total = program.warmup + program.draws
 
     def step(state, iteration):
         state = kernel.sample(state, model_args, {})
@@ -156,11 +205,26 @@ def _one_chain(program: ChainProgram, token, key, chain_start, shared):
         fields = {name: getattr(state, name) for name in FIELDS}
         return state, (state.z, fields)
 
-    _, (z, fields) = jax.lax.scan(step, state, jnp.arange(total))
+    state, (z, fields) = jax.lax.scan(step, state, jnp.arange(total))
     # deterministic sites (the natural-scale parameters, the whitened model's theta) from
     # the unconstrained draws, in batches to bound the memory of the model's trial loop
     values = jax.lax.map(constrain, z, batch_size=min(total, 64))
-    return {name: values[name] for name in program.sites}, fields
+    return {name: values[name] for name in program.sites}, fields, state
+
+
+def _one_chain(program: ChainProgram, token, key, chain_start, shared):
+    kernel, model_args = _kernel(program, shared)
+    state = kernel.init(key, program.warmup, chain_start, model_args, {})
+    return _steps(program, kernel, model_args, token, state, program.warmup + program.draws)
+
+
+def _one_chain_more(program: ChainProgram, token, state, shared):
+    """``program.draws`` more draws from an adapted ``state``: its iteration count is past
+    the warmup, so nothing is adapted."""
+    kernel, model_args = _kernel(program, shared)
+    # init sets up the kernel's step function; the state it returns is not used
+    kernel.init(state.rng_key, program.warmup, state.z, model_args, {})
+    return _steps(program, kernel, model_args, token, state, program.draws)
 
 
 @functools.partial(jax.pmap, in_axes=(None, None, 0, 0, None), static_broadcasted_argnums=(0,))
@@ -171,6 +235,16 @@ def _parallel_chains(program, token, keys, per_chain, shared):
 @functools.partial(jax.jit, static_argnums=(0,))
 def _sequential_chains(program, token, keys, per_chain, shared):
     return jax.lax.map(lambda pair: _one_chain(program, token, *pair, shared), (keys, per_chain))
+
+
+@functools.partial(jax.pmap, in_axes=(None, None, 0, None), static_broadcasted_argnums=(0,))
+def _parallel_more(program, token, state, shared):
+    return _one_chain_more(program, token, state, shared)
+
+
+@functools.partial(jax.jit, static_argnums=(0,))
+def _sequential_more(program, token, state, shared):
+    return jax.lax.map(lambda one: _one_chain_more(program, token, one, shared), state)
 
 
 # --------------------------------------------------------------------------- from given starts
@@ -194,39 +268,67 @@ def run_mcmc(
     block_inverse_mass,
     dense_block: bool = True,
     progress: bool = False,
+    until: Until | None = None,
 ):
     """``len(starts)`` NUTS chains from the given (constrained) starts: (samples {site:
     [chain, draw, ...]}, extra fields {diverging, num_steps: [chain, draw]}, the block's
-    adapted inverse mass matrix, averaged over chains)."""
+    adapted inverse mass matrix, averaged over chains, and with ``until`` the ``Rounds``
+    of sampling until converged, else None)."""
     chains = len(starts)
-    kernel = NUTS(
-        numpyro_model,
-        target_accept_prob=target_accept_prob,
-        max_tree_depth=max_tree_depth,
-        init_strategy=init_to_value(values=starts[0]),
-        dense_mass=[tuple(block)] if dense_block else False,
-        inverse_mass_matrix={tuple(block): block_inverse_mass},
-    )
-    mcmc = MCMC(
-        kernel,
-        num_warmup=warmup,
-        num_samples=draws,
-        num_chains=chains,
-        chain_method="parallel" if jax.local_device_count() >= chains else "sequential",
-        progress_bar=progress,
-    )
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "There are not enough devices")
-        mcmc.run(
-            key,
-            *model_args,
-            extra_fields=("diverging", "num_steps"),
-            init_params=unconstrained_starts(starts),
+    method = "parallel" if jax.local_device_count() >= chains else "sequential"
+    mcmc = None
+
+    def run(target, init_params, run_key, post_warmup_state=None):
+        nonlocal mcmc
+        if post_warmup_state is None:
+            kernel = NUTS(
+                numpyro_model,
+                target_accept_prob=target,
+                max_tree_depth=max_tree_depth,
+                init_strategy=init_to_value(values=starts[0]),
+                dense_mass=[tuple(block)] if dense_block else False,
+                inverse_mass_matrix={tuple(block): block_inverse_mass},
+            )
+            mcmc = MCMC(
+                kernel,
+                num_warmup=warmup,
+                num_samples=draws,
+                num_chains=chains,
+                chain_method=method,
+                progress_bar=progress,
+            )
+        else:  # more draws from the adapted state: numpyro skips the warmup
+            mcmc.post_warmup_state = post_warmup_state
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "There are not enough devices")
+            mcmc.run(
+                run_key,
+                *model_args,
+                extra_fields=("diverging", "num_steps"),
+                init_params=init_params,
+            )
+        samples = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
+        fields = {k: np.asarray(v) for k, v in mcmc.get_extra_fields(group_by_chain=True).items()}
+        return samples, fields, mcmc.last_state
+
+    first_params = unconstrained_starts(starts)
+    if until is None:
+        samples, fields, state = run(target_accept_prob, first_params, key)
+        rounds = None
+    else:
+        samples, fields, state, rounds = sample_until_converged(
+            lambda: run(target_accept_prob, first_params, key),
+            lambda state: run(None, None, state.rng_key, post_warmup_state=state),
+            lambda state, target: run(target, state.z, jax.random.fold_in(key, 7)),
+            until,
+            warmup=warmup,
+            draws=draws,
+            target_accept_prob=target_accept_prob,
+            leading=0,
         )
-    samples = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
-    adapted = mcmc.last_state.adapt_state.inverse_mass_matrix[tuple(block)]
+    adapted = state.adapt_state.inverse_mass_matrix[tuple(block)]
     adapted = np.asarray(adapted).reshape(-1, *np.shape(block_inverse_mass)).mean(axis=0)
-    return samples, mcmc.get_extra_fields(group_by_chain=True), adapted
+    return samples, fields, adapted, rounds
 
 
 def block_inverse_mass(numpyro_model, model_args, start: dict, sites) -> np.ndarray:

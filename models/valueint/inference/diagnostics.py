@@ -95,6 +95,36 @@ def diagnostics(fit: xr.DataTree) -> Diagnostics:
     """R-hat, effective sample sizes and divergences of a fit, with advice where they fail."""
     method = str(fit.attrs.get("method", "nuts"))
     posterior = fit["posterior"].to_dataset()
+    divergences = 0
+    if "sample_stats" in fit.children and "diverging" in fit["sample_stats"].data_vars:
+        divergences = int(fit["sample_stats"]["diverging"].sum())
+    report = posterior_diagnostics(posterior, divergences, method)
+    record = _record(fit)
+    stopped = record.get("stopped")
+    if stopped and stopped != "converged" and not report.converged:
+        rounds = record.get("rounds") or []
+        spent = (
+            f"sampled until converged, but stopped at its {stopped} after {len(rounds)} "
+            f"round(s) ({rounds[-1]['kept_draws'] if rounds else '?'} kept draws per chain)"
+        )
+        return dataclasses.replace(report, messages=(spent, *report.messages))
+    return report
+
+
+def _record(fit: xr.DataTree) -> dict:
+    """The family's record of how ``fit`` was made (``attrs["settings"]``)."""
+    import json
+
+    try:
+        record = json.loads(fit.attrs.get("settings") or "{}")
+    except (TypeError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def posterior_diagnostics(posterior: xr.Dataset, divergences: int, method: str = "nuts"):
+    """``diagnostics`` of a posterior (variables with ``chain`` and ``draw`` dims) and the
+    count of its divergent transitions: what a fit in progress is judged by."""
     n_chains, n_draws = posterior.sizes["chain"], posterior.sizes["draw"]
     if method == "svi":
         return Diagnostics(method, math.nan, math.nan, math.nan, 0, n_chains * n_draws, (), 1)
@@ -106,9 +136,6 @@ def diagnostics(fit: xr.DataTree) -> Diagnostics:
     max_rhat = math.inf if stuck else _extreme(rhat, np.nanmax)
     min_bulk = _extreme(ess_bulk, np.nanmin)
     min_tail = _extreme(ess_tail, np.nanmin)
-    divergences = 0
-    if "sample_stats" in fit.children and "diverging" in fit["sample_stats"].data_vars:
-        divergences = int(fit["sample_stats"]["diverging"].sum())
     messages = []
     if n_chains < 2:
         messages.append(
@@ -158,18 +185,35 @@ def diagnostics(fit: xr.DataTree) -> Diagnostics:
     )
 
 
+def posterior_judge(posterior_of):
+    """A judge for ``valueint.inference.rounds``: the diagnostics of the posterior that
+    ``posterior_of(samples)`` builds from kept samples {site: [chain, draw, ...]}, with the
+    divergences of the kept fields."""
+
+    def judge(samples: dict, fields: dict) -> Diagnostics:
+        divergences = int(np.asarray(fields["diverging"]).sum())
+        return posterior_diagnostics(posterior_of(samples), divergences)
+
+    return judge
+
+
 def diagnostics_row(fit: xr.DataTree) -> dict:
     """A fit's row in a table of fits: the diagnostics row (``DIAGNOSTIC_COLUMNS``), the
-    mean leapfrog steps per draw (NaN without them), the sampling time and the messages."""
+    mean leapfrog steps per draw (NaN without them), the sampling time, the rounds it
+    sampled and why it stopped (1 and "" for a fit of a fixed number of draws,
+    ``valueint.inference.rounds``) and the messages."""
     report = diagnostics(fit)
     stats = fit["sample_stats"] if "sample_stats" in fit.children else None
     steps = math.nan
     if stats is not None and "n_steps" in stats.data_vars:
         steps = float(stats["n_steps"].values.mean())
+    record = _record(fit)
     return {
         **report.row(),
         "mean_leapfrog_steps": steps,
         "sampling_time_s": float(fit.attrs.get("sampling_time_s", math.nan)),
+        "rounds": len(record.get("rounds") or [None]),
+        "stopped": str(record.get("stopped", "")),
         "messages": " | ".join(report.messages),
     }
 

@@ -221,14 +221,18 @@ def load_data(source, model: str | None = None, *, subjects: int | None = None, 
     """Data to fit: a named data set (``valueint.datasets.NAMED_DATASETS``, e.g.
     ``"cutler2021"``; ``options`` go to its loader, e.g. ``path``, where it lives), or a
     file read and checked by the family of ``model`` (default: a trial table; ``options``
-    go to the family's ``load``).  ``subjects`` keeps the first N subjects."""
+    go to the family's ``load``).  ``subjects`` keeps the first N subjects.  Data of a
+    named data set carry the model options it declares (``attrs["model_options"]``),
+    which its fits start from."""
     from pathlib import Path
 
-    from valueint.datasets import NAMED_DATASETS
+    from valueint.datasets import MODEL_OPTIONS_ATTR, NAMED_DATASETS
 
+    declared = {}
     if isinstance(source, str) and source in NAMED_DATASETS:
         dataset = NAMED_DATASETS.get(source)
         data = dataset.loader(**{k: v for k, v in options.items() if v is not None})
+        declared = dict(dataset.model_options)
         family = FAMILIES.get(dataset.family)
     else:
         family, name = family_for(model) if model is not None else (FAMILIES.get("trials"), None)
@@ -241,4 +245,6 @@ def load_data(source, model: str | None = None, *, subjects: int | None = None, 
         data = family.load(path, model=name, **{k: v for k, v in options.items() if k != "path"})
     if subjects is not None:
         data = family.select_subjects(data, family.subject_ids(data)[:subjects])
+    if declared and isinstance(getattr(data, "attrs", None), dict):
+        data.attrs[MODEL_OPTIONS_ATTR] = declared  # what its fits start from
     return data

@@ -240,7 +240,9 @@ def _dense_blocks(numpyro_model, model_args, mass_matrix):
     return dense
 
 
-def _nuts(numpyro_model, model_args, key, *, arrays, start, start_per_chain=False, **settings):
+def _nuts(
+    numpyro_model, model_args, key, *, arrays, start, start_per_chain=False, until=None, **settings
+):
     """Warmup and draws of ``chains`` chains in one compiled program (``valueint.inference.chains``):
     ``settings`` are ``chains``, ``progress`` and the program's (parameterization, dense, warmup, draws,
     target_accept_prob, max_tree_depth, sites); ``start`` is None (prior medians),
@@ -254,7 +256,8 @@ def _nuts(numpyro_model, model_args, key, *, arrays, start, start_per_chain=Fals
     program = ChainProgram(numpyro_model=numpyro_model, spec=model_args[0], start=begin, **settings)
     warmup, draws = program.warmup, program.draws
     run = {"chains": chains, "model_args": model_args, "arrays": arrays, "progress": progress}
-    everything, fields, method = run_chains(program, key, start=start, **run)
+    ran = run_chains(program, key, start=start, until=until, **run)
+    everything, fields, method = ran.samples, ran.fields, ran.method
     warmup_steps = int(fields["num_steps"][:, :warmup].sum())
     if draws == 0:  # a warmup-only run (a stage of ``run_whitened_nuts``): its draws
         return everything, None, {"chain_method": method, "n_gradients_warmup": warmup_steps}
@@ -274,6 +277,8 @@ def _nuts(numpyro_model, model_args, key, *, arrays, start, start_per_chain=Fals
         "n_gradients_warmup": warmup_steps,
         "n_gradients_sampling": int(steps.sum()),
     }
+    if ran.rounds is not None:
+        record.update(ran.rounds.record())
     return samples, stats, record
 
 
@@ -314,7 +319,13 @@ def run_whitened_nuts(
         return _nuts(numpyro_model, model_args, key, arrays=arrays, **options)
 
     stage_start = {**population, WHITENED_SITE: np.asarray(u)}
-    stage_one = {"draws": 0, "warmup": approximation_warmup, "sites": stage_sites + block}
+    # the approximation's warmup draws nothing to judge: rounds are the fit's (stage 2)
+    stage_one = {
+        "draws": 0,
+        "warmup": approximation_warmup,
+        "sites": stage_sites + block,
+        "until": None,
+    }
     first, _, first_record = stage(key_first, approximation, start=stage_start, **stage_one)
     half = approximation_warmup // 2
     pooled = {k: v[:, half:].reshape(-1, *v.shape[2:]) for k, v in first.items()}

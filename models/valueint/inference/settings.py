@@ -15,6 +15,8 @@ import dataclasses
 import numbers
 from collections.abc import Mapping
 
+from valueint.inference.rounds import Budget
+
 METHODS = ("nuts", "svi")
 INITS = ("svi", "median")
 # how a hierarchical fit samples its subjects' parameters (``valueint.inference.sampling``)
@@ -47,7 +49,13 @@ class SamplerSettings:
     - ``precision``: the floating-point type of the likelihood's trial loop (``"auto"``:
       float32 on large data sets, see ``valueint.trials.population.likelihood_dtype``);
     - ``svi_steps``, ``svi_learning_rate``, ``svi_guide``: the SVI fit (Adam steps, its
-      learning rate, a mean-field ``"normal"`` or full-rank ``"multivariate"`` guide).
+      learning rate, a mean-field ``"normal"`` or full-rank ``"multivariate"`` guide);
+    - ``until_converged``: after the warmup and draws, keep every chain going from its
+      adapted state in rounds of ``draws`` more, adapting again at a higher target
+      acceptance after divergences, until every posterior quantity meets the convergence
+      criterion or the budget is spent (``valueint.inference.rounds``): at most
+      ``budget_iterations`` NUTS iterations per chain, warmup included (None: 5 x
+      (warmup + draws)), and ``budget_seconds`` of sampling (None: no limit).
     """
 
     method: str = "nuts"
@@ -66,6 +74,9 @@ class SamplerSettings:
     svi_steps: int = 5000
     svi_learning_rate: float = 0.01
     svi_guide: str = "normal"
+    until_converged: bool = False
+    budget_iterations: int | None = None
+    budget_seconds: float | None = None
 
     def __post_init__(self) -> None:
         for name, allowed in (
@@ -102,6 +113,19 @@ class SamplerSettings:
             )
         if not self.svi_learning_rate > 0:
             raise ValueError(f"svi_learning_rate must be positive; got {self.svi_learning_rate}")
+        if not isinstance(self.until_converged, bool):
+            raise ValueError(f"until_converged must be True or False; got {self.until_converged!r}")
+        if self.until_converged and self.method != "nuts":
+            raise ValueError("until_converged samples NUTS chains: it needs method='nuts'")
+        if self.until_converged and self.chains < 2:
+            raise ValueError(
+                "until_converged needs at least 2 chains (R-hat cannot judge one chain): "
+                "give chains >= 2, or until_converged = false for draws of a fixed number"
+            )
+        if self.budget_iterations is not None:
+            _check_integer("budget_iterations", self.budget_iterations, 1)
+        if self.budget_seconds is not None and not self.budget_seconds > 0:
+            raise ValueError(f"budget_seconds must be positive; got {self.budget_seconds!r}")
 
     @classmethod
     def fields(cls) -> tuple[str, ...]:
@@ -128,6 +152,12 @@ class SamplerSettings:
         return (base or cls()).replace(**known)
 
     @property
+    def budget(self) -> Budget:
+        """What sampling until converged may spend, with the default filled in."""
+        budget = Budget(iterations=self.budget_iterations, seconds=self.budget_seconds)
+        return budget.resolved(self.warmup, self.draws)
+
+    @property
     def chains_run(self) -> int:
         """The chains a fit with these settings has: one for SVI."""
         return self.chains if self.method == "nuts" else 1
@@ -146,12 +176,32 @@ def resolve_settings(
     settings: SamplerSettings | Mapping | None, defaults: SamplerSettings, **changes
 ) -> SamplerSettings:
     """``settings`` (a SamplerSettings, a mapping of changes, or None for ``defaults``),
-    with ``changes`` on top."""
+    with ``changes`` on top.  A change ``budget`` (a ``valueint.inference.rounds.Budget``,
+    or a number of seconds) sets ``budget_iterations`` and ``budget_seconds``."""
+    changes = _with_budget(changes)
     if settings is None:
         settings = defaults
     elif not isinstance(settings, SamplerSettings):
-        settings = defaults.replace(**dict(settings))
+        settings = defaults.replace(**_with_budget(settings))
     return settings.replace(**changes) if changes else settings
+
+
+def _with_budget(changes: Mapping) -> dict:
+    changes = dict(changes)
+    if "budget" in changes:
+        changes.update(budget_settings(changes.pop("budget")))
+    return changes
+
+
+def budget_settings(budget) -> dict:
+    """The settings of a budget: a ``Budget``, a number of seconds, or None (the default)."""
+    if budget is None:
+        return {"budget_iterations": None, "budget_seconds": None}
+    if isinstance(budget, Budget):
+        return {"budget_iterations": budget.iterations, "budget_seconds": budget.seconds}
+    if isinstance(budget, numbers.Real) and not isinstance(budget, bool):
+        return {"budget_seconds": float(budget)}
+    raise TypeError(f"a budget is a Budget or a number of seconds; got {budget!r}")
 
 
 def _check_integer(name: str, value, low: int) -> None:

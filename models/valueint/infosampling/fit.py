@@ -62,6 +62,7 @@ from valueint.inference.diagnostics import warn_diagnostics
 from valueint.inference.fit_files import data_hash, run_attrs
 from valueint.inference.parameters import constrain_value
 from valueint.inference.reparam import SUBJECT_SITE
+from valueint.inference.rounds import until_for
 from valueint.inference.settings import SamplerSettings, resolve_settings
 from valueint.inference.whitening import (
     WHITENED_SUFFIX,
@@ -232,10 +233,10 @@ def fit_sampling(
     )
     dense = settings.mass_matrix == "population"
 
-    def run(approximation, starts, n_warmup, n_draws, key, population_mass):
+    def run(approximation, starts, n_warmup, n_draws, key, population_mass, until=None):
         """NUTS from one start per chain, the population block's inverse mass matrix
         starting at ``population_mass``; the participants' theta added to the samples."""
-        samples, extra, adapted = run_mcmc(
+        samples, extra, adapted, rounds = run_mcmc(
             whitened_model,
             (model, cells, matrices, varying, *_arrays(approximation)),
             key,
@@ -248,9 +249,19 @@ def fit_sampling(
             block_inverse_mass=population_mass,
             dense_block=dense,
             progress=progress,
+            until=until,
         )
         samples[SUBJECT_SITE] = _subject_theta(model, samples, matrices, approximation, varying)
-        return samples, extra, adapted
+        return samples, extra, adapted, rounds
+
+    def posterior_of(approximation):
+        """The posterior of kept samples of the whitened model (for the rounds' judge)."""
+
+        def build(samples):
+            theta = _subject_theta(model, samples, matrices, approximation, varying)
+            return posterior_dataset(model, design, subject_ids, {**samples, SUBJECT_SITE: theta})
+
+        return build
 
     start = time.perf_counter()
     # the pilot: the Hessian's coordinates miss where a participant's likelihood is far
@@ -265,7 +276,7 @@ def fit_sampling(
         unconstrained_starts([init]),
         population_sites,
     )
-    pilot, _, population_mass = run(
+    pilot, _, population_mass, _ = run(
         approximation,
         jittered_starts(init, chains, seed),
         settings.pilot_warmup,
@@ -279,8 +290,9 @@ def fit_sampling(
         for c in range(chains)
     ]
     # the main run keeps the pilot's adapted population block (its coordinates are unchanged)
-    samples, extra, _ = run(
-        approximation, starts, settings.warmup, settings.draws, key_main, population_mass
+    until = until_for(settings, posterior_of(approximation))
+    samples, extra, _, rounds = run(
+        approximation, starts, settings.warmup, settings.draws, key_main, population_mass, until
     )
     sampling_s = time.perf_counter() - start
     tree = _fit_tree(model, data, design, paths, samples, extra, loglik_batch)
@@ -289,6 +301,8 @@ def fit_sampling(
         "varying": [model.parameter_names[i] for i in varying],
         "chain_method": "parallel" if jax.local_device_count() >= chains else "sequential",
     }
+    if rounds is not None:
+        record.update(rounds.record())
     timing = {"seed": seed, "data_sha256": data_sha256(data.trials), "sampling_time_s": sampling_s}
     tree.attrs.update(run_attrs("infosampling", model, settings, record, **timing))
     tree.attrs["covariate_design"] = design.to_json()
@@ -418,9 +432,11 @@ def _subject_theta(model, samples, matrices, approximation, varying) -> np.ndarr
     return np.asarray(theta).reshape(chains, draws, *theta.shape[1:])
 
 
-def _fit_tree(model, data, design, paths, samples, extra, batch) -> xr.DataTree:
+def posterior_dataset(model, design, subject_ids, samples) -> xr.Dataset:
+    """The fit's posterior group from samples {site: [chain, draw, ...]} that hold the
+    participants' unconstrained parameters (``SUBJECT_SITE``)."""
     n_chains, n_draws = samples[SUBJECT_SITE].shape[:2]
-    subject_ids = np.asarray(list(data.subjects.index))
+    subject_ids = np.asarray(subject_ids)
     natural = subject_parameters(model, samples)
     coords = {"chain": np.arange(n_chains), "draw": np.arange(n_draws), "subject": subject_ids}
     posterior = {p: (("chain", "draw", "subject"), natural[p]) for p in model.parameter_names}
@@ -438,7 +454,15 @@ def _fit_tree(model, data, design, paths, samples, extra, batch) -> xr.DataTree:
         coords[f"coef_{p.name}_dim"] = np.asarray(design.labels(p.name))
         if f"sigma_{p.name}" in samples:
             posterior[f"sigma_{p.name}"] = (("chain", "draw"), samples[f"sigma_{p.name}"])
-    posterior = xr.Dataset(posterior, coords=coords)
+    return xr.Dataset(posterior, coords=coords)
+
+
+def _fit_tree(model, data, design, paths, samples, extra, batch) -> xr.DataTree:
+    n_chains, n_draws = samples[SUBJECT_SITE].shape[:2]
+    subject_ids = np.asarray(list(data.subjects.index))
+    natural = subject_parameters(model, samples)
+    coords = {"chain": np.arange(n_chains), "draw": np.arange(n_draws), "subject": subject_ids}
+    posterior = posterior_dataset(model, design, subject_ids, samples)
     flat = {p: v.reshape(n_chains * n_draws, -1) for p, v in natural.items()}
     loglik = pointwise_loglik(model, flat, paths, batch).reshape(n_chains, n_draws, -1)
     trials = data.trials

@@ -47,6 +47,7 @@ from valueint.inference.diagnostics import FitWarning, diagnostics, posterior_su
 from valueint.inference.fit_files import run_attrs
 from valueint.inference.predictive import jeffreys_interval
 from valueint.inference.psis import PARETO_K_BAD
+from valueint.inference.rounds import until_for
 from valueint.inference.settings import SamplerSettings, resolve_settings
 from valueint.paradigm.catalogue import (
     ConditionArrays,
@@ -184,17 +185,25 @@ def fit_paradigm(
         start="median",
     )
     start = time.perf_counter()
-    everything, fields, method = run_chains(
-        program, key_fit, chains=chains, model_args=(model, design, n, k), progress=progress
+    ran = run_chains(
+        program,
+        key_fit,
+        chains=chains,
+        model_args=(model, design, n, k),
+        progress=progress,
+        until=until_for(settings, functools.partial(posterior_dataset, model, paradigm)),
     )
     sampling_s = time.perf_counter() - start
-    grouped = {name: value[:, warmup:] for name, value in everything.items()}
-    fields = {name: value[:, warmup:] for name, value in fields.items()}
+    method = ran.method
+    grouped = {name: value[:, warmup:] for name, value in ran.samples.items()}
+    fields = {name: value[:, warmup:] for name, value in ran.fields.items()}
 
     z = grouped["z"].reshape(-1, len(model.parameters))
     evidence = log_marginal_likelihood(model, design, counts, z, evidence_samples, seed)
     idata = _fit_tree(model, paradigm, counts, grouped, fields, key_predict)
     record = {"evidence_samples": evidence_samples, "chain_method": method}
+    if ran.rounds is not None:
+        record.update(ran.rounds.record())
     timing = {"seed": seed, "data_sha256": counts.sha256(), "sampling_time_s": sampling_s}
     idata.attrs.update(run_attrs("paradigm", model, settings, record, **timing))
     idata.attrs.update(
@@ -218,13 +227,21 @@ def check_settings(settings: SamplerSettings) -> None:
         raise ValueError(f"paradigm models are fitted by NUTS; got method={settings.method!r}")
 
 
-def _fit_tree(model, paradigm, counts, grouped, fields, key) -> xr.DataTree:
-    n_chains, n_draws = grouped["z"].shape[:2]
+def posterior_dataset(model, paradigm, grouped) -> xr.Dataset:
+    """The fit's posterior group from samples {site: [chain, draw, ...]}."""
+    n_chains, n_draws = grouped["p"].shape[:2]
     conditions = np.asarray(paradigm.condition_names)
     coords = {"chain": np.arange(n_chains), "draw": np.arange(n_draws), "condition": conditions}
     posterior = {name: (("chain", "draw"), grouped[name]) for name in model.parameter_names}
     posterior["p"] = (("chain", "draw", "condition"), grouped["p"])
-    posterior = xr.Dataset(posterior, coords=coords)
+    return xr.Dataset(posterior, coords=coords)
+
+
+def _fit_tree(model, paradigm, counts, grouped, fields, key) -> xr.DataTree:
+    n_chains, n_draws = grouped["z"].shape[:2]
+    conditions = np.asarray(paradigm.condition_names)
+    coords = {"chain": np.arange(n_chains), "draw": np.arange(n_draws), "condition": conditions}
+    posterior = posterior_dataset(model, paradigm, grouped)
 
     log_likelihood = child_log_likelihood(grouped["p"], counts, coords["chain"], coords["draw"])
     replicate = np.asarray(

@@ -49,6 +49,7 @@ class RefLearner:
         self.ck = [0.0, 0.0]  # choice kernel
         self.n = [0, 0]  # bayes: outcomes seen of each option, and their sum
         self.outcome_sum = [0.0, 0.0]
+        self.last = None  # rw_wsls: (choice, outcome) of the block's last observed trial
         if model in ISR_MODELS:
             n_features = opts["features"].shape[1]
             self.mean = np.zeros(n_features)
@@ -66,11 +67,22 @@ class RefLearner:
 
     def logit(self, context: int, present: float) -> float:
         p, m = self.p, self.model
-        if m in ("rw", "rw_recipient", "value_recipient", "rw_asym", "bayes"):
+        if m in ("rw", "rw_recipient", "value_recipient", "rw_asym", "rw_anti"):
             return p["beta"] * (self.q[1] - self.q[0])
+        if m in ("bayes", "bayes_recipient"):
+            return p["beta"] * (self.q[1] - self.q[0])
+        if m == "rw_wsls":
+            p_rl = sigmoid(p["beta"] * (self.q[1] - self.q[0]))
+            if self.last is None:
+                p_ws = 0.5
+            else:
+                choice, outcome = self.last
+                p_ws = float(choice == 1) if outcome > 0 else float(choice == 0)
+            p1 = (1 - p["omega"]) * p_rl + p["omega"] * p_ws
+            return math.log(p1) - math.log(1 - p1)
         if m == "choice_kernel":
             return p["beta_c"] * (self.ck[1] - self.ck[0])
-        if m in ("rw_ck", "rw_asym_ck", "bayes_ck"):
+        if m in ("rw_ck", "rw_asym_ck", "bayes_ck", "rw_anti_ck"):
             return p["beta"] * (self.q[1] - self.q[0]) + p["beta_c"] * (self.ck[1] - self.ck[0])
         # isr / no_internalization
         w = p.get("w", 0.0)
@@ -81,8 +93,13 @@ class RefLearner:
 
     def update(self, choice: int, outcome: float, praise: float, context: int, present: float):
         p, m = self.p, self.model
-        if m in ("rw", "rw_ck", *ISR_MODELS):
+        if m in ("rw", "rw_ck", "rw_wsls", *ISR_MODELS):
             self.q[choice] += p["alpha"] * (outcome - self.q[choice])
+            self.last = (choice, outcome)
+        elif m in ("rw_anti", "rw_anti_ck"):
+            # the other symbol's value moves towards the complement of the outcome
+            self.q[choice] += p["alpha"] * (outcome - self.q[choice])
+            self.q[1 - choice] += p["alpha"] * ((1.0 - outcome) - self.q[1 - choice])
         elif m == "rw_recipient":
             alpha = (p["alpha_self"], p["alpha_other"], p["alpha_none"])[context]
             self.q[choice] += alpha * (outcome - self.q[choice])
@@ -99,7 +116,13 @@ class RefLearner:
             self.outcome_sum[choice] += outcome
             prior = p["kappa"] * float(self.o["q_init"])
             self.q[choice] = (prior + self.outcome_sum[choice]) / (p["kappa"] + self.n[choice])
-        if m in ("choice_kernel", "rw_ck", "rw_asym_ck", "bayes_ck"):
+        elif m == "bayes_recipient":
+            # each step moves 1 / (kappa + n) of the way, kappa that of the trial's
+            # recipient (the running mean above when a block keeps one recipient)
+            kappa = (p["kappa_self"], p["kappa_other"], p["kappa_none"])[context]
+            self.n[choice] += 1
+            self.q[choice] += (outcome - self.q[choice]) / (kappa + self.n[choice])
+        if m in ("choice_kernel", "rw_ck", "rw_asym_ck", "bayes_ck", "rw_anti_ck"):
             for k in range(2):
                 chosen = 1.0 if k == choice else 0.0
                 self.ck[k] += p["alpha_c"] * (chosen - self.ck[k])

@@ -319,6 +319,17 @@ KAPPA = Parameter(
     "value by 1 / (kappa + n))",
 )
 
+
+def kappa(name: str, recipient: str) -> Parameter:
+    """``KAPPA`` for the blocks whose reward is for ``recipient``."""
+    description = f"weight of the initial value, in outcomes, when the reward is for {recipient}"
+    return Parameter(name, 0.0, math.inf, "log", 0.0, 1.5, description)
+
+
+#   omega on (0, 1), logit-normal(0, 1.5), as a learning rate: median 0.5, 95% within
+#     (0.05, 0.95).
+OMEGA = learning_rate("omega", "weight of win-stay/lose-shift in the choice mixture")
+
 W_ISR = Parameter(
     "w", 0.0, math.inf, "log", 0.0, 1.0, "weight of the internalized praise when no one watches"
 )
@@ -408,6 +419,39 @@ DEFINITIONS = (
         (KAPPA, BETA, ALPHA_C, BETA_C),
         (*CORE, "outcome"),
         delta_rules.bayes_ck,
+    ),
+    (
+        "bayes_recipient",
+        "bayes with one initial-value weight kappa per recipient (self, other, no one)",
+        (
+            kappa("kappa_self", "oneself"),
+            kappa("kappa_other", "another"),
+            kappa("kappa_none", "no one"),
+            BETA,
+        ),
+        (*CORE, "outcome", "context"),
+        delta_rules.bayes_recipient,
+    ),
+    (
+        "rw_anti",
+        "Rescorla-Wagner on anticorrelated symbols: the unchosen value moves towards 1 - outcome",
+        (ALPHA, BETA),
+        (*CORE, "outcome"),
+        delta_rules.rw_anti,
+    ),
+    (
+        "rw_anti_ck",
+        "rw_anti plus a choice kernel",
+        (ALPHA, BETA, ALPHA_C, BETA_C),
+        (*CORE, "outcome"),
+        delta_rules.rw_anti_ck,
+    ),
+    (
+        "rw_wsls",
+        "a mixture of win-stay/lose-shift (weight omega) and Rescorla-Wagner's softmax",
+        (ALPHA, BETA, OMEGA),
+        (*CORE, "outcome"),
+        delta_rules.rw_wsls,
     ),
 )
 

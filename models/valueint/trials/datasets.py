@@ -380,5 +380,10 @@ register_dataset(
         "trials",
         load_cutler2021,
         "prosocial learning in young and older adults (Cutler et al. 2021)",
+        # Q of both symbols at a block's start: 0.5, the mean payoff of a symbol (12 of 16
+        # trials pay the better one, 4 the worse).  With 0 a first unrewarded choice
+        # teaches a delta rule nothing (the chosen value stays at 0, the other's), yet
+        # participants switch after it.
+        model_options={"q_init": 0.5},
     )
 )

@@ -18,13 +18,24 @@ and choice follows sigmoid(beta (Q_1 - Q_0)):
 * ``bayes``            each option's value is the posterior mean of its payoff rate: Q
                        starts at q_init with the weight of kappa pseudo-observations, so the
                        n-th outcome of an option moves it at rate 1 / (kappa + n) [kappa, beta];
-* ``bayes_ck``         ``bayes`` plus a choice kernel [kappa, beta, alpha_c, beta_c].
+* ``bayes_ck``         ``bayes`` plus a choice kernel [kappa, beta, alpha_c, beta_c];
+* ``bayes_recipient``  ``bayes`` with one kappa per recipient/context [kappa_self,
+                       kappa_other, kappa_none, beta];
+* ``rw_anti``          the two symbols are anticorrelated: the chosen value moves towards
+                       the outcome and the other's towards its complement 1 - outcome (an
+                       unrewarded choice is evidence for the other symbol; outcomes on
+                       [0, 1]) [alpha, beta];
+* ``rw_anti_ck``       ``rw_anti`` plus a choice kernel [alpha, beta, alpha_c, beta_c];
+* ``rw_wsls``          a mixture: with weight omega, win-stay/lose-shift (repeat a
+                       rewarded choice, switch after an unrewarded one, a coin flip on a
+                       block's first trial), else ``rw``'s softmax [alpha, beta, omega].
 
 Why Q starts at 0 and what identifies w is said once, in ``valueint.trials.catalogue``.
 """
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 
 from valueint.trials.learning import N_OPTIONS, LearningRule, valence_rate
@@ -188,4 +199,72 @@ bayes_ck = LearningRule(
     ),
     delta_rule=lambda p, o, b: (_experience_rates(p["kappa"], b), b.outcome),
     choice_kernel=True,
+)
+
+
+def _kappas(p, context):
+    return _contextual((p["kappa_self"], p["kappa_other"], p["kappa_none"]), context)
+
+
+bayes_recipient = LearningRule(
+    init=lambda p, o, dtype: _bayes_init(o, dtype),
+    logit=lambda p, o, s, t: p["beta"] * (s[0][1] - s[0][0]),
+    update=lambda p, o, s, t: bayes_step(s, t.choice, t.outcome, _kappas(p, t.context)),
+    delta_rule=lambda p, o, b: (_experience_rates(_kappas(p, b.context), b), b.outcome),
+)
+
+
+def anti_step(q, choice, outcome, alpha):
+    """Both values move at rate alpha: the chosen one towards the outcome, the other
+    towards 1 - outcome."""
+    chosen = one_hot(choice, q.dtype)
+    target = chosen * outcome + (1.0 - chosen) * (1.0 - outcome)
+    return q + alpha * (target - q)
+
+
+rw_anti = LearningRule(
+    init=lambda p, o, dtype: initial_values(o, dtype),
+    logit=lambda p, o, q, t: p["beta"] * (q[1] - q[0]),
+    update=lambda p, o, q, t: anti_step(q, t.choice, t.outcome, p["alpha"]),
+)
+
+rw_anti_ck = LearningRule(
+    init=lambda p, o, dtype: (initial_values(o, dtype), jnp.zeros(N_OPTIONS, dtype)),
+    logit=lambda p, o, s, t: p["beta"] * (s[0][1] - s[0][0]) + p["beta_c"] * (s[1][1] - s[1][0]),
+    update=lambda p, o, s, t: (
+        anti_step(s[0], t.choice, t.outcome, p["alpha"]),
+        _ck_step(s[1], t.choice, p["alpha_c"]),
+    ),
+)
+
+
+def _wsls_init(options, dtype):
+    """(Q, the win-stay/lose-shift choice's P(option 1)): a coin flip before any outcome."""
+    return initial_values(options, dtype), jnp.asarray(0.5, dtype)
+
+
+def _wsls_logit(p, state, _trial):
+    """log-odds of option 1 under the mixture (1 - omega) softmax + omega WSLS, in log
+    space so that a sure WSLS choice (P = 0 or 1) stays finite."""
+    q, p_shift = state
+    x = p["beta"] * (q[1] - q[0])
+    log_rl, log_wsls = jnp.log1p(-p["omega"]), jnp.log(p["omega"])
+    with_zero = jnp.where(p_shift > 0, jnp.log(jnp.maximum(p_shift, 1e-30)), -jnp.inf)
+    without = jnp.where(p_shift < 1, jnp.log(jnp.maximum(1.0 - p_shift, 1e-30)), -jnp.inf)
+    log_p1 = jnp.logaddexp(log_rl + jax.nn.log_sigmoid(x), log_wsls + with_zero)
+    log_p0 = jnp.logaddexp(log_rl + jax.nn.log_sigmoid(-x), log_wsls + without)
+    return log_p1 - log_p0
+
+
+def _wsls_update(p, state, trial):
+    q, _ = state
+    stay = trial.outcome > 0
+    next_one = jnp.where(stay, trial.choice == 1, trial.choice == 0).astype(q.dtype)
+    return rw_step(q, trial.choice, trial.outcome, p["alpha"]), next_one
+
+
+rw_wsls = LearningRule(
+    init=lambda p, o, dtype: _wsls_init(o, dtype),
+    logit=lambda p, o, s, t: _wsls_logit(p, s, t),
+    update=lambda p, o, s, t: _wsls_update(p, s, t),
 )

@@ -38,6 +38,7 @@ import numpy as np
 import numpyro
 import xarray as xr
 
+from valueint.datasets import data_model_options
 from valueint.inference.covariates import (
     CovariateFormulas,
     build_design,
@@ -47,6 +48,7 @@ from valueint.inference.covariates import (
 from valueint.inference.diagnostics import warn_diagnostics
 from valueint.inference.fit_files import run_attrs
 from valueint.inference.parameters import constrain_value
+from valueint.inference.rounds import until_for
 from valueint.inference.sampling import (
     fixed_centeredness,
     run_nuts,
@@ -117,6 +119,8 @@ def fit(
     the population block gets a dense mass matrix.  ``"auto"`` (the default, cheaper to
     compile for short fits) learns one centeredness per subject and parameter instead;
     ``"centered"`` or ``"noncentered"`` fix it.
+    ``options`` are the model's options (``q_init``, ...), over those that ``data``
+    carries from its named data set (``valueint.datasets.NamedDataset.model_options``).
     ``predictive_draws`` posterior draws (thinned evenly) feed the simulated choices.
     Parameters and the log density are float64; the per-trial loop of the likelihood runs
     in ``precision`` (``"auto"``: float32 above 5,000 observed trials, see
@@ -125,6 +129,8 @@ def fit(
     """
     numpyro.enable_x64()
     settings = resolve_settings(settings, DEFAULT_SETTINGS, **sampler)
+    # a named data set's declared options first (``valueint.datasets``); the given win
+    options = {**data_model_options(data), **(options or {})} or None
     spec = resolve_spec(model)
     if isinstance(group_covariates, str):
         group_covariates = (group_covariates,)
@@ -168,6 +174,13 @@ def fit(
             progress=progress,
             sites=subject_sites + group_sites,
             subject_loglik=subject_total_loglik(spec, options),
+            posterior_of=functools.partial(
+                posterior_dataset,
+                spec,
+                np.asarray(fit_data.subject_ids),
+                covariate_design=design,
+                group_sites=group_sites,
+            ),
         )
     else:
         sites = subject_sites + group_sites
@@ -225,10 +238,12 @@ def _sample_nuts(
     progress,
     sites,
     subject_loglik,
+    posterior_of,
 ):
     """NUTS after the warm start that the settings' ``init`` and ``parameterization`` ask
-    for (see ``valueint.inference.sampling``); the samples, stats and a record of what was
-    done."""
+    for (see ``valueint.inference.sampling``), in rounds until converged where the
+    settings say so (judged on the posterior ``posterior_of(samples)`` builds); the
+    samples, stats and a record of what was done."""
     init, parameterization = settings.init, settings.parameterization
     whiten = hierarchical and parameterization == "whitened"
     fixed = fixed_centeredness(parameterization, shape) if hierarchical and not whiten else None
@@ -248,6 +263,7 @@ def _sample_nuts(
         "max_tree_depth": settings.max_tree_depth,
         "progress": progress,
         "sites": sites,
+        "until": until_for(settings, posterior_of),
     }
     record = {"init": init, "mass_matrix": settings.mass_matrix}
     init_values = None
@@ -452,6 +468,21 @@ def _population_terms(spec: ModelSpec, covariate_design, samples, coords) -> dic
     return variables
 
 
+def posterior_dataset(spec, subject_ids, samples, covariate_design, group_sites) -> xr.Dataset:
+    """The fit's posterior group from samples {site: [chain, draw, ...]}."""
+    n_chains, n_draws = next(iter(samples.values())).shape[:2]
+    posterior = {}
+    coords = {"chain": np.arange(n_chains), "draw": np.arange(n_draws), "subject": subject_ids}
+    for name in spec.parameter_names:
+        posterior[name] = (("chain", "draw", "subject"), samples[name])
+    for name in group_sites:
+        if not name.startswith("population_coef_"):
+            posterior[name] = (("chain", "draw"), samples[name])
+    if covariate_design is not None:
+        posterior.update(_population_terms(spec, covariate_design, samples, coords))
+    return xr.Dataset(posterior, coords=coords)
+
+
 def _build_fit_tree(
     spec, fit_data, samples, stats, covariate_design, options, key, *, predictive_draws, group_sites
 ):
@@ -479,16 +510,7 @@ def _build_fit_tree(
     for covariate in fit_data.covariates:
         obs_coords[covariate.name] = ("obs", np.asarray(covariate.labels)[covariate.codes[s_idx]])
 
-    posterior = {}
-    coords = {"chain": chain, "draw": draw, "subject": subject_ids}
-    for name in spec.parameter_names:
-        posterior[name] = (("chain", "draw", "subject"), samples[name])
-    for name in group_sites:
-        if not name.startswith("population_coef_"):
-            posterior[name] = (("chain", "draw"), samples[name])
-    if covariate_design is not None:
-        posterior.update(_population_terms(spec, covariate_design, samples, coords))
-    posterior = xr.Dataset(posterior, coords=coords)
+    posterior = posterior_dataset(spec, subject_ids, samples, covariate_design, group_sites)
 
     flat = {name: samples[name].reshape(n_chains * n_draws, -1) for name in spec.parameter_names}
     loglik = pointwise_loglik(spec, options, arrays, flat).reshape(n_chains, n_draws, n_obs)

@@ -51,11 +51,15 @@ DESIGNS = {
     "paradigm": {"size": 30},
     "infosampling": {"size": 30},
 }
+# Every replication samples until converged (``valueint.inference.rounds``), within 3x its
+# warmup + draws: SBC tests the sampler as a fit of real data would run it.
+UNTIL_CONVERGED = {"until_converged": True, "budget_iterations": 1800}
 SAMPLERS = {
     "trials": {"chains": 2, "warmup": 300, "draws": 300, "target_accept_prob": 0.9},
     "paradigm": {"chains": 2, "warmup": 300, "draws": 300},
     "infosampling": {"chains": 2, "warmup": 300, "draws": 300},
 }
+SAMPLERS = {family: {**sampler, **UNTIL_CONVERGED} for family, sampler in SAMPLERS.items()}
 # design options a family's jobs may add (``task``: a trial task) or must give
 OPTIONAL = {"trials": ("task",), "paradigm": ("paradigm",), "infosampling": ("data",)}
 REQUIRED = {"paradigm": ("paradigm",), "infosampling": ("data",)}

@@ -30,7 +30,15 @@ LEVELS = {"paradigm": "paradigm", "trial": "trials"}
 TRUTH_SOURCES = ("values", "prior", "posterior")
 # the sampler's changes to each family's defaults (any sampler setting may be given)
 FIT_DEFAULTS = {
-    "paradigm": {"method": "nuts", "chains": 2, "warmup": 500, "draws": 500},
+    # sampled until converged, within 3x its warmup + draws (``valueint.inference.rounds``)
+    "paradigm": {
+        "method": "nuts",
+        "chains": 2,
+        "warmup": 500,
+        "draws": 500,
+        "until_converged": True,
+        "budget_iterations": 3000,
+    },
     "trial": {
         "method": "svi",
         "chains": 2,

@@ -41,3 +41,18 @@ def test_bad_sampler_settings_are_named(changes, says):
     with pytest.raises((ValueError, TypeError)) as caught:
         ProsocialSettings.full(changes)
     assert says in str(caught.value)
+
+
+def test_the_start_value_is_the_data_sets_declared_one():
+    """One default per data set: the analysis starts Q where ``valueint fit cutler2021``
+    does, the value the data set declares."""
+    from valueint.datasets import NAMED_DATASETS
+
+    declared = NAMED_DATASETS.get("cutler2021").model_options["q_init"]
+    assert ProsocialSettings().q_init == ProsocialSettings.full().q_init == declared == 0.5
+
+
+def test_the_full_analysis_samples_until_converged_within_a_stated_budget():
+    sampler = ProsocialSettings.full().sampler
+    assert sampler.until_converged and sampler.budget.seconds == 600.0
+    assert not ProsocialSettings.quick().sampler.until_converged  # a pipeline check

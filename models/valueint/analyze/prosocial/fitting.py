@@ -3,6 +3,7 @@ model, its diagnostics, and the PSIS-LOO comparison leaving out one trial or one
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Callable, Mapping
 
@@ -70,6 +71,12 @@ def fit_one(prepared, settings, name, q_init, report, progress=False, position="
             warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
     diag = diagnostics(idata)
     verdict = "converged" if diag.converged else "NOT converged"
+    rounds = json.loads(idata.attrs["settings"]).get("rounds")
+    if rounds:
+        verdict += (
+            f" after {len(rounds)} round(s), {rounds[-1]['kept_draws']} draws per chain at "
+            f"target acceptance {rounds[-1]['target_accept_prob']:g}"
+        )
     report(
         f"  {verdict}: max R-hat {diag.max_rhat:.3f}, {diag.divergences} divergences, "
         f"min bulk ESS {diag.min_ess_bulk:.0f}, min tail ESS {diag.min_ess_tail:.0f}, "

@@ -191,6 +191,16 @@ def prosocial_markdown(
             for message in row["messages"].split(" | "):
                 lines.append(f"- `{row['model']}`: {message}")
     lines += ["", *coverage_section(coverage, best)]
+    lines += coverage_section(
+        tables["stay_coverage"],
+        best,
+        "Staying after a loss or a win",
+        "`stay_after_outcome.csv`: the share of trials that repeat the previous choice, "
+        "after an unrewarded (loss) or rewarded (win) previous trial, by trial in block, "
+        "against each model's one-step-ahead prediction given the participant's own "
+        "history (each trial drawn as a Bernoulli per posterior draw, so the 90% band "
+        "holds sampling noise).",
+    )
     lines += [
         "## How to read the learning curves",
         "",
@@ -203,7 +213,8 @@ def prosocial_markdown(
         "",
         "`comparison.csv/.png`, `learning_curves.csv/.png` (observed vs the best model's "
         "posterior predictive), `coverage.csv` (points inside the predictive band, every "
-        "model and panel), `parameters.csv` (every model), `parameters_by_group.png` "
+        "model and panel), `stay_after_outcome.csv` and `stay_coverage.csv` (staying after "
+        "a loss or a win, observed and predicted), `parameters.csv` (every model), `parameters_by_group.png` "
         "(best model), `diagnostics.csv`, `run.json` (settings, seeds, data hash, versions).",
         "",
     ]
@@ -286,10 +297,14 @@ def coverage_criterion(n_points: int) -> str:
     )
 
 
-def coverage_section(coverage: pd.DataFrame, best: str) -> list[str]:
-    """``summary.md`` lines on ``coverage_table``: the criterion, the table (one row per
-    model and panel) and every panel below the criterion, by name."""
+def coverage_section(
+    coverage: pd.DataFrame, best: str, title: str = "Learning curves", intro: str = ""
+) -> list[str]:
+    """``summary.md`` lines on a coverage table (``coverage_table``, ``stay_coverage``):
+    the criterion, the table (one row per model and panel) and every panel below the
+    criterion, by name."""
     n_points = int(coverage["n_points"].max())
+    panel = [c for c in ("after", "group") if c in coverage.columns]
     table = coverage.assign(
         recipient=coverage["context"],
         inside=[
@@ -297,10 +312,11 @@ def coverage_section(coverage: pd.DataFrame, best: str) -> list[str]:
         ],
         share=[f"{c:.0%}" for c in coverage["coverage"]],
         meets=coverage["meets_criterion"],
-    )[["model", "group", "recipient", "inside", "share", "meets"]]
+    )[["model", *panel, "recipient", "inside", "share", "meets"]]
     lines = [
-        "## Learning curves: posterior predictive coverage",
+        f"## {title}: posterior predictive coverage",
         "",
+        *([intro, ""] if intro else []),
         coverage_criterion(n_points),
         "",
         markdown_table(table),
@@ -313,7 +329,8 @@ def coverage_section(coverage: pd.DataFrame, best: str) -> list[str]:
             lines.append(f"- {label}: every panel meets the criterion.")
         else:
             panels = ", ".join(
-                f"{r.group}, reward for {CONTEXT_NAMES.get(r.context, r.context)} "
+                ("after a " + r.after + ", " if "after" in panel else "")
+                + f"{r.group}, reward for {CONTEXT_NAMES.get(r.context, r.context)} "
                 f"({r.coverage:.0%})"
                 for r in rows.itertuples()
             )

@@ -55,11 +55,21 @@ from valueint.analyze.prosocial.fitting import (
 from valueint.analyze.prosocial.parameters import parameters_table
 from valueint.analyze.prosocial.report import prosocial_markdown
 from valueint.analyze.prosocial.settings import COMMAND, ProsocialSettings
+from valueint.analyze.prosocial.stay import stay_coverage, stay_table
 from valueint.jobs import QUIET, Engine
 from valueint.records import report_paths
 
 # what the analysis writes: tables (CSV), figures (PNG and PDF), records
-TABLES = ("comparison", "learning_curves", "coverage", "initial_value", "parameters", "diagnostics")
+TABLES = (
+    "comparison",
+    "learning_curves",
+    "coverage",
+    "stay_after_outcome",
+    "stay_coverage",
+    "initial_value",
+    "parameters",
+    "diagnostics",
+)
 FIGURES = ("comparison", "learning_curves", "parameters_by_group")
 
 
@@ -168,16 +178,22 @@ def run_prosocial_analysis(
         compare_messages = [*compare_messages, *kfold_messages]
     curves = learning_curves_table(prepared.frame, fits, prepared.groups)
     coverage = coverage_table(curves)
+    stays = stay_table(fits, prepared.groups, settings.seed)
+    stays_covered = stay_coverage(stays)
     parameters = parameters_table(fits, prepared.groups)
     diagnostics = diagnostics_table(judged)
 
-    tables = dict(
-        zip(
-            TABLES,
-            (comparison, curves, coverage, initial_value, parameters, diagnostics),
-            strict=True,
-        )
+    made_tables = (
+        comparison,
+        curves,
+        coverage,
+        stays,
+        stays_covered,
+        initial_value,
+        parameters,
+        diagnostics,
     )
+    tables = dict(zip(TABLES, made_tables, strict=True))
     if settings.kfold is not None:
         tables["kfold"] = kfold
     for stem, table in tables.items():
@@ -230,6 +246,13 @@ def run_prosocial_analysis(
                 model: {
                     f"{r.group}/{r.context}": round(float(r.coverage), 4)
                     for r in coverage[coverage["model"] == model].itertuples()
+                }
+                for model in fits
+            },
+            "stay_after_outcome_by_model": {
+                model: {
+                    f"after {r.after}/{r.group}/{r.context}": round(float(r.coverage), 4)
+                    for r in stays_covered[stays_covered["model"] == model].itertuples()
                 }
                 for model in fits
             },

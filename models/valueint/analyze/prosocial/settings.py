@@ -5,16 +5,39 @@ from __future__ import annotations
 
 import dataclasses
 
+from valueint.datasets import NAMED_DATASETS
 from valueint.inference.settings import SamplerSettings
 
-# the default family: the recipient hypotheses, the perseveration baseline, and two
-# learners with a choice kernel, one of them learning at different rates from outcomes
-# above and below the chosen value (``rw_asym_ck``, the best by PSIS-LOO in an
-# exploratory fit, ahead of ``rw_ck`` by 55 +/- 14 elpd)
-COMPARED_MODELS = ("rw", "rw_recipient", "value_recipient", "choice_kernel", "rw_ck", "rw_asym_ck")
-# also fitted on request (``--models``): the asymmetric learner without the choice kernel,
-# and learning rates that fall with experience
-EXTRA_MODELS = ("rw_asym", "bayes", "bayes_ck")
+
+def dataset_option(name: str):
+    """A model option that the Cutler et al. data set declares."""
+    import valueint.trials.datasets  # noqa: F401  (registers the data set)
+
+    return NAMED_DATASETS.get("cutler2021").model_options[name]
+
+
+# the default family: the recipient hypotheses, the perseveration baseline, two learners
+# with a choice kernel, one of them learning at different rates from outcomes above and
+# below the chosen value; learners whose step shrinks with experience (``bayes``, with a
+# choice kernel and per recipient), which can move far on a block's first outcome and
+# little later; symbols learned as anticorrelated (an unrewarded choice is evidence for
+# the other); and a win-stay/lose-shift mixture
+COMPARED_MODELS = (
+    "rw",
+    "rw_recipient",
+    "value_recipient",
+    "choice_kernel",
+    "rw_ck",
+    "rw_asym_ck",
+    "bayes",
+    "bayes_ck",
+    "bayes_recipient",
+    "rw_anti",
+    "rw_anti_ck",
+    "rw_wsls",
+)
+# also fitted on request (``--models``): the asymmetric learner without the choice kernel
+EXTRA_MODELS = ("rw_asym",)
 FITTABLE_MODELS = (*COMPARED_MODELS, *EXTRA_MODELS)
 GROUP_ORDER = ("young", "older")  # the first is the reference level
 CONTEXT_ORDER = ("self", "other", "none")
@@ -33,18 +56,24 @@ class ProsocialSettings:
     # warmup steps per chain that refits each subject's whitening
     # (``valueint.inference.whitening``); how subject parameters are sampled is the
     # sampler's ``parameterization`` (the full preset whitens)
+    # ... then, by default, more rounds of 1000 draws until every quantity converges: at
+    # most 6,500 iterations per chain and 10 minutes a fit (``valueint.inference.rounds``)
     sampler: SamplerSettings = SamplerSettings(
-        chains=4, draws=1000, warmup=300, pilot_warmup=200, target_accept_prob=0.9
+        chains=4,
+        draws=1000,
+        warmup=300,
+        pilot_warmup=200,
+        target_accept_prob=0.9,
+        until_converged=True,
+        budget_seconds=600.0,
     )
     seed: int = 0
     subjects_per_group: int | None = None
     predictive_draws: int = 200
-    # Q of both symbols at the start of a block (the delta-rule models' ``q_init``).  0.5,
-    # the mean payoff of a symbol (12 of 16 trials pay the better one, 4 the worse), is
-    # the default for this data set: with 0 a first unrewarded choice teaches nothing
-    # (the chosen value stays at 0 = the other's), yet participants switch after it;
-    # and the data prefer 0.5 (``initial_value.csv``, written by every full run).
-    q_init: float = 0.5
+    # Q of both symbols at the start of a block (the delta-rule models' ``q_init``): the
+    # data set's declared default (``valueint.trials.datasets``), as for every other path
+    # that fits it; ``initial_value.csv`` says whether the data prefer it
+    q_init: float = dataclasses.field(default_factory=lambda: dataset_option("q_init"))
     # also fit the best model with this initial value and compare the two (None: skip)
     q_init_alternative: float | None = 0.0
     # exact K-fold cross-validation by subject with this many folds (None: skip); the
@@ -93,10 +122,10 @@ class ProsocialSettings:
 
     @classmethod
     def quick(cls, sampler: dict | None = None, **changes) -> ProsocialSettings:
-        """10 subjects per group, 2 short chains: checks the pipeline, not the science."""
-        base = cls().sampler.replace(
-            **{"chains": 2, "draws": 150, "warmup": 150, **dict(sampler or {})}
-        )
+        """10 subjects per group, 2 short chains of fixed length: checks the pipeline, not
+        the science."""
+        short = {"chains": 2, "draws": 150, "warmup": 150, "until_converged": False}
+        base = cls().sampler.replace(**{**short, **dict(sampler or {})})
         preset = {"subjects_per_group": 10, "predictive_draws": 60}
         return cls(sampler=base, **{**preset, **changes})
 

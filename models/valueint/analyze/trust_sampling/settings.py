@@ -19,10 +19,22 @@ SAMPLER = SamplerSettings(
     pilot_draws=50,
     target_accept_prob=0.85,
     parameterization="whitened",
+    # more rounds of 500 draws until every quantity converges: at most 5,000 iterations
+    # per chain and 15 minutes a fit (``valueint.inference.rounds``)
+    until_converged=True,
+    budget_iterations=5000,
+    budget_seconds=900.0,
 )
-# K-fold refits serve prediction only: one chain each, lighter (their diagnostics are
-# kept with the folds' results)
-KFOLD_REFIT = {"chains": 1, "warmup": 200, "draws": 200}
+# K-fold refits: 2 chains each (a chain alone cannot show convergence), sampled until
+# converged within 1,800 iterations per chain and 5 minutes (their diagnostics are kept
+# with the folds' results)
+KFOLD_REFIT = {
+    "chains": 2,
+    "warmup": 300,
+    "draws": 300,
+    "budget_iterations": 1800,
+    "budget_seconds": 300.0,
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,12 +72,18 @@ class TrustSamplingSettings:
     @classmethod
     def quick(cls, sampler: dict | None = None, **changes) -> TrustSamplingSettings:
         """24 participants, short chains, 2 folds: checks the pipeline, not the science."""
-        quick = {"warmup": 150, "draws": 100, "pilot_warmup": 60, "pilot_draws": 40}
+        quick = {
+            "warmup": 150,
+            "draws": 100,
+            "pilot_warmup": 60,
+            "pilot_draws": 40,
+            "until_converged": False,
+        }
         base = SAMPLER.replace(**{**quick, **dict(sampler or {})})
         preset = {
             "subjects": 24,
             "kfold": 2,
-            "kfold_refit": {"chains": 1, "warmup": 80, "draws": 60},
+            "kfold_refit": {"chains": 1, "warmup": 80, "draws": 60, "until_converged": False},
             "predictive_draws": 40,
         }
         return cls(sampler=base, **{**preset, **changes})

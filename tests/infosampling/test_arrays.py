@@ -15,7 +15,7 @@ from valueint.infosampling import arrays, belief, catalogue
 from valueint.testing import infosampling as ref
 
 MAX = belief.MAX_TILES
-MODEL_NAMES = ("fixed_evidence", "sample_cost", "uncertainty", "confidence")
+MODEL_NAMES = ("fixed_evidence", "sample_cost", "uncertainty", "confidence", "sd_and_distance")
 SUBJECTS = 3
 TRIALS_EACH = 60
 

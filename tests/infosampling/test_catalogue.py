@@ -19,7 +19,7 @@ from valueint.testing import infosampling as ref
 
 N = belief.MAX_TILES + 1
 REACHABLE = np.tril(np.ones((N, N), bool))
-MODEL_NAMES = ("fixed_evidence", "sample_cost", "uncertainty", "confidence")
+MODEL_NAMES = ("fixed_evidence", "sample_cost", "uncertainty", "confidence", "sd_and_distance")
 TABLE_NAMES = ("log_stop", "log_continue", "log_trust", "log_distrust")
 TRIALS = 2000  # per condition
 SIMULATOR_SEED = 0
@@ -37,6 +37,7 @@ STOP = {
     "sample_cost": {"cost": 0.02, "stop_sharpness": 3.0},
     "uncertainty": {"sd_threshold": 0.12, "stop_sharpness": 5.0},
     "confidence": {"confidence": 3.0, "stop_sharpness": 5.0},
+    "sd_and_distance": {"sd_threshold": 0.12, "stop_sharpness": 5.0, "distance_weight": 2.0},
 }
 
 

@@ -45,7 +45,13 @@ The stopping rules:
   0.1 sd, left the population's trust threshold with a curvature that changed sharply
   wherever it crossed a visited belief: NUTS then ran 900 leapfrog steps a draw).
   Uncertainty that no longer bears on the decision does not keep it sampling: it is the
-  ``uncertainty`` rule plus the belief's distance to the threshold.
+  ``uncertainty`` rule plus the belief's distance to the threshold;
+- ``sd_and_distance``: the two weighed separately,
+  stop_logit = stop_sharpness * (log sd_threshold - log sd(n, g))
+  + distance_weight * log sqrt(z^2 + 1),
+  so that the data say how much each counts (``distance_weight`` = 0 is ``uncertainty``;
+  ``confidence`` ties the two weights together); the distance's weight has an age curve
+  but no participant-level spread.
 
 Parameters are natural-scale scalars (or arrays that broadcast) in a dict; the tables
 are [..., 26, 26] and jittable, vmappable and differentiable.
@@ -379,5 +385,41 @@ CONFIDENCE = register(
             _sharpness(math.log(2.0)),
         ),
         _confidence,
+    )
+)
+
+
+def _sd_and_distance(p, n, g):
+    mean_and_count = prior_of(p)
+    sd = belief.posterior_sd(*mean_and_count, n, g)
+    z = (belief.posterior_mean(*mean_and_count, n, g) - p["trust_threshold"]) / sd
+    log_distance = 0.5 * jnp.log(z**2 + SMOOTHING)
+    return (
+        p["stop_sharpness"] * (jnp.log(p["sd_threshold"]) - jnp.log(sd))
+        + p["distance_weight"] * log_distance
+    )
+
+
+SD_AND_DISTANCE = register(
+    SamplingModel(
+        "sd_and_distance",
+        "stop on the posterior's sd and its distance to the trust threshold, each with a "
+        "weight of its own",
+        (
+            UNCERTAINTY.stop_parameters[0],
+            _sharpness(math.log(5.0)),
+            Parameter(
+                "distance_weight",
+                -math.inf,
+                math.inf,
+                "identity",
+                0.0,
+                1.0,
+                "weight of the log distance to the trust threshold, in posterior sds, on "
+                "the stop's log-odds (0: the uncertainty rule)",
+            ),
+        ),
+        _sd_and_distance,
+        population_only=(*POPULATION_ONLY, "distance_weight"),
     )
 )

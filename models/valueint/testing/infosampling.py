@@ -110,6 +110,12 @@ def stop_logit(model_name: str, params: dict, n: int, g: int) -> float:
         z = (mean - p["trust_threshold"]) / sd
         smoothed = math.sqrt(z * z + 1.0)  # |z|, smoothed within an sd of the threshold
         return p["stop_sharpness"] * math.log(smoothed / p["confidence"])
+    if model_name == "sd_and_distance":
+        mean, sd = posterior(*prior_mean_and_count(p), n, g)
+        z = (mean - p["trust_threshold"]) / sd
+        return p["stop_sharpness"] * (math.log(p["sd_threshold"]) - math.log(sd)) + p[
+            "distance_weight"
+        ] * math.log(math.sqrt(z * z + 1.0))
     raise KeyError(model_name)
 
 

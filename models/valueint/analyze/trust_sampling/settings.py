@@ -9,7 +9,7 @@ from valueint.inference.settings import SamplerSettings
 from valueint.infosampling.engagement import MIN_AGREEMENT
 
 COMMAND = "valueint analyze trust-sampling"
-COMPARED_MODELS = ("fixed_evidence", "sample_cost", "uncertainty", "confidence")
+COMPARED_MODELS = ("fixed_evidence", "sample_cost", "uncertainty", "confidence", "sd_and_distance")
 # the fits: 2 chains of 500 warmup and 500 draws after a pilot of 100 + 50 per chain
 SAMPLER = SamplerSettings(
     chains=2,

@@ -558,6 +558,9 @@ def test_check_trial_arrays_names_the_first_bad_trial():
         "rw_asym_ck",
         "bayes",
         "bayes_ck",
+        "bayes_recipient",
+        "rw_anti",
+        "rw_anti_ck",
     ],
 )
 def test_delta_rule_loop_equals_the_generic_scan(model):
@@ -576,7 +579,7 @@ def test_delta_rule_loop_equals_the_generic_scan(model):
         np.testing.assert_allclose(np.asarray(fast), np.asarray(slow), rtol=1e-12, atol=0)
 
 
-@pytest.mark.parametrize("model", ["rw", "value_recipient", "rw_asym_ck", "bayes_ck"])
+@pytest.mark.parametrize("model", ["rw", "value_recipient", "rw_asym_ck", "bayes_ck", "rw_anti_ck"])
 def test_delta_rule_loop_gradient_equals_the_generic_scans(model):
     """Reverse mode through the faster loop, taken through each model's own rates and
     targets, equals reverse mode through the generic scan, on data with missed trials

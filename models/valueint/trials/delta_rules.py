@@ -226,6 +226,8 @@ rw_anti = LearningRule(
     init=lambda p, o, dtype: initial_values(o, dtype),
     logit=lambda p, o, q, t: p["beta"] * (q[1] - q[0]),
     update=lambda p, o, q, t: anti_step(q, t.choice, t.outcome, p["alpha"]),
+    delta_rule=lambda p, o, b: (_per_trial(p["alpha"], b), b.outcome),
+    anticorrelated=True,
 )
 
 rw_anti_ck = LearningRule(
@@ -235,6 +237,9 @@ rw_anti_ck = LearningRule(
         anti_step(s[0], t.choice, t.outcome, p["alpha"]),
         _ck_step(s[1], t.choice, p["alpha_c"]),
     ),
+    delta_rule=lambda p, o, b: (_per_trial(p["alpha"], b), b.outcome),
+    choice_kernel=True,
+    anticorrelated=True,
 )
 
 

@@ -45,6 +45,9 @@ class LearningRule:
     # of each choice at rate alpha_c and adding beta_c (K_1 - K_0) to the log-odds; the
     # faster loop then carries K_1 - K_0 as well.
     choice_kernel: bool = False
+    # A delta-rule learner of two anticorrelated options: the unchosen value moves at the
+    # same rate towards 1 - target (the faster loop then updates both).
+    anticorrelated: bool = False
 
 
 def _observed_only(trial: TrialArrays) -> TrialArrays:
@@ -120,8 +123,13 @@ def _block_loglik_delta_rule(rule: LearningRule, params, options, block: TrialAr
         logp = jax.nn.log_sigmoid(sign * (beta * (q1 - q0) + beta_c * d))
         if a_neg:
             a = valence_rate(jnp.where(c1 > 0, q1, q0), r, a, a_neg[0])
-        q1 = q1 + a * c1 * (r - q1)
-        q0 = q0 + a * (1.0 - c1) * (r - q0)
+        if rule.anticorrelated:  # the unchosen option moves towards 1 - r
+            target_1 = c1 * r + (1.0 - c1) * (1.0 - r)
+            q1 = q1 + a * (target_1 - q1)
+            q0 = q0 + a * ((1.0 - target_1) - q0)
+        else:
+            q1 = q1 + a * c1 * (r - q1)
+            q0 = q0 + a * (1.0 - c1) * (r - q0)
         d = d + a_c * (sign - d)
         return (q0, q1, d), logp
 

@@ -163,14 +163,20 @@ def check_rounds_agree_with_the_fit(fit):
     return record
 
 
-def test_a_paradigm_fit_draws_until_it_converges():
+def zhao_study():
+    """(paradigm, counts) of the shipped Zhao et al. (2017) study."""
     from valueint.datasets import SHIPPED_DATA
     from valueint.paradigm.conditions import load_counts, load_paradigm
-    from valueint.paradigm.fit import fit_paradigm
 
     folder = SHIPPED_DATA / "zhao2017_praise_cheating"
     paradigm = load_paradigm(folder / "paradigm.toml")
-    counts = load_counts(folder / "counts.csv", paradigm)
+    return paradigm, load_counts(folder / "counts.csv", paradigm)
+
+
+def test_a_paradigm_fit_draws_until_it_converges():
+    from valueint.paradigm.fit import fit_paradigm
+
+    paradigm, counts = zhao_study()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FitWarning)
         fit = fit_paradigm(
@@ -212,13 +218,9 @@ def test_a_whitened_trial_fit_draws_until_it_converges(small_data):
 
 
 def test_a_fit_that_spends_its_budget_unconverged_says_so():
-    from valueint.datasets import SHIPPED_DATA
-    from valueint.paradigm.conditions import load_counts, load_paradigm
     from valueint.paradigm.fit import fit_paradigm
 
-    folder = SHIPPED_DATA / "zhao2017_praise_cheating"
-    paradigm = load_paradigm(folder / "paradigm.toml")
-    counts = load_counts(folder / "counts.csv", paradigm)
+    paradigm, counts = zhao_study()
     with pytest.warns(FitWarning, match="stopped at its iteration budget after 1 round"):
         fit = fit_paradigm(
             paradigm,

@@ -14,6 +14,7 @@ variable.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import warnings
 from collections.abc import Sequence
@@ -113,8 +114,6 @@ def diagnostics(fit: xr.DataTree) -> Diagnostics:
 
 def _record(fit: xr.DataTree) -> dict:
     """The family's record of how ``fit`` was made (``attrs["settings"]``)."""
-    import json
-
     try:
         record = json.loads(fit.attrs.get("settings") or "{}")
     except (TypeError, ValueError):

@@ -160,6 +160,17 @@ def _ck_step(ck, choice, alpha_c):
     return ck + alpha_c * (one_hot(choice, ck.dtype) - ck)
 
 
+def _values_and_kernel(p, o, dtype):
+    """(Q, choice kernel K) at a block's start: Q at q_init, K at 0."""
+    return initial_values(o, dtype), jnp.zeros(N_OPTIONS, dtype)
+
+
+def _values_and_kernel_logit(p, o, s, t):
+    """beta (Q_1 - Q_0) + beta_c (K_1 - K_0) from the state (Q, K)."""
+    q, ck = s
+    return p["beta"] * (q[1] - q[0]) + p["beta_c"] * (ck[1] - ck[0])
+
+
 choice_kernel = LearningRule(
     init=lambda p, o, dtype: jnp.zeros(N_OPTIONS, dtype),
     logit=lambda p, o, ck, t: p["beta_c"] * (ck[1] - ck[0]),
@@ -167,8 +178,8 @@ choice_kernel = LearningRule(
 )
 
 rw_ck = LearningRule(
-    init=lambda p, o, dtype: (initial_values(o, dtype), jnp.zeros(N_OPTIONS, dtype)),
-    logit=lambda p, o, s, t: p["beta"] * (s[0][1] - s[0][0]) + p["beta_c"] * (s[1][1] - s[1][0]),
+    init=_values_and_kernel,
+    logit=_values_and_kernel_logit,
     update=lambda p, o, s, t: (
         rw_step(s[0], t.choice, t.outcome, p["alpha"]),
         _ck_step(s[1], t.choice, p["alpha_c"]),
@@ -178,8 +189,8 @@ rw_ck = LearningRule(
 )
 
 rw_asym_ck = LearningRule(
-    init=lambda p, o, dtype: (initial_values(o, dtype), jnp.zeros(N_OPTIONS, dtype)),
-    logit=lambda p, o, s, t: p["beta"] * (s[0][1] - s[0][0]) + p["beta_c"] * (s[1][1] - s[1][0]),
+    init=_values_and_kernel,
+    logit=_values_and_kernel_logit,
     update=lambda p, o, s, t: (
         rw_asym_step(s[0], t.choice, t.outcome, p["alpha_pos"], p["alpha_neg"]),
         _ck_step(s[1], t.choice, p["alpha_c"]),
@@ -231,8 +242,8 @@ rw_anti = LearningRule(
 )
 
 rw_anti_ck = LearningRule(
-    init=lambda p, o, dtype: (initial_values(o, dtype), jnp.zeros(N_OPTIONS, dtype)),
-    logit=lambda p, o, s, t: p["beta"] * (s[0][1] - s[0][0]) + p["beta_c"] * (s[1][1] - s[1][0]),
+    init=_values_and_kernel,
+    logit=_values_and_kernel_logit,
     update=lambda p, o, s, t: (
         anti_step(s[0], t.choice, t.outcome, p["alpha"]),
         _ck_step(s[1], t.choice, p["alpha_c"]),

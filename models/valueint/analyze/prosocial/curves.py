@@ -108,17 +108,25 @@ def learning_curves_table(
             )
         parts.append(merged.assign(model=name))
     table = pd.concat(parts, ignore_index=True)
-    order = {
-        "group": {g: i for i, g in enumerate(groups)},
-        "context": {c: i for i, c in enumerate(CONTEXT_ORDER)},
-        "model": {m: i for i, m in enumerate(fits)},
+    leading = ["model", *_CELL, "n", "n_high", "observed", "observed_lower", "observed_upper"]
+    return in_display_order(table, ["model", *_CELL], {"model": fits, "group": groups}, leading)
+
+
+def in_display_order(
+    table: pd.DataFrame, by: Sequence[str], orders: Mapping, leading: Sequence[str]
+) -> pd.DataFrame:
+    """``table`` sorted by the columns ``by``, each in the order its ``orders`` entry
+    lists (``context``: ``CONTEXT_ORDER`` unless given; other columns by value), with the
+    ``leading`` columns first."""
+    ranks = {
+        name: {value: i for i, value in enumerate(values)}
+        for name, values in {"context": CONTEXT_ORDER, **orders}.items()
     }
     table = table.sort_values(
-        ["model", "group", "context", "trial"],
-        key=lambda col: col.map(order[col.name]) if col.name in order else col,
+        list(by), key=lambda col: col.map(ranks[col.name]) if col.name in ranks else col
     )
-    first = ["model", *_CELL, "n", "n_high", "observed", "observed_lower", "observed_upper"]
-    return table[first + [c for c in table.columns if c not in first]].reset_index(drop=True)
+    rest = [c for c in table.columns if c not in leading]
+    return table[[*leading, *rest]].reset_index(drop=True)
 
 
 def coverage_table(curves: pd.DataFrame) -> pd.DataFrame:

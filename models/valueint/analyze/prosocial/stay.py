@@ -21,8 +21,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from valueint.analyze.prosocial.curves import wilson_interval
-from valueint.analyze.prosocial.settings import CONTEXT_ORDER
+from valueint.analyze.prosocial.curves import in_display_order, wilson_interval
 from valueint.inference.predictive import coverage, inside, predictive_band
 
 AFTER = ("loss", "win")  # the previous trial's outcome: unrewarded (0) or rewarded
@@ -106,18 +105,9 @@ def stay_table(fits: Mapping, groups: Sequence[str], seed: int = 0) -> pd.DataFr
         )
         parts.append(merged.assign(model=name))
     table = pd.concat(parts, ignore_index=True)
-    order = {
-        "model": {m: i for i, m in enumerate(fits)},
-        "after": {a: i for i, a in enumerate(AFTER)},
-        "group": {g: i for i, g in enumerate(groups)},
-        "context": {c: i for i, c in enumerate(CONTEXT_ORDER)},
-    }
-    table = table.sort_values(
-        ["model", *_CELL],
-        key=lambda col: col.map(order[col.name]) if col.name in order else col,
-    )
-    first = ["model", *_CELL, "n", "n_stay", "observed", "observed_lower", "observed_upper"]
-    return table[first + [c for c in table.columns if c not in first]].reset_index(drop=True)
+    leading = ["model", *_CELL, "n", "n_stay", "observed", "observed_lower", "observed_upper"]
+    orders = {"model": fits, "after": AFTER, "group": groups}
+    return in_display_order(table, ["model", *_CELL], orders, leading)
 
 
 def stay_coverage(stays: pd.DataFrame) -> pd.DataFrame:

@@ -68,6 +68,8 @@ CROSS_CUTTING_TESTS = {
     "test_suite_setup.py": "the test suite's own setup (xdist groups)",
     "sim/test_parity.py": "the runner against the NumPy loop reference",
     "sim/test_specialization.py": "the specialized runner against the general one",
+    "paper/test_manuscript.py": "the manuscript, built from paper/'s run records",
+    "docs/test_site.py": "the documentation site, built and opened in a browser",
 }
 # modules tested through another module's tests, or without behaviour of their own
 TESTED_WITH = {
@@ -295,7 +297,8 @@ def test_module_size(module):
 
 def test_every_test_folder_mirrors_a_subpackage():
     folders = {p.name for p in (REPO_ROOT / "tests").iterdir() if p.is_dir()}
-    folders -= {"__pycache__", "data"}
+    # paper: the manuscript, docs: the documentation site; both outside the package
+    folders -= {"__pycache__", "data", "paper", "docs"}
     assert folders <= set(SUBPACKAGES), sorted(folders - set(SUBPACKAGES))
 
 

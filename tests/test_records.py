@@ -71,3 +71,61 @@ def test_save_figure_gives_the_same_pdf_twice_and_closes_the_figure(tmp_path):
     assert first.read_bytes() == second.read_bytes()
     assert first.read_bytes()[:5] == b"%PDF-"
     assert not plt.fignum_exists(fig.number)  # closed after the last save
+
+
+def _git(cwd, *args):
+    import subprocess
+
+    identity = ["-c", "user.name=test", "-c", "user.email=test@example.org"]
+    done = subprocess.run(["git", *identity, *args], cwd=cwd, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+needs_git = pytest.mark.skipif(
+    __import__("shutil").which("git") is None, reason="git is not installed"
+)
+
+
+@needs_git
+def test_code_version_names_the_commit_and_whether_the_package_differs(tmp_path):
+    from valueint.records import code_version
+
+    package = tmp_path / "models" / "pkg"
+    package.mkdir(parents=True)
+    (package / "module.py").write_text("x = 1\n")
+    _git(tmp_path, "init", "--quiet")
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "--quiet", "-m", "first")
+    head = _git(tmp_path, "rev-parse", "HEAD")
+    assert code_version(package) == {"commit": head, "dirty": False, "package": "models/pkg"}
+
+    (tmp_path / "elsewhere.txt").write_text("not the package")  # outside it: still clean
+    assert code_version(package)["dirty"] is False
+    (package / "module.py").write_text("x = 2\n")
+    assert code_version(package) == {"commit": head, "dirty": True, "package": "models/pkg"}
+    (package / "module.py").write_text("x = 1\n")
+    (package / "new.py").write_text("")  # an untracked module could be imported too
+    assert code_version(package)["dirty"] is True
+
+
+@needs_git
+def test_code_version_is_none_outside_a_checkout_or_for_an_untracked_copy(tmp_path):
+    from valueint.records import code_version
+
+    assert code_version(tmp_path) is None  # no repository
+    _git(tmp_path, "init", "--quiet")
+    copy = tmp_path / "venv" / "pkg"  # e.g. an installed copy inside some checkout
+    copy.mkdir(parents=True)
+    (copy / "module.py").write_text("")
+    assert code_version(copy) is None
+
+
+def test_run_record_carries_the_code_version():
+    from valueint.records import code_version, run_record
+
+    record = run_record(command="test", config={}, seeds=[0], wall_time_s=0.0)
+    assert record["code"] == code_version()
+    if record["code"] is not None:  # run from this repository's checkout
+        assert record["code"]["package"] == "models/valueint"
+        assert len(record["code"]["commit"]) == 40

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import platform
+import subprocess
 import tempfile
 from datetime import UTC, datetime
 from importlib import metadata
@@ -23,6 +24,40 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
+
+
+def code_version(package_dir: str | Path | None = None) -> dict | None:
+    """The git commit the package ran from: ``{"commit", "dirty", "package"}``, or None
+    where the package is not tracked by a git checkout (an installed copy, no git).
+
+    ``dirty`` says whether the package's own files differed from that commit (edited or
+    new files under it; changes elsewhere in the checkout do not count), and ``package``
+    is its folder relative to the checkout's root, the path a staleness check compares.
+    """
+    package_dir = Path(package_dir or Path(__file__).parent).resolve()
+
+    def git(*args: str) -> str:
+        # --no-optional-locks: status must not take the index lock from a concurrent commit
+        command = ["git", "--no-optional-locks", "-C", str(package_dir), *args]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=30, check=True)
+        return done.stdout.strip()
+
+    try:
+        root = Path(git("rev-parse", "--show-toplevel")).resolve()
+        if not git("ls-files", "--", "."):
+            return None  # a copy inside some other checkout (e.g. a venv): not this code
+        status = git("status", "--porcelain", "--", ".")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    try:
+        commit = git("rev-parse", "--verify", "HEAD")
+    except subprocess.SubprocessError:
+        commit = None  # a checkout without commits yet
+    return {
+        "commit": commit,
+        "dirty": bool(status),
+        "package": package_dir.relative_to(root).as_posix(),
+    }
 
 
 def _umask() -> int:
@@ -115,6 +150,8 @@ def run_record(*, command: str, config: dict, seeds, wall_time_s: float, **extra
         "seeds": [int(s) for s in seeds],
         "wall_time_s": round(float(wall_time_s), 3),
         "versions": package_versions(),
+        # the commit makes the record checkable against later changes to the code
+        "code": code_version(),
         "platform": platform.platform(),
         "config": config,
         **extra,

@@ -1,0 +1,65 @@
+"""The values file: every cited number with the record it came from, and the helpers that
+read rows and fields out of the records."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+from provenance import RecordError, Records, RecordState
+
+
+@dataclass
+class Values:
+    """Every cited number: ``values[key] = {value, text, source}``; tables and lists of
+    generated text in ``lists[key] = {items, source}``; figures by key."""
+
+    records: Records
+    values: dict = field(default_factory=dict)
+    lists: dict = field(default_factory=dict)
+    figures: dict = field(default_factory=dict)
+
+    def add(self, key: str, value, text: str | None = None, *, source: str) -> None:
+        if key in self.values:
+            raise ValueError(f"value {key} given twice")
+        if text is None:
+            text = value if isinstance(value, str) else json.dumps(value)
+        self.values[key] = {"value": value, "text": text, "source": self.records.name(source)}
+
+    def add_list(self, key: str, items: list, *, source: str | list[str]) -> None:
+        sources = [source] if isinstance(source, str) else source
+        self.lists[key] = {"items": items, "source": [self.records.name(s) for s in sources]}
+
+    def figure(self, key: str, relative: str) -> None:
+        self.records.path(relative)
+        self.figures[key] = "/" + relative  # typst paths from the root: the paper folder
+
+    def as_json(self, states: list[RecordState]) -> dict:
+        return {
+            "values": self.values,
+            "lists": self.lists,
+            "figures": self.figures,
+            "records": [state.__dict__ for state in states],
+            "cited": sorted(self.records.cited),
+        }
+
+
+def row_where(rows: list[dict], source: str, **match) -> dict:
+    found = [r for r in rows if all(r.get(k) == str(v) for k, v in match.items())]
+    if len(found) != 1:
+        raise RecordError(f"{source}: {len(found)} rows where {match}, expected one")
+    return found[0]
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+def require(mapping: dict, *keys, source: str):
+    value = mapping
+    for key in keys:
+        if not isinstance(value, dict) or key not in value:
+            raise RecordError(f"{source}: no field {'.'.join(map(str, keys))}")
+        value = value[key]
+    return value

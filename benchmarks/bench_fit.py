@@ -238,7 +238,7 @@ def covered_seconds(spans, start: float, end: float) -> float:
 
 
 def valueint_fit(data, args, **settings) -> dict:
-    """fit() with its default sampler settings.  Compile time: the seconds of fit's sampling
+    """fit() with its default sampler settings but ``settings``.  Compile time: the seconds of fit's sampling
     clock in which JAX traced, lowered or compiled (``jax.monitoring``); the rest is sampling.
 
     The whitened sampler splits its warmup in two (a first part that refits the
@@ -259,14 +259,12 @@ def valueint_fit(data, args, **settings) -> dict:
     called = time.time()  # the clock jax.monitoring uses
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        split = (
-            {}
-            if settings
-            else {
+        split = {}
+        if settings.get("parameterization") == "whitened":
+            split = {
                 "warmup": args.warmup - args.warmup // 2,
                 "pilot_warmup": max(args.warmup // 2, 4),
             }
-        )
         tree = fit(
             data,
             MODEL,
@@ -506,7 +504,9 @@ def likelihood_check(trials, args) -> dict:
 
 # the jobs, each run in a process of its own; valueint's reads the data set itself
 WORKERS = {
-    "valueint": lambda args: valueint_fit(load_data(args.subjects)[0], args),
+    "valueint": lambda args: valueint_fit(
+        load_data(args.subjects)[0], args, parameterization="whitened"
+    ),
     "valueint-centeredness": lambda args: valueint_fit(
         load_data(args.subjects)[0], args, **VALUEINT_VARIANTS["valueint-centeredness"][1]
     ),
@@ -553,7 +553,7 @@ def run_worker(name: str, args, scratch: Path) -> dict:
 def orchestrate(args, scratch: Path) -> int:
     if str(HERE) not in sys.path:  # fit_report beside this file, when imported from elsewhere
         sys.path.insert(0, str(HERE))
-    from fit_report import markdown, ratios, valueint_source, versions
+    from fit_report import BENCH_RECORD, ratios, valueint_source, versions, write_fit_results
 
     data, description = load_data(args.subjects)
     save_trials(data, scratch / "trials.npz")
@@ -597,14 +597,12 @@ def orchestrate(args, scratch: Path) -> int:
         if check["abs_difference"] > 1e-6 * max(1.0, abs(check["valueint"])):
             raise SystemExit(f"the PyMC model's log-likelihood differs from valueint's: {check}")
     result["ratios"] = ratios(result["runs"])
-    text = markdown(result)
-    print(text)
 
-    from valueint.records import atomic_write, write_json
+    from valueint.records import write_json
 
-    write_json(args.out_dir / "fit_results.json", result)
-    atomic_write(args.out_dir / "FIT_RESULTS.md", text)
-    print(f"wrote {args.out_dir / 'fit_results.json'} and {args.out_dir / 'FIT_RESULTS.md'}")
+    write_json(args.out_dir / BENCH_RECORD, result)
+    print(write_fit_results(args.out_dir))
+    print(f"wrote {args.out_dir / BENCH_RECORD} and {args.out_dir / 'FIT_RESULTS.md'}")
     return 0
 
 

@@ -1,11 +1,13 @@
-"""The record of a ``bench_fit.py`` run: versions, the valueint commit, ratios, FIT_RESULTS.md.
+"""The records of ``bench_fit.py`` and ``compare_samplers.py``: versions, the valueint commit,
+ratios, and FIT_RESULTS.md rendered from both.
 
-Kept apart from ``bench_fit.py`` (the runs themselves); imports nothing outside the
-standard library and valueint.
+Kept apart from the runs themselves; imports nothing outside the standard library and
+valueint.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -16,7 +18,7 @@ def versions() -> dict:
     from valueint.records import package_versions
 
     out = package_versions()
-    for name in ("pymc", "pytensor", "nutpie", "numba"):
+    for name in ("pymc", "pytensor", "nutpie", "numba", "blackjax"):
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -65,6 +67,13 @@ def ratios(runs: list[dict]) -> list[dict]:
     return out
 
 
+def _uncommitted(porcelain: list[str]) -> str:
+    """', with uncommitted changes to a, b' from ``git status --porcelain`` lines."""
+    if not porcelain:
+        return ""
+    return ", with uncommitted changes to " + ", ".join(line.split()[-1] for line in porcelain)
+
+
 def _short(text, limit: int = 80) -> str:
     text = text or "subject unknown"
     return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
@@ -92,7 +101,7 @@ def markdown(result: dict) -> str:
         f"Run {result['date']} on {result['machine']} ({result['cpu_count']} CPU cores, "
         f"shared with other work), as `{result['command']}`.  valueint at commit "
         f"`{(source['commit'] or 'unknown')[:12]}` ({_short(source['commit_subject'])})"
-        + (f", with uncommitted changes to {', '.join(dirty)}" if dirty else "")
+        + _uncommitted(dirty)
         + ".",
         "",
         f"Data: {result['data']}.  Model: hierarchical `{config['model']}`.  Every sampler: "
@@ -135,11 +144,11 @@ def markdown(result: dict) -> str:
         "folder, removed afterwards), so every compile is cold, as in a first session; JAX "
         "keeps no compiled code between processes either.",
         "* valueint: `valueint.trials.fit.fit(data, 'rw_recipient', chains=..., "
-        "draws=..., warmup=..., seed=..., progress=False, centeredness='whitened')`, "
+        "draws=..., warmup=..., seed=..., progress=False, parameterization='whitened')`, "
         "every other sampler setting at fit's default (all recorded under `settings` in the "
         "JSON); the whitened sampler's two warmup stages add up to `--warmup` "
         "(`approximation_warmup` half of it).  'valueint, learned centeredness' is fit's "
-        "default sampler (`centeredness='auto'`, one warmup of `--warmup` steps), "
+        "default sampler (`parameterization='auto'`, one warmup of `--warmup` steps), "
         "valueint's own baseline in the same run.  Compile time: the seconds of "
         "fit's own clock (`sampling_time_s`) in which JAX traced, lowered or compiled, from "
         "`jax.monitoring`'s compile events (nested ones counted once); sampling time: the "
@@ -179,3 +188,78 @@ def markdown(result: dict) -> str:
     lines += [f"* {note}" for note in result["notes"]]
     lines += ["", "Versions: " + ", ".join(f"{k} {v}" for k, v in result["versions"].items())]
     return "\n".join(lines) + "\n"
+
+
+def comparison_markdown(result: dict) -> str:
+    """The sampler comparison section of FIT_RESULTS.md, from ``compare_samplers.py``'s record."""
+    source = result["valueint_source"]
+    dirty = source["uncommitted_package_files"]
+    lines = [
+        "## Sampler comparison on the binding quantities",
+        "",
+        f"Run {result['date']} on {result['machine']} ({result['cpu_count']} CPU cores), as "
+        f"`{result['command']}`; valueint at `{(source['commit'] or 'unknown')[:12]}`"
+        + _uncommitted(dirty)
+        + f".  Data: {result['data']}.  "
+        f"Every sampler: {result['config']['chains']} chains x ({result['config']['warmup']} "
+        f"warmup + {result['config']['draws']} draws), seed {result['config']['seed']}.  "
+        "'worst ESS' is the lower of the lowest bulk and the lowest tail ESS over every "
+        "subject parameter, mu_ and sigma_ (natural scale), `[i]` the i-th subject in the "
+        "data's order, from 0; gradients: leapfrog / integration steps over all chains.",
+        "",
+    ]
+    header = (
+        "| model | sampler | divergent | max R-hat | min bulk ESS (worst) | min tail ESS (worst)"
+        " | worst ESS / 1k gradients (draws) | (all) | worst ESS / s | gradients / draw "
+        "| sampling s |"
+    )
+    lines += [header, "| --- | --- | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    for run in result["runs"]:
+        if "error" in run:
+            lines.append(f"| `{run['model']}` | {run['sampler']} | failed: {run['error']} |")
+            continue
+        lines.append(
+            f"| `{run['model']}` | {run['sampler']} | {run['divergent']} | {run['rhat_max']:.3f} "
+            f"| {run['ess_bulk_min']:.0f} (`{run['worst_bulk']}`) "
+            f"| {run['ess_tail_min']:.0f} (`{run['worst_tail']}`) "
+            f"| {run['min_ess_per_1k_gradients_draws']:.2f} "
+            f"| {run['min_ess_per_1k_gradients_all']:.2f} | {run['min_ess_per_s']:.2f} "
+            f"| {run['gradients_per_draw']:.1f} | {run['sampling_s']:.0f} |"
+        )
+    lines.append("")
+    models = list(dict.fromkeys(run["model"] for run in result["runs"]))
+    samplers = list(dict.fromkeys(run["sampler"] for run in result["runs"]))
+    measured = {(run["model"], run["sampler"]) for run in result["runs"]}
+    missing = [f"`{m}` / {s}" for m in models for s in samplers if (m, s) not in measured]
+    if missing:
+        lines.append(f"* Not measured in this run: {', '.join(missing)}.")
+    if result.get("resumed_from"):
+        lines.append(
+            f"* Resumed: the runs without an error were kept from the run of "
+            f"{result['resumed_from']} with the same settings, the others run again."
+        )
+    for note in result["notes"]:
+        lines.append(f"* {note}")
+    versions = ", ".join(f"{k} {v}" for k, v in result["versions"].items())
+    lines += ["", f"Versions: {versions}", ""]
+    return "\n".join(lines)
+
+
+BENCH_RECORD = "fit_results.json"
+COMPARISON_RECORD = "sampler_comparison.json"
+
+
+def write_fit_results(out_dir: Path) -> str:
+    """FIT_RESULTS.md in ``out_dir`` from whichever of the two records it holds (each run
+    rewrites its own record; the page always shows both), atomically; returns the text."""
+    from valueint.records import atomic_write
+
+    out_dir = Path(out_dir)
+    parts = []
+    if (out_dir / BENCH_RECORD).exists():
+        parts.append(markdown(json.loads((out_dir / BENCH_RECORD).read_text())))
+    if (out_dir / COMPARISON_RECORD).exists():
+        parts.append(comparison_markdown(json.loads((out_dir / COMPARISON_RECORD).read_text())))
+    text = "\n".join(parts)
+    atomic_write(out_dir / "FIT_RESULTS.md", text)
+    return text

@@ -27,6 +27,14 @@ Models (natural-scale parameters in brackets):
                        it by 1 / (kappa + n), fast at first and slower with experience
                        [kappa, beta].
 * ``bayes_ck``         ``bayes`` plus a choice kernel [kappa, beta, alpha_c, beta_c].
+* ``bayes_recipient``  ``bayes`` with one kappa per recipient [kappa_self, kappa_other,
+                       kappa_none, beta].
+* ``rw_anti``          ``rw`` on anticorrelated symbols: the unchosen value moves towards
+                       1 - outcome, so an unrewarded choice is evidence for the other
+                       symbol [alpha, beta].
+* ``rw_anti_ck``       ``rw_anti`` plus a choice kernel [alpha, beta, alpha_c, beta_c].
+* ``rw_wsls``          a mixture of win-stay/lose-shift (weight omega) and ``rw``'s softmax
+                       [alpha, beta, omega].
 
 Shared choices, documented once:
 

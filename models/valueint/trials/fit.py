@@ -147,17 +147,9 @@ def fit(
             raise ValueError(f"covariate {covariate.name!r} has a single level; nothing to compare")
     design = build_design(formulas, fit_data, spec) if hierarchical else None
 
-    arrays = device_arrays(fit_data.arrays)
-    n_observed = int(np.asarray(fit_data.arrays.mask).sum())
-    dtype = likelihood_dtype(settings.precision, n_observed)
-    arrays = cast_floats(arrays, dtype)
-    numpyro_model = hierarchical_model if hierarchical else unpooled_model
-    matrices = (
-        ()
-        if design is None
-        else tuple(jnp.asarray(design.matrix(name)) for name in spec.parameter_names)
+    numpyro_model, model_args, dtype = numpyro_inputs(
+        spec, options, fit_data, design, precision=settings.precision
     )
-    model_args = (spec, options, arrays, matrices)
     key_fit, key_predict = jax.random.split(jax.random.key(seed))
     subject_sites = spec.parameter_names
     group_sites = _group_sites(spec) if hierarchical else ()
@@ -318,6 +310,22 @@ def _sample_nuts(
 
 
 WARM_START_LEARNING_RATE = 0.02
+
+
+def numpyro_inputs(spec: ModelSpec, options, fit_data, design, *, precision: str = "auto"):
+    """(the numpyro model, its arguments (spec, options, arrays, design matrices), the
+    likelihood's dtype) of a fit: hierarchical when ``design`` is given, else unpooled.
+    What ``fit`` samples, for code that samples it another way (``benchmarks/``)."""
+    n_observed = int(np.asarray(fit_data.arrays.mask).sum())
+    dtype = likelihood_dtype(precision, n_observed)
+    arrays = cast_floats(device_arrays(fit_data.arrays), dtype)
+    numpyro_model = unpooled_model if design is None else hierarchical_model
+    matrices = (
+        ()
+        if design is None
+        else tuple(jnp.asarray(design.matrix(name)) for name in spec.parameter_names)
+    )
+    return numpyro_model, (spec, options, arrays, matrices), dtype
 
 
 def _formulas(formulas, group_covariates, hierarchical: bool) -> CovariateFormulas:

@@ -8,7 +8,7 @@ from valueint.analyze.prosocial.settings import COMPARED_MODELS, ProsocialSettin
 
 def test_presets():
     full = ProsocialSettings.full()
-    assert full.models == COMPARED_MODELS and full.sampler.parameterization == "whitened"
+    assert full.models == COMPARED_MODELS and full.sampler.parameterization == "auto"
     quick = ProsocialSettings.quick(seed=3)
     assert (quick.sampler.chains, quick.subjects_per_group, quick.seed) == (2, 10, 3)
     assert quick.as_dict()["models"] == list(COMPARED_MODELS)

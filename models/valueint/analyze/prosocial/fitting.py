@@ -48,7 +48,7 @@ def fit_one(prepared, settings, name, q_init, report, progress=False, position="
     report(
         f"{name}{f' ({position})' if position else ''}: {prepared.fit_data.n_subjects} "
         f"subjects, {n_trials} observed trials, q_init {q_init:g}, {sampler.chains} chains x "
-        f"({sampler.pilot_warmup} + {sampler.warmup} warmup + {sampler.draws} draws)"
+        f"({warmup_text(sampler)} warmup + {sampler.draws} draws, {sampler.parameterization})"
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", FitWarning)
@@ -224,3 +224,10 @@ def ranking(comparison: pd.DataFrame, unit: str = "trial") -> list[str]:
     """Model names best first by LOO leaving out one ``unit``."""
     table = comparison[comparison["unit"] == unit].sort_values("rank")
     return [str(m) for m in table["model"]]
+
+
+def warmup_text(sampler) -> str:
+    """The warmup as run: the whitened sampler's pilot, then its own warmup."""
+    if sampler.parameterization == "whitened" and sampler.pilot_warmup is not None:
+        return f"{sampler.pilot_warmup} + {sampler.warmup}"
+    return str(sampler.warmup)

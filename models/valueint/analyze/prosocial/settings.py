@@ -52,17 +52,15 @@ class ProsocialSettings:
     of each age group (in order of appearance), for quick runs; None keeps all."""
 
     models: tuple[str, ...] = COMPARED_MODELS
-    # 4 chains of 300 warmup and 1000 draws at target acceptance 0.9, after a pilot of 200
-    # warmup steps per chain that refits each subject's whitening
-    # (``valueint.inference.whitening``); how subject parameters are sampled is the
-    # sampler's ``parameterization`` (the full preset whitens)
-    # ... then, by default, more rounds of 1000 draws until every quantity converges: at
-    # most 6,500 iterations per chain and 10 minutes a fit (``valueint.inference.rounds``)
+    # 4 chains of 500 warmup and 1000 draws at target acceptance 0.9, a learned
+    # centeredness per subject and parameter and a dense population block
+    # (``valueint.inference.sampling``) ... then, by default, more rounds of 1000 draws until
+    # every quantity converges: at most 7,500 iterations per chain and 10 minutes a fit
+    # (``valueint.inference.rounds``)
     sampler: SamplerSettings = SamplerSettings(
         chains=4,
         draws=1000,
-        warmup=300,
-        pilot_warmup=200,
+        warmup=500,
         target_accept_prob=0.9,
         until_converged=True,
         budget_seconds=600.0,
@@ -113,11 +111,13 @@ class ProsocialSettings:
 
     @classmethod
     def full(cls, sampler: dict | None = None, **changes) -> ProsocialSettings:
-        """All subjects; 4 chains of 200 + 300 warmup and 1000 draws at target acceptance
-        0.9, whitened.  The tail ESS of the least identified subjects' parameters sets the
-        length: about 15% of the draws with the whitened parameterization.  ``sampler``
-        changes the sampler's settings."""
-        base = cls().sampler.replace(parameterization="whitened", **dict(sampler or {}))
+        """All subjects, the default sampler, until converged.  The learned centeredness,
+        not the whitened coordinates: on a choice-kernel model (``rw_asym_ck``, the kind
+        this analysis finds best) it needs half the gradients per independent draw of the
+        worst quantity, though whitening wins on ``rw_recipient``
+        (``benchmarks/FIT_RESULTS.md``, the sampler comparison).  ``sampler`` changes the
+        sampler's settings."""
+        base = cls().sampler.replace(**dict(sampler or {}))
         return cls(sampler=base, **changes)
 
     @classmethod

@@ -56,6 +56,14 @@ bench-fit: install-dev
 	$(BIN)/pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python benchmarks/bench_fit.py $(BENCH_ARGS)
 
+# which sampler needs the fewest gradients per independent draw on the Cutler data's binding
+# quantities (valueint's NUTS variants, blackjax's MAMS, NeuTra); its section of
+# FIT_RESULTS.md (~25 min on 2 cores; neutra, far slower, only when named); a rerun keeps the finished runs
+.PHONY: bench-samplers
+bench-samplers: install-dev
+	$(BIN)/pip install --quiet -e ".[dev,bench]"
+	$(BIN)/python benchmarks/compare_samplers.py --out-dir benchmarks $(BENCH_ARGS)
+
 # the manuscript, built from the committed run records (paper/*/run.json and their tables):
 # paper/manuscript/build/paper.pdf and paper.html, in seconds.  It fails naming a cited
 # record that is missing or older than the package that made it

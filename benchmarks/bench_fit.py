@@ -53,6 +53,10 @@ from pathlib import Path
 
 MODEL = "rw_recipient"
 HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:  # fit_report beside this file, when imported from elsewhere
+    sys.path.insert(0, str(HERE))
+from fit_report import covered_seconds  # noqa: E402
+
 # rw_recipient's learning rates by context code 0, 1, 2 (``delta_rules._contextual``)
 CONTEXTS = ("self", "other", "none")
 SAMPLERS = ("valueint", "valueint-centeredness", "pymc", "nutpie", "nutpie-low-rank")
@@ -227,16 +231,6 @@ def with_timing(run: dict, compile_s: float, sampling_s: float) -> dict:
 # --------------------------------------------------------------------------- valueint
 
 
-def covered_seconds(spans, start: float, end: float) -> float:
-    """Seconds of [start, end] inside at least one (start, end) span; nested spans count once."""
-    total, reach = 0.0, start
-    for lo, hi in sorted((max(a, start), min(b, end)) for a, b in spans if b > start and a < end):
-        if hi > reach:
-            total += hi - max(lo, reach)
-            reach = hi
-    return total
-
-
 def valueint_fit(data, args, **settings) -> dict:
     """fit() with its default sampler settings but ``settings``.  Compile time: the seconds of fit's sampling
     clock in which JAX traced, lowered or compiled (``jax.monitoring``); the rest is sampling.
@@ -279,8 +273,9 @@ def valueint_fit(data, args, **settings) -> dict:
     # fit's clock covers its warm start and sampling, not the pointwise log-likelihood and
     # predictive draws that follow; it starts a moment after the call (checks, transfers)
     total_s = float(tree.attrs["sampling_time_s"])
-    compile_s = covered_seconds(spans, called, called + total_s)
     recorded = json.loads(tree.attrs.get("settings", "{}"))
+    started = float(recorded.get("sampling_started_unix", called))
+    compile_s = covered_seconds(spans, started, started + total_s)
     sampler = json.loads(tree.attrs["sampler"])
     before = recorded.get("n_gradients_warmup")
     if before is not None and sampler.get("init") == "svi":

@@ -1,9 +1,10 @@
 """Which sampler needs the fewest gradients per independent draw, on the real data's binding quantities.
 
 One hierarchical trial model fitted to Cutler et al. (2021) by several samplers, each from
-the same data, model, chains and seed, judged by the same numbers: the lowest bulk and tail
-ESS over every subject- and population-level quantity (natural scale), per 1,000
-gradient evaluations and per second of sampling, with max R-hat and divergences.
+the same data, model, chains, warmup iterations and seed, judged by the same numbers: the
+lowest bulk and tail ESS over every subject- and population-level quantity (natural
+scale), per 1,000 gradient evaluations and per second (warm start, tuning and sampling,
+compiles left out), with max R-hat and divergences.
 
 Samplers (``--samplers``):
 
@@ -20,7 +21,8 @@ Samplers (``--samplers``):
 * ``neutra``: NUTS on the non-centred model preconditioned by an inverse autoregressive
   flow fitted by SVI (numpyro's ``NeuTraReparam`` with ``AutoIAFNormal``).
 
-Gradients are counted as each sampler's leapfrog (integration) steps over all chains:
+Gradients are each sampler's gradient evaluations over all chains (NUTS: leapfrog steps;
+MAMS: two per integration step of its McLachlan integrator):
 '(draws)' the kept draws only, '(all)' adds warmup, tuning and the SVI steps of a warm
 start or flow fit.  blackjax and the flow are not valueint dependencies: they come with
 the ``bench`` extra.
@@ -48,6 +50,10 @@ import warnings
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:  # fit_report beside this file, when imported from elsewhere
+    sys.path.insert(0, str(HERE))
+from fit_report import covered_seconds, valueint_source, versions, write_fit_results  # noqa: E402
+
 SAMPLERS = (
     "nuts-auto",
     "nuts-whitened",
@@ -58,7 +64,7 @@ SAMPLERS = (
 )
 FIT_VARIANTS = {
     "nuts-auto": {},
-    "nuts-whitened": {"parameterization": "whitened"},
+    "nuts-whitened": {"parameterization": "whitened"},  # its pilot within --warmup: below
     "nuts-noncentered": {"parameterization": "noncentered"},
     "nuts-auto-diagonal": {"mass_matrix": "diagonal"},
 }
@@ -70,6 +76,11 @@ FLOW_STEPS = 3000  # SVI steps that fit the flow of ``neutra``
 # the kept draws, and 1.7 against 0.8 counting the flow's fit and nuts-auto's warm start
 SLOW_SAMPLERS = ("neutra",)
 JAX_COMPILE_EVENTS = "/jax/core/compile/"
+# gradient evaluations per integration step of blackjax's default MCLMC integrator
+# (isokinetic McLachlan: coefficients b1, a1, b2, a1, b1, two position updates)
+MCLACHLAN_GRADIENTS = 2
+# how the runs are measured: a record of another version is not resumed
+HARNESS_VERSION = 2
 
 
 def parse_args(argv=None):
@@ -212,17 +223,12 @@ class CompileClock:
         self.end = time.time()
         self.jax.monitoring.unregister_event_time_span_listener(self.listen)
 
-    def compile_s(self, within: float | None = None) -> float:
-        """Compile seconds in the span's first ``within`` seconds (None: all of it);
-        nested compile events count once."""
-        end = self.end if within is None else min(self.end, self.begin + within)
-        total, reach = 0.0, self.begin
-        for lo, hi in sorted(self.spans):
-            lo, hi = max(lo, self.begin), min(hi, end)
-            if hi > reach:
-                total += hi - max(lo, reach)
-                reach = hi
-        return total
+    def compile_s(self, start: float | None = None, end: float | None = None) -> float:
+        """Compile seconds within [start, end] (default: the whole span); nested compile
+        events count once."""
+        start = self.begin if start is None else start
+        end = self.end if end is None else end
+        return covered_seconds(self.spans, start, end)
 
     def sampling_s(self) -> float:
         return (self.end - self.begin) - self.compile_s()
@@ -237,17 +243,22 @@ def fit_variant(frame, model, name, args) -> dict:
     from valueint.trials.fit_data import resolve_spec
 
     spec = resolve_spec(model)
+    warmup = {"warmup": args.warmup}
+    if FIT_VARIANTS[name].get("parameterization") == "whitened":
+        # the pilot that fits the whitened coordinates is warmup too: the two add up to
+        # --warmup, so every sampler adapts for as many iterations
+        warmup = {"pilot_warmup": args.warmup // 2, "warmup": args.warmup - args.warmup // 2}
     with CompileClock() as clock, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         tree = fit(
             frame,
             spec,
             chains=args.chains,
-            warmup=args.warmup,
             draws=args.draws,
             seed=args.seed,
             progress=False,
             predictive_draws=1,
+            **warmup,
             **FIT_VARIANTS[name],
         )
     sampler = json.loads(tree.attrs["sampler"])
@@ -255,8 +266,11 @@ def fit_variant(frame, model, name, args) -> dict:
     before = int(recorded.get("n_gradients_warmup", 0)) + int(sampler.get("warm_start_steps", 0))
     stats = tree["sample_stats"]
     # fit's own clock less compiles: its pointwise log-likelihood and predictions are outside
+    # fit's own clock, less its compiles: its data preparation before and its pointwise
+    # log-likelihood and predictions after are outside it
     total = float(tree.attrs["sampling_time_s"])
-    seconds = total - clock.compile_s(within=total)
+    started = float(recorded["sampling_started_unix"])
+    seconds = total - clock.compile_s(started, started + total)
     posterior = {name: tree["posterior"][name].values for name in tree["posterior"].data_vars}
     return judge(posterior, spec, stats["diverging"], stats["n_steps"], before, seconds)
 
@@ -314,8 +328,10 @@ def mams(frame, model, args) -> dict:
             state=state,
             rng_key=tune_key,
             target=0.9,
-            frac_tune1=0.5,
-            frac_tune2=0.5,
+            # its two passes run (frac_tune1 + frac_tune2 + frac_tune1) x num_steps steps:
+            # --warmup in all
+            frac_tune1=1 / 3,
+            frac_tune2=1 / 3,
         )
         steps_avg = params.L / params.step_size
 
@@ -346,7 +362,10 @@ def mams(frame, model, args) -> dict:
         k: np.asarray(v).reshape(args.chains, args.draws, *np.shape(v)[1:])
         for k, v in values.items()
     }
-    return judge(posterior, spec, divergent, n_steps, int(np.sum(tuning)), clock.sampling_s())
+    # the McLachlan integrator evaluates the gradient twice per integration step
+    gradients = MCLACHLAN_GRADIENTS * np.asarray(n_steps)
+    tuning_gradients = MCLACHLAN_GRADIENTS * int(np.sum(tuning))
+    return judge(posterior, spec, divergent, gradients, tuning_gradients, clock.sampling_s())
 
 
 def neutra(frame, model, args) -> dict:
@@ -382,7 +401,12 @@ def neutra(frame, model, args) -> dict:
             chain_method="parallel" if jax.local_device_count() >= args.chains else "sequential",
             progress_bar=False,
         )
-        mcmc.warmup(jax.random.fold_in(key, 1), *model_args, extra_fields=("num_steps",))
+        mcmc.warmup(
+            jax.random.fold_in(key, 1),
+            *model_args,
+            extra_fields=("num_steps",),
+            collect_warmup=True,  # else nothing of the warmup is kept, its steps not either
+        )
         warmup_steps = int(np.sum(mcmc.get_extra_fields()["num_steps"]))
         mcmc.run(jax.random.fold_in(key, 2), *model_args, extra_fields=("num_steps", "diverging"))
     # the model's deterministic sites (natural-scale parameters, mu_, sigma_) come with the draws
@@ -415,10 +439,6 @@ def main(argv=None) -> int:
 
     numpyro.set_host_device_count(args.chains)
     numpyro.enable_x64()
-    if str(HERE) not in sys.path:  # fit_report beside this file, when imported from elsewhere
-        sys.path.insert(0, str(HERE))
-    from fit_report import valueint_source, versions, write_fit_results
-
     from valueint.records import write_json
 
     frame = cutler(args.subjects)
@@ -430,7 +450,10 @@ def main(argv=None) -> int:
         "valueint_source": valueint_source(),
         "data": f"Cutler et al. (2021), {frame['subject'].nunique()} subjects, "
         f"model options {frame.attrs.get('model_options')}",
-        "config": {k: getattr(args, k) for k in ("chains", "warmup", "draws", "seed", "subjects")},
+        "config": {
+            **{k: getattr(args, k) for k in ("chains", "warmup", "draws", "seed", "subjects")},
+            "harness": HARNESS_VERSION,
+        },
         "versions": versions(),
         "runs": [],
         "notes": [
@@ -470,6 +493,11 @@ def main(argv=None) -> int:
             print({k: v for k, v in run.items()}, flush=True)
             result["runs"].append(run)
             write_json(record, result)
+    requested = {(m, n) for m in args.models for n in args.samplers}
+    kept = [run for key, run in done.items() if key not in requested]
+    if kept:  # a run of some models or samplers keeps the record's others
+        result["runs"] += kept
+        write_json(record, result)
     print(write_fit_results(args.out_dir))
     return 0
 

@@ -47,6 +47,16 @@ def valueint_source() -> dict:
     }
 
 
+def covered_seconds(spans, start: float, end: float) -> float:
+    """Seconds of [start, end] inside at least one (start, end) span; nested spans count once."""
+    total, reach = 0.0, start
+    for lo, hi in sorted((max(a, start), min(b, end)) for a, b in spans if b > start and a < end):
+        if hi > reach:
+            total += hi - max(lo, reach)
+            reach = hi
+    return total
+
+
 def ratios(runs: list[dict]) -> list[dict]:
     ours = next((r for r in runs if r["sampler"] == "valueint"), None)
     out = []
@@ -205,13 +215,14 @@ def comparison_markdown(result: dict) -> str:
         f"warmup + {result['config']['draws']} draws), seed {result['config']['seed']}.  "
         "'worst ESS' is the lower of the lowest bulk and the lowest tail ESS over every "
         "subject parameter, mu_ and sigma_ (natural scale), `[i]` the i-th subject in the "
-        "data's order, from 0; gradients: leapfrog / integration steps over all chains.",
+        "data's order, from 0; gradients: gradient evaluations over all chains; seconds: warm "
+        "start, tuning and sampling, compiles left out.",
         "",
     ]
     header = (
         "| model | sampler | divergent | max R-hat | min bulk ESS (worst) | min tail ESS (worst)"
         " | worst ESS / 1k gradients (draws) | (all) | worst ESS / s | gradients / draw "
-        "| sampling s |"
+        "| seconds |"
     )
     lines += [header, "| --- | --- | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |"]
     for run in result["runs"]:

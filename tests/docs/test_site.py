@@ -37,6 +37,7 @@ CHROMIUM_FLAGS = (
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--disable-dev-shm-usage",  # a container's small /dev/shm would crash the renderer
     "--hide-scrollbars",
     "--window-size=1280,1600",
     "--virtual-time-budget=5000",  # let the theme's scripts lay the page out first
@@ -181,14 +182,22 @@ def test_api_reference_has_every_module(site):
 
 
 def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
+    """The browser, if one is installed that runs (a snap stub on PATH does not)."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        return None
+    try:
+        subprocess.run([browser, "--version"], capture_output=True, timeout=60, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return browser
 
 
 @pytest.fixture(scope="session")
 def screenshots(site, tmp_path_factory):
     browser = _chromium()
     if browser is None:
-        pytest.skip("chromium is not installed (Debian: apt-get install -y chromium)")
+        pytest.skip("no working chromium (Debian: apt-get install -y chromium)")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     shots = {}
     for page, name in PAGES.items():

@@ -19,10 +19,8 @@ of Gorinova, Moore & Hoffman, 2020) with a shared start at the guide's median, i
 is small and correlated, so it gets a dense mass matrix; the subject coordinates keep a
 diagonal one.
 
-Measured on rw, the Cutler data (152 subjects, group on both parameters), 2 chains x
-(500 + 500), min bulk ESS per 1,000 sampling gradients: non-centred 2.1, centred 1.0,
-learned centeredness with the dense population block 2.4-3.3, whitened 8.0 (mean tree
-size 31 leapfrog steps instead of 67).
+Which wins depends on the model: ``benchmarks/compare_samplers.py`` measures each on the
+Cutler data, its table is in ``benchmarks/FIT_RESULTS.md``.
 
 Each sampler runs as one compiled program with the data as arguments (NUTS in
 ``valueint.inference.chains``, SVI in ``run_svi_program``), so a second fit of the same
@@ -60,6 +58,11 @@ from valueint.inference.settings import MASS_MATRICES, PARAMETERIZATIONS, Sample
 from valueint.inference.whitening import from_draws, from_hessian, whitened_from_theta
 
 GUIDES = {"normal": AutoNormal, "multivariate": AutoMultivariateNormal}  # settings.GUIDES
+
+
+def default_pilot_warmup(warmup: int) -> int:
+    """The whitened sampler's pilot when none is given: half the warmup, at least 50."""
+    return max(50, warmup // 2)
 
 
 def fixed_centeredness(centeredness, shape: tuple[int, int]):

@@ -4,7 +4,7 @@ K-fold), the age-group parameters, the fits and the learning-curve checks."""
 from __future__ import annotations
 
 from .formatting import count, estimate, flag, number, percent, probability, words
-from .values import Values, row_where
+from .values import Values, row_where, sampler_config, warmup_words
 
 
 def prosocial(v: Values, crit: dict) -> None:
@@ -21,9 +21,10 @@ def prosocial(v: Values, crit: dict) -> None:
     config = run["config"]
     v.add("pro.models", config["models"], words(config["models"]), source=src)
     v.add("pro.n_models", len(config["models"]), count(len(config["models"])), source=src)
-    v.add("pro.chains", config["chains"], count(config["chains"]), source=src)
-    v.add("pro.warmup", config["warmup"], count(config["warmup"]), source=src)
-    v.add("pro.draws", config["draws"], count(config["draws"]), source=src)
+    sampler = sampler_config(config)
+    v.add("pro.chains", sampler["chains"], count(sampler["chains"]), source=src)
+    v.add("pro.warmup", sampler["warmup"], warmup_words(sampler), source=src)
+    v.add("pro.draws", sampler["draws"], count(sampler["draws"]), source=src)
     v.add("pro.q_init", config["q_init"], number(config["q_init"], 1), source=src)
     v.add(
         "pro.q_init_alternative",
@@ -33,6 +34,13 @@ def prosocial(v: Values, crit: dict) -> None:
     )
     best = run["best_model"]
     v.add("pro.best", best, source=src)
+    from valueint.trials.specs import get_spec  # the registry's own words for the model
+
+    v.add(
+        "pro.best_description",
+        get_spec(best).description,
+        source="models/valueint/trials/catalogue.py",
+    )
     v.add("pro.runner_up", run["runner_up"], source=src)
     v.add("pro.best_by_subject", run["best_model_by_subject"], source=src)
     v.add("pro.all_converged", bool(run["all_converged"]), source=src)

@@ -3,8 +3,9 @@ parameter with age, the predictive checks and the recovery study."""
 
 from __future__ import annotations
 
+from .criteria import converged
 from .formatting import count, flag, number, percent, significant, words
-from .values import Values, row_where
+from .values import Values, row_where, sampler_config
 
 
 def trust(v: Values, crit: dict) -> None:
@@ -19,13 +20,14 @@ def trust(v: Values, crit: dict) -> None:
     v.add("trust.excluded", len(data["excluded"]), count(len(data["excluded"])), source=src)
     config = run["config"]
     v.add("trust.models", config["models"], words(config["models"]), source=src)
+    sampler = sampler_config(config)
     v.add(
         "trust.settings",
         config,
-        f"{config['chains']} chains × ({count(config['pilot_warmup'])} + {count(config['pilot_draws'])} pilot, then {count(config['warmup'])} warmup + {count(config['draws'])} draws)",
+        f"{sampler['chains']} chains × ({count(sampler['pilot_warmup'])} + {count(sampler['pilot_draws'])} pilot, then {count(sampler['warmup'])} warmup + {count(sampler['draws'])} draws)",
         source=src,
     )
-    v.add("trust.kfold_run", bool(config["k"]), source=src)
+    v.add("trust.kfold_run", bool(config.get("kfold", config.get("k"))), source=src)
     best = run["best_model"]
     v.add("trust.best", best, source=src)
 
@@ -98,6 +100,10 @@ def trust(v: Values, crit: dict) -> None:
         key = f"trust.coverage.{row['model']}.{row['statistic']}"
         text = f"{row['covered']} of {row['points']} ({percent(float(row['fraction']))})"
         v.add(key, float(row["fraction"]), text, source=src)
+        if row["model"] == best:  # the text speaks of the best model, whichever it is
+            v.add(
+                f"trust.coverage.best.{row['statistic']}", float(row["fraction"]), text, source=src
+            )
 
     src = f"{base}/calibration/uncertainty/recovery.csv"
     recovery = v.records.csv(src)
@@ -112,6 +118,13 @@ def trust(v: Values, crit: dict) -> None:
     )
     v.add("trust.recovery.parameters", len(recovery), count(len(recovery)), source=src)
     v.add("trust.recovery.model", recovery[0]["model"], source=src)
+    refit = {
+        "max_rhat": recovery[0]["fit_max_rhat"],
+        "min_ess_bulk": recovery[0]["fit_min_ess_bulk"],
+        "min_ess_tail": "inf",  # the recovery table does not carry the refit's tail ESS
+        "divergences": recovery[0]["fit_divergences"],
+    }
+    v.add("trust.recovery.converged", converged(refit, crit, "divergences"), source=src)
     src = f"{base}/calibration/uncertainty/run.json"
     calibration = v.records.json(src)
     v.add(

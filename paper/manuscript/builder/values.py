@@ -63,3 +63,21 @@ def require(mapping: dict, *keys, source: str):
             raise RecordError(f"{source}: no field {'.'.join(map(str, keys))}")
         value = value[key]
     return value
+
+
+def sampler_config(config: dict) -> dict:
+    """A run's sampler settings, from either layout of its config: flat (the older
+    records) or under ``sampler`` (``SamplerSettings.as_dict()``)."""
+    return {**config, **config.get("sampler", {})}
+
+
+def warmup_words(sampler: dict) -> str:
+    """The warmup as run: a whitening pilot (``approximation_warmup`` or ``pilot_warmup``
+    of a whitened sampler) before the warmup proper, as "200 + 300"."""
+    from .formatting import count
+
+    whitened = "whitened" in (sampler.get("parameterization"), sampler.get("centeredness"))
+    pilot = sampler.get("approximation_warmup", sampler.get("pilot_warmup"))
+    if whitened and pilot:
+        return f"{count(pilot)} + {count(sampler['warmup'])}"
+    return count(sampler["warmup"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .criteria import converged
 from .formatting import count, estimate, flag, interval, number, percent
-from .values import Values, row_where
+from .values import Values, row_where, sampler_config
 
 
 def praise_cheating(v: Values, crit: dict) -> None:
@@ -14,9 +14,10 @@ def praise_cheating(v: Values, crit: dict) -> None:
     v.figure("praise_proportions", f"{base}/proportions.png")
     config = run["config"]
     src = f"{base}/run.json"
-    v.add("praise.chains", config["chains"], count(config["chains"]), source=src)
-    v.add("praise.draws", config["draws"], count(config["draws"]), source=src)
-    v.add("praise.warmup", config["warmup"], count(config["warmup"]), source=src)
+    sampler = sampler_config(config)
+    v.add("praise.chains", sampler["chains"], count(sampler["chains"]), source=src)
+    v.add("praise.draws", sampler["draws"], count(sampler["draws"]), source=src)
+    v.add("praise.warmup", sampler["warmup"], count(sampler["warmup"]), source=src)
     v.add("praise.best_loo", run["best_by_loo"], source=src)
     v.add("praise.best_evidence", run["best_by_evidence"], source=src)
     v.add("praise.models", len(config["models"]), count(len(config["models"])), source=src)

@@ -227,7 +227,13 @@ def ranking(comparison: pd.DataFrame, unit: str = "trial") -> list[str]:
 
 
 def warmup_text(sampler) -> str:
-    """The warmup as run: the whitened sampler's pilot, then its own warmup."""
-    if sampler.parameterization == "whitened" and sampler.pilot_warmup is not None:
-        return f"{sampler.pilot_warmup} + {sampler.warmup}"
-    return str(sampler.warmup)
+    """The warmup as run: the whitened sampler's pilot (by default half the warmup, at least
+    50: ``valueint.inference.sampling``), then its own warmup."""
+    from valueint.inference.sampling import default_pilot_warmup
+
+    if sampler.parameterization != "whitened":
+        return str(sampler.warmup)
+    pilot = sampler.pilot_warmup
+    if pilot is None:
+        pilot = default_pilot_warmup(sampler.warmup)
+    return f"{pilot} + {sampler.warmup}"

@@ -113,10 +113,10 @@ class ProsocialSettings:
     def full(cls, sampler: dict | None = None, **changes) -> ProsocialSettings:
         """All subjects, the default sampler, until converged.  The learned centeredness,
         not the whitened coordinates: on a choice-kernel model (``rw_asym_ck``, the kind
-        this analysis finds best) it needs half the gradients per independent draw of the
-        worst quantity, though whitening wins on ``rw_recipient``
-        (``benchmarks/FIT_RESULTS.md``, the sampler comparison).  ``sampler`` changes the
-        sampler's settings."""
+        this analysis finds best) whitening needs 1.7x the gradients per independent draw
+        of the worst quantity, warmup included, and mixes worse (R-hat 1.027), though it
+        wins on ``rw_recipient`` (``benchmarks/FIT_RESULTS.md``, the sampler comparison).
+        ``sampler`` changes the sampler's settings."""
         base = cls().sampler.replace(**dict(sampler or {}))
         return cls(sampler=base, **changes)
 

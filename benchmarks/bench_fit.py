@@ -55,7 +55,7 @@ MODEL = "rw_recipient"
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:  # fit_report beside this file, when imported from elsewhere
     sys.path.insert(0, str(HERE))
-from fit_report import covered_seconds  # noqa: E402
+from fit_report import covered_seconds, whitened_warmup  # noqa: E402
 
 # rw_recipient's learning rates by context code 0, 1, 2 (``delta_rules._contextual``)
 CONTEXTS = ("self", "other", "none")
@@ -255,10 +255,7 @@ def valueint_fit(data, args, **settings) -> dict:
         warnings.simplefilter("always")
         split = {}
         if settings.get("parameterization") == "whitened":
-            split = {
-                "warmup": args.warmup - args.warmup // 2,
-                "pilot_warmup": max(args.warmup // 2, 4),
-            }
+            split = whitened_warmup(args.warmup)
         tree = fit(
             data,
             MODEL,

@@ -52,7 +52,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:  # fit_report beside this file, when imported from elsewhere
     sys.path.insert(0, str(HERE))
-from fit_report import covered_seconds, valueint_source, versions, write_fit_results  # noqa: E402
+from fit_report import (  # noqa: E402
+    covered_seconds,
+    valueint_source,
+    versions,
+    whitened_warmup,
+    write_fit_results,
+)
 
 SAMPLERS = (
     "nuts-auto",
@@ -245,9 +251,7 @@ def fit_variant(frame, model, name, args) -> dict:
     spec = resolve_spec(model)
     warmup = {"warmup": args.warmup}
     if FIT_VARIANTS[name].get("parameterization") == "whitened":
-        # the pilot that fits the whitened coordinates is warmup too: the two add up to
-        # --warmup, so every sampler adapts for as many iterations
-        warmup = {"pilot_warmup": args.warmup // 2, "warmup": args.warmup - args.warmup // 2}
+        warmup = whitened_warmup(args.warmup)
     with CompileClock() as clock, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         tree = fit(
@@ -265,7 +269,6 @@ def fit_variant(frame, model, name, args) -> dict:
     recorded = json.loads(tree.attrs.get("settings", "{}"))
     before = int(recorded.get("n_gradients_warmup", 0)) + int(sampler.get("warm_start_steps", 0))
     stats = tree["sample_stats"]
-    # fit's own clock less compiles: its pointwise log-likelihood and predictions are outside
     # fit's own clock, less its compiles: its data preparation before and its pointwise
     # log-likelihood and predictions after are outside it
     total = float(tree.attrs["sampling_time_s"])

@@ -57,6 +57,13 @@ def covered_seconds(spans, start: float, end: float) -> float:
     return total
 
 
+def whitened_warmup(warmup: int) -> dict:
+    """``fit``'s warmup settings that give the whitened sampler ``warmup`` iterations in
+    all, like every other sampler: its pilot (which fits the whitened coordinates: half,
+    at least 4), then its own warmup."""
+    return {"pilot_warmup": max(warmup // 2, 4), "warmup": warmup - warmup // 2}
+
+
 def ratios(runs: list[dict]) -> list[dict]:
     ours = next((r for r in runs if r["sampler"] == "valueint"), None)
     out = []

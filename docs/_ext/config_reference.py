@@ -33,8 +33,7 @@ import sys
 import textwrap
 from dataclasses import dataclass, field
 
-from docutils import nodes
-from docutils.statemachine import StringList
+from generated_block import generated_block
 from sphinx.util.docutils import SphinxDirective
 
 CHECKS = ("check_range", "check_choice", "check_type", "check_vector")
@@ -266,13 +265,14 @@ class ConfigFields(SphinxDirective):
 
     def run(self):
         table = self.arguments[0]
-        try:
-            lines = table_lines(table, self.content)
-        except (KeyError, ValueError, RuntimeError) as err:
-            raise self.error(f"config-fields {table}: {err}") from None
-        container = nodes.container(ids=[f"config-{table}"], classes=["config-fields"])
-        self.state.nested_parse(StringList(lines, source=f"config-fields {table}"), 0, container)
-        return [container]
+        return generated_block(
+            self,
+            lambda: table_lines(table, self.content),
+            label=f"config-fields {table}",
+            node_id=f"config-{table}",
+            css_class="config-fields",
+            errors=(KeyError, ValueError, RuntimeError),
+        )
 
 
 def setup(app):

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import math
 
-from docutils import nodes
-from docutils.statemachine import StringList
+from generated_block import generated_block
 from sphinx.util.docutils import SphinxDirective
 
 
@@ -130,13 +129,14 @@ class ModelCatalogue(SphinxDirective):
 
     def run(self):
         name = self.arguments[0]
-        try:
-            lines = catalogue_lines(name)
-        except (KeyError, ValueError) as err:
-            raise self.error(f"model-catalogue {name!r}: {err}") from None
-        container = nodes.container(ids=[f"catalogue-{name}"], classes=["model-catalogue"])
-        self.state.nested_parse(StringList(lines, source=f"model-catalogue {name}"), 0, container)
-        return [container]
+        return generated_block(
+            self,
+            lambda: catalogue_lines(name),
+            label=f"model-catalogue {name!r}",
+            node_id=f"catalogue-{name}",
+            css_class="model-catalogue",
+            errors=(KeyError, ValueError),
+        )
 
 
 def setup(app):

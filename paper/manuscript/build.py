@@ -57,7 +57,7 @@ def collect(paper_dir: Path, allow_stale: bool = False) -> dict:
     design(v)
     prosocial(v, crit)
     trust(v, crit)
-    calibration(v)
+    calibration(v, crit)
     limitations(v, crit)
     states = records.check(allow_stale=allow_stale)
     provenance_note(v, states)

@@ -36,6 +36,31 @@ class StaleRecord(RecordError):
     pass
 
 
+class Fields(dict):
+    """A record's mapping whose missing key is a ``RecordError`` naming the record and the
+    field (a record of another layout says what it lacks, not a bare ``KeyError``)."""
+
+    def __init__(self, content: dict, where: str):
+        super().__init__(content)
+        self.where = where
+
+    def __getitem__(self, key):
+        try:
+            return super().__getitem__(key)
+        except KeyError:
+            raise RecordError(f"{self.where}: no field {key!r}") from None
+
+
+def named_fields(value, where: str):
+    """``value`` (parsed JSON) with every mapping, nested ones too, a ``Fields`` whose
+    messages give the path to it (``figures/x.json: run.config: no field 'seed'``)."""
+    if isinstance(value, dict):
+        return Fields({k: named_fields(v, f"{where}.{k}") for k, v in value.items()}, where)
+    if isinstance(value, list):
+        return [named_fields(item, f"{where}[{i}]") for i, item in enumerate(value)]
+    return value
+
+
 @dataclass(frozen=True)
 class RecordState:
     """How one run record was judged: ``state`` is ``fresh``, ``stale``, ``no commit`` (made
@@ -126,17 +151,20 @@ class Records:
         return path
 
     def json(self, relative: str) -> dict:
+        """The parsed record; a field it lacks raises ``RecordError`` naming both."""
         try:
-            return json.loads(self.path(relative).read_text())
+            content = json.loads(self.path(relative).read_text())
         except json.JSONDecodeError as error:
             raise RecordError(f"unreadable record {self.name(relative)}: {error}") from None
+        return named_fields(content, self.name(relative))
 
     def csv(self, relative: str) -> list[dict[str, str]]:
+        """The table's rows; a column it lacks raises ``RecordError`` naming both."""
         with self.path(relative).open(newline="") as handle:
             rows = list(csv.DictReader(handle))
         if not rows:
             raise RecordError(f"empty table: {self.name(relative)}")
-        return rows
+        return [Fields(row, f"{self.name(relative)}, line {i + 2}") for i, row in enumerate(rows)]
 
     def producing_records(self, relative: str) -> list[str]:
         """The run records behind a cited file: a figure's own ``<name>.json`` beside it in

@@ -185,6 +185,26 @@ def test_a_missing_record_fails_the_build_naming_it(paper, capsys):
     assert "paper/prosocial_learning/diagnostics.csv" in capsys.readouterr().err
 
 
+def test_a_record_of_another_layout_fails_naming_the_record_and_field(paper, capsys):
+    """A field or column the builder reads and a record lacks is a RecordError naming both
+    (a record written by a later or earlier layout), not a bare KeyError."""
+    path = paper / "prosocial_learning" / "run.json"
+    record = json.loads(path.read_text())
+    del record["data"]["n_missed"]
+    path.write_text(json.dumps(record))
+    with pytest.raises(
+        provenance.RecordError, match="prosocial_learning/run.json.data: no field 'n_missed'"
+    ):
+        build.build(paper, formats=("html",), allow_stale=True)
+    table = paper / "prosocial_learning" / "diagnostics.csv"
+    table.write_text(table.read_text().replace("max_rhat", "rhat_max", 1))
+    path.write_text(json.dumps({**record, "data": {**record["data"], "n_missed": 1}}))
+    assert build.main(["--paper", str(paper), "--format", "html", "--allow-stale"]) == 1
+    assert (
+        "prosocial_learning/diagnostics.csv, line 2: no field 'max_rhat'" in capsys.readouterr().err
+    )
+
+
 def test_a_cited_file_without_a_run_record_fails_the_build(paper):
     (paper / "trust_sampling" / "run.json").unlink()
     with pytest.raises(provenance.MissingRecord, match="paper/trust_sampling/run.json"):

@@ -3,14 +3,29 @@ of replication fits that did not converge."""
 
 from __future__ import annotations
 
+from provenance import RecordError
+
 from .formatting import count, flag, number, percent, words
 from .values import Values
 
+# the third health column, by the layout of the summary: the share of replication fits
+# that missed the whole criterion (current), or whose bulk ESS fell below 100 (older runs)
+HEALTH_COLUMNS = {
+    "fits_not_converged": "not converged",
+    "fits_ess_bulk_below_100": "bulk ESS below 100",
+}
 
-def calibration(v: Values) -> None:
+
+def calibration(v: Values, crit: dict) -> None:
     base = "calibration"
     src = f"{base}/summary.csv"
     rows = v.records.csv(src)
+    rhat_column = f"fits_rhat_above_{crit['rhat_max']}"
+    health = [c for c in HEALTH_COLUMNS if c in rows[0]]
+    if not health:
+        raise RecordError(f"{v.records.name(src)}: none of the columns {', '.join(HEALTH_COLUMNS)}")
+    health_column = health[0]
+    v.add("sbc.health_label", HEALTH_COLUMNS[health_column], source=src)
     by_model: dict[tuple[str, str], list[dict]] = {}
     for row in rows:
         by_model.setdefault((row["level"], row["model"]), []).append(row)
@@ -35,7 +50,8 @@ def calibration(v: Values) -> None:
                 "outside": ", ".join(outside) or "none",
                 "min_p": number(min(float(q["p_value"]) for q in quantities), 3),
                 "divergent": percent(float(first["fits_with_divergences"])),
-                "rhat": percent(float(first["fits_rhat_above_1.01"])),
+                "rhat": percent(float(first[rhat_column])),
+                "health": percent(float(first[health_column])),
             }
         )
     v.add_list("sbc.table", table, source=src)

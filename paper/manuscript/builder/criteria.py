@@ -82,3 +82,17 @@ def fit_shortfall(row: dict, crit: dict, divergence_column: str) -> str:
     if divergences:
         misses.append(f"{divergences} divergence{'s' if divergences > 1 else ''}")
     return ", ".join(misses)
+
+
+def refit_diagnostics(row: dict) -> tuple[dict, bool]:
+    """A recovery table's refit diagnostics (its ``fit_*`` columns) as a diagnostics row,
+    and whether the record carries the tail ESS (older recovery tables do not: it is then
+    left out of the judgement, and said to be)."""
+    tail = row.get("fit_min_ess_tail")
+    refit = {
+        "max_rhat": row["fit_max_rhat"],
+        "min_ess_bulk": row["fit_min_ess_bulk"],
+        "min_ess_tail": "inf" if tail is None else tail,
+        "divergences": row["fit_divergences"],
+    }
+    return refit, tail is not None

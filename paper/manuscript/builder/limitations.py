@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from provenance import Records, RecordState
 
-from .criteria import converged, fit_shortfall
+from .criteria import converged, fit_shortfall, refit_diagnostics
 from .formatting import count, flag, number, percent, words
 from .values import Values, slug
 
@@ -136,17 +136,20 @@ def _trust(add: Add, records: Records, crit: dict) -> None:
             )
     src = "trust_sampling/calibration/uncertainty/recovery.csv"
     fit = records.csv(src)[0]
-    recovery_fit = {
-        "max_rhat": fit["fit_max_rhat"],
-        "min_ess_bulk": fit["fit_min_ess_bulk"],
-        "min_ess_tail": "inf",
-        "divergences": fit["fit_divergences"],
-    }
+    recovery_fit, tail_recorded = refit_diagnostics(fit)
+    unrecorded = "" if tail_recorded else " (the record does not carry its tail ESS)"
     if not converged(recovery_fit, crit, "divergences"):
         add(
             "Ma et al.",
             "unconverged fit",
-            f"recovery refit of {fit['model']}: {fit_shortfall(recovery_fit, crit, 'divergences')}",
+            f"recovery refit of {fit['model']}: {fit_shortfall(recovery_fit, crit, 'divergences')}{unrecorded}",
+            src,
+        )
+    elif not tail_recorded:
+        add(
+            "Ma et al.",
+            "unjudged fit",
+            f"recovery refit of {fit['model']}: meets the criterion on R-hat, bulk ESS and divergences; the record does not carry its tail ESS",
             src,
         )
     src = "trust_sampling/calibration/uncertainty/run.json"
@@ -177,7 +180,10 @@ def _calibration(add: Add, records: Records, crit: dict) -> None:
             )
         seen.setdefault(name, row)
     for name, row in seen.items():
-        divergent, rhat = float(row["fits_with_divergences"]), float(row["fits_rhat_above_1.01"])
+        divergent, rhat = (
+            float(row["fits_with_divergences"]),
+            float(row[f"fits_rhat_above_{crit['rhat_max']}"]),
+        )
         if divergent or rhat:
             add(
                 "Calibration",

@@ -3,7 +3,7 @@ parameter with age, the predictive checks and the recovery study."""
 
 from __future__ import annotations
 
-from .criteria import converged
+from .criteria import converged, refit_diagnostics
 from .formatting import count, flag, number, percent, significant, words
 from .values import Values, row_where, sampler_config
 
@@ -118,13 +118,9 @@ def trust(v: Values, crit: dict) -> None:
     )
     v.add("trust.recovery.parameters", len(recovery), count(len(recovery)), source=src)
     v.add("trust.recovery.model", recovery[0]["model"], source=src)
-    refit = {
-        "max_rhat": recovery[0]["fit_max_rhat"],
-        "min_ess_bulk": recovery[0]["fit_min_ess_bulk"],
-        "min_ess_tail": "inf",  # the recovery table does not carry the refit's tail ESS
-        "divergences": recovery[0]["fit_divergences"],
-    }
+    refit, tail_recorded = refit_diagnostics(recovery[0])
     v.add("trust.recovery.converged", converged(refit, crit, "divergences"), source=src)
+    v.add("trust.recovery.tail_recorded", tail_recorded, source=src)
     src = f"{base}/calibration/uncertainty/run.json"
     calibration = v.records.json(src)
     v.add(

@@ -7,7 +7,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from provenance import RecordError, Records, RecordState
+from provenance import Fields, RecordError, Records, RecordState
 
 
 @dataclass
@@ -68,7 +68,8 @@ def require(mapping: dict, *keys, source: str):
 def sampler_config(config: dict) -> dict:
     """A run's sampler settings, from either layout of its config: flat (the older
     records) or under ``sampler`` (``SamplerSettings.as_dict()``)."""
-    return {**config, **config.get("sampler", {})}
+    where = getattr(config, "where", "config")
+    return Fields({**config, **config.get("sampler", {})}, where)
 
 
 def warmup_words(sampler: dict) -> str:

@@ -11,7 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from valueint.inference.diagnostics import Diagnostics, FitWarning, diagnostics
-from valueint.inference.rounds import Budget, Until, raised_target, sample_until_converged
+from valueint.inference.rounds import (
+    Budget,
+    Until,
+    raised_target,
+    rounds_reported,
+    sample_until_converged,
+)
 from valueint.inference.settings import SamplerSettings, resolve_settings
 
 WARMUP, DRAWS, CHAINS = 10, 5, 2
@@ -100,6 +106,18 @@ def test_divergences_adapt_again_at_a_higher_target_and_drop_the_earlier_draws()
     # ... which began after the first round and the one of more draws
     assert samples["x"][0, 0] == (WARMUP + DRAWS) + DRAWS
     assert rounds.rounds[-1].target_accept_prob == 0.9 and rounds.stopped == "converged"
+
+
+def test_each_round_is_reported_as_it_ends_and_only_within_the_block():
+    lines = []
+    with rounds_reported(lines.append):
+        run(["slow", "divergent", "ok"], Budget(1000))
+    assert [line.split(" (")[0] for line in lines] == ["round 1", "round 2", "round 3"]
+    assert "adapted again, target acceptance 0.9" in lines[2] and "; converged:" in lines[2]
+    assert "not converged: max R-hat 1.100, min bulk ESS 50" in lines[0]
+    assert lines[1].endswith(", 1 divergence") and lines[0].endswith(", 0 divergences")
+    run(["ok"], Budget(1000))
+    assert len(lines) == 3
 
 
 def test_the_iteration_budget_stops_it_before_a_round_that_would_not_fit():

@@ -84,6 +84,7 @@ def fit_command(
 ) -> None:
     """Fit a model to data (hierarchical Bayes by default) and save the posterior."""
     import valueint
+    from valueint.inference.rounds import rounds_reported
 
     if out.suffix not in (".nc", ".netcdf", ".nc4"):
         fail(f"--out {out}: the fit is written as netCDF; use a .nc file name")
@@ -102,6 +103,7 @@ def fit_command(
     with (
         warnings.catch_warnings(record=True) as caught,
         interruptible(f"nothing was written to {out}"),
+        rounds_reported(lambda line: console.print(line, style="dim", markup=False)),
     ):
         warnings.simplefilter("always", valueint.FitWarning)
         try:

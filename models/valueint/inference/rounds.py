@@ -23,15 +23,19 @@ diagnostics said after it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
 from valueint.inference.diagnostics import posterior_judge
 
+# each round is logged here as it ends (``rounds_reported`` routes the lines to a report)
+logger = logging.getLogger(__name__)
 MAX_TARGET_ACCEPT = 0.99
 # the draw budget when none is given: this many times the fit's warmup + draws per chain
 DEFAULT_BUDGET_FACTOR = 5
@@ -99,6 +103,18 @@ class Round:
     divergences: int
     converged: bool
 
+    def describe(self, number: int) -> str:
+        """One line: the round, what it ran and what the diagnostics said after it."""
+        verdict = "converged" if self.converged else "not converged"
+        return (
+            f"round {number} ({self.kind}, target acceptance {self.target_accept_prob:g}): "
+            f"{self.iterations} iterations per chain in {self.seconds:.0f} s, "
+            f"{self.kept_draws} draws per chain kept; {verdict}: max R-hat "
+            f"{self.max_rhat:.3f}, min bulk ESS {self.min_ess_bulk:.0f}, min tail ESS "
+            f"{self.min_ess_tail:.0f}, {self.divergences} "
+            f"divergence{'' if self.divergences == 1 else 's'}"
+        )
+
     def as_dict(self) -> dict:
         row = dataclasses.asdict(self)
         for name in ("max_rhat", "min_ess_bulk", "min_ess_tail", "seconds"):
@@ -134,6 +150,26 @@ class Rounds:
             f"{len(self.rounds)} round(s), {last.kept_draws} kept draws per chain at target "
             f"acceptance {last.target_accept_prob:g}; stopped: {self.stopped}"
         )
+
+
+@contextlib.contextmanager
+def rounds_reported(report: Callable[[str], None]) -> Iterator[None]:
+    """Within the block, each round's line (``Round.describe``) also goes to ``report``."""
+
+    class _Forward(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            report(record.getMessage())
+
+    handler = _Forward(logging.INFO)
+    level = logger.level
+    logger.addHandler(handler)
+    if not logger.isEnabledFor(logging.INFO):
+        logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def until_for(settings, posterior_of) -> Until | None:
@@ -223,6 +259,7 @@ def sample_until_converged(
                 converged=report.converged,
             )
         )
+        logger.info(rounds[-1].describe(len(rounds)))
         if report.converged:
             stopped = "converged"
             break

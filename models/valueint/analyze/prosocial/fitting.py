@@ -41,6 +41,7 @@ def fit_one(prepared, settings, name, q_init, report, progress=False, position="
     """One hierarchical fit (group on every parameter) at initial value ``q_init``; the fit
     and its diagnostic messages, each also reported as a line."""
     from valueint.inference.diagnostics import FitWarning, diagnostics
+    from valueint.inference.rounds import rounds_reported
     from valueint.trials import fit as trial_fit
 
     n_trials = int(np.asarray(prepared.fit_data.arrays.mask).sum())
@@ -50,7 +51,10 @@ def fit_one(prepared, settings, name, q_init, report, progress=False, position="
         f"subjects, {n_trials} observed trials, q_init {q_init:g}, {sampler.chains} chains x "
         f"({warmup_text(sampler)} warmup + {sampler.draws} draws, {sampler.parameterization})"
     )
-    with warnings.catch_warnings(record=True) as caught:
+    with (
+        warnings.catch_warnings(record=True) as caught,
+        rounds_reported(lambda line: report(f"  {line}")),
+    ):
         warnings.simplefilter("always", FitWarning)
         idata = trial_fit.fit(
             prepared.fit_data,

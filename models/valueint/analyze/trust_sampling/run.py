@@ -69,6 +69,7 @@ def _fit_or_resume(data, name, settings, folder: Path, report) -> xr.DataTree:
     """``name`` fitted to ``data``, or its fit in ``folder`` where that was made on the
     same data with the same seed and sampler settings."""
     from valueint.inference.fit_files import load_fit, save_fit
+    from valueint.inference.rounds import rounds_reported
 
     path = folder / f"{name}.nc"
     wanted = {
@@ -84,7 +85,7 @@ def _fit_or_resume(data, name, settings, folder: Path, report) -> xr.DataTree:
         report(f"{name}: {path} was made with other data or settings; fitting again")
     sampler = settings.sampler
     report(f"{name}: fitting ({sampler.chains} chains x {sampler.warmup} + {sampler.draws} draws)")
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), rounds_reported(lambda line: report(f"  {name}: {line}")):
         warnings.simplefilter("ignore")  # diagnostics are reported in diagnostics.csv
         fit = INFOSAMPLING.fit(data, name, sampler, seed=settings.seed)
     fit.attrs["resume_key"] = json.dumps(wanted)

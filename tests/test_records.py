@@ -122,10 +122,19 @@ def test_code_version_is_none_outside_a_checkout_or_for_an_untracked_copy(tmp_pa
 
 
 def test_run_record_carries_the_code_version():
-    from valueint.records import code_version, run_record
+    from valueint.records import run_record
 
     record = run_record(command="test", config={}, seeds=[0], wall_time_s=0.0)
-    assert record["code"] == code_version()
     if record["code"] is not None:  # run from this repository's checkout
         assert record["code"]["package"] == "models/valueint"
         assert len(record["code"]["commit"]) == 40
+
+
+def test_run_record_names_the_code_the_process_started_with(monkeypatch):
+    """Commits made while a run goes on do not change the commit its record names."""
+    from valueint import records
+
+    started = {"commit": "a" * 40, "dirty": False, "package": "models/valueint"}
+    monkeypatch.setattr(records, "CODE_AT_START", started)
+    monkeypatch.setattr(records, "code_version", lambda *a, **k: {"commit": "b" * 40})
+    assert records.run_record(command="t", config={}, seeds=[0], wall_time_s=0)["code"] == started

@@ -143,6 +143,11 @@ def report_paths(out: str | Path, tables, figures, records) -> dict[str, Path]:
     return {name: Path(out) / name for name in [*names, *records]}
 
 
+# the code as this process loaded it: a run's record names the commit it started from, not
+# the one checked out when it ends (a long run outlives commits made beside it)
+CODE_AT_START = code_version()
+
+
 def run_record(*, command: str, config: dict, seeds, wall_time_s: float, **extra) -> dict:
     return {
         "command": command,
@@ -151,7 +156,7 @@ def run_record(*, command: str, config: dict, seeds, wall_time_s: float, **extra
         "wall_time_s": round(float(wall_time_s), 3),
         "versions": package_versions(),
         # the commit makes the record checkable against later changes to the code
-        "code": code_version(),
+        "code": CODE_AT_START,
         "platform": platform.platform(),
         "config": config,
         **extra,

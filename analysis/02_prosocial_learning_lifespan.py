@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # Prosocial learning across adulthood: which learning model, and what changes with age?
+# # 02 · Prosocial learning across adulthood: which learning model, and what changes with age?
 #
 # Cutler et al. (2021, *Nature Communications*) asked young and older adults to learn,
 # by trial and error, which of two symbols usually pays off. The twist is **who gets the reward**: in each 16-trial block the points go to the

@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # Praise and cheating: does ability praise leave an internal reward behind?
+# # 03 · Praise and cheating: does ability praise leave an internal reward behind?
 #
 # Zhao, Heyman, Chen & Lee (2017, *Psychological Science* 28(12)) praised preschoolers
 # after a correct guess in a card game, either for being smart ("You are so smart"), for

@@ -47,12 +47,37 @@ myst_heading_anchors = 3  # links such as methods.md#the-hierarchical-fit resolv
 TUTORIALS = DOCS / "tutorials"
 NOTEBOOK_OUT = BUILD / "notebook-output"
 KERNELS = BUILD / "jupyter"
-# Notebooks that fit real data are shown unexecuted: the site never re-runs an analysis
-# of human data (`make notebooks` does, in full mode).
+
+
+def _absent(resolve) -> str | None:
+    """Why a notebook's real data cannot be read here (None: they can)."""
+    try:
+        resolve()
+    except FileNotFoundError as error:
+        return str(error)
+    return None
+
+
+from valueint.infosampling.data import resolve_trust_sampling  # noqa: E402
+from valueint.trials.datasets import resolve_cutler2021  # noqa: E402
+
+# Notebooks on real data that is not shipped run when the data are found (as on CI, where
+# ../shared/data lies beside the checkout), in small mode like the others; otherwise the
+# page is shown without outputs and says why.  Zhao et al.'s counts ship in data/.
+NEEDS_DATA = {
+    "02_prosocial_learning_lifespan": ("the Cutler et al. (2021) trials", resolve_cutler2021),
+    "05_trust_sampling_adolescence": ("the Ma et al. (2022) data", resolve_trust_sampling),
+}
 UNEXECUTED = {
-    "02_prosocial_learning_lifespan": "it fits the Cutler et al. (2021) trials",
-    "03_praise_and_cheating": "it fits the counts of Zhao et al. (2017)",
-    "05_trust_sampling_adolescence": "it fits the Ma et al. (2022) trust-sampling data",
+    name: f"{what} were not found when the site was built ({reason})"
+    for name, (what, resolve) in NEEDS_DATA.items()
+    if (reason := _absent(resolve)) is not None
+}
+# where each real-data notebook's full analysis is committed
+FULL_RESULTS = {
+    "02_prosocial_learning_lifespan": "prosocial_learning",
+    "03_praise_and_cheating": "praise_cheating",
+    "05_trust_sampling_adolescence": "trust_sampling",
 }
 # Over the site's time budget: even in small mode its recovery fits take about two minutes.
 OVER_BUDGET = {
@@ -88,18 +113,26 @@ def _note(name: str) -> str:
     run = f"`python analysis/run_notebooks.py analysis/{name}.py` runs it."
     if name in UNEXECUTED:
         return (
-            f"```{{note}}\nThis notebook is shown without its outputs: {UNEXECUTED[name]}, "
-            f"and the site runs no analysis of real data.  {run}\n```"
+            f"```{{note}}\nThis notebook is shown without its outputs: {UNEXECUTED[name]}.  "
+            f"{run}\n```"
         )
     if name in OVER_BUDGET:
         return (
             f"```{{note}}\nThis notebook is shown without its outputs: {OVER_BUDGET[name]}, "
             f"more than the site's build can run.  {run}\n```"
         )
+    if name in FULL_RESULTS:
+        what = (
+            "the real data, cut down, with tiny sampler settings: it shows that the notebook "
+            "runs, and its numbers mean nothing.  The full analysis's numbers are in "
+            f"`paper/{FULL_RESULTS[name]}/` and the paper."
+        )
+    else:
+        what = "tiny settings that show the notebook runs; its numbers mean nothing."
     return (
         "```{note}\nThis page was executed when the site was built, in the notebook's small "
-        f"mode (`{MODE_ENV}=small`): tiny settings that show the notebook runs; its numbers "
-        "mean nothing.  `make notebooks` runs every notebook in full mode.\n```"
+        f"mode (`{MODE_ENV}=small`): {what}  `make notebooks` runs every notebook in full "
+        "mode.\n```"
     )
 
 

@@ -227,3 +227,34 @@ def test_page_renders_in_a_browser(screenshots, page):
     pixels = matplotlib.image.imread(shot)[..., :3]
     colours = np.unique(pixels.reshape(-1, 3), axis=0)
     assert len(colours) > 50, f"{shot} shows {len(colours)} colours: a blank page"
+
+
+def _data_found(resolve) -> bool:
+    try:
+        resolve()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def test_tutorials_are_executed_unless_over_budget_or_without_their_data(site):
+    """Every notebook page shows its outputs, but the recovery notebook's (over the build's
+    time budget) and a real-data notebook's whose data set is absent; those say why."""
+    from valueint.infosampling.data import resolve_trust_sampling
+    from valueint.trials.datasets import resolve_cutler2021
+
+    unexecuted = {"04_recovery_and_comparison"}
+    if not _data_found(resolve_cutler2021):
+        unexecuted.add("02_prosocial_learning_lifespan")
+    if not _data_found(resolve_trust_sampling):
+        unexecuted.add("05_trust_sampling_adolescence")
+    pages = sorted((site / "tutorials").glob("[0-9][0-9]_*.html"))
+    assert len(pages) == len(list((REPO_ROOT / "analysis").glob("[0-9][0-9]_*.py")))
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        outputs = html.count('class="cell_output')
+        if page.stem in unexecuted:
+            assert outputs == 0 and "shown without its outputs" in html, page.name
+        else:
+            assert outputs > 0 and "executed when the site was built" in html, page.name
+            assert "Traceback" not in html, page.name

@@ -50,7 +50,8 @@ KERNELS = BUILD / "jupyter"
 
 
 def _absent(resolve) -> str | None:
-    """Why a notebook's real data cannot be read here (None: they can)."""
+    """Why a notebook's real data cannot be found here (None: they can; reading them is
+    the notebook's, whose errors fail the build)."""
     try:
         resolve()
     except FileNotFoundError as error:
@@ -69,9 +70,9 @@ NEEDS_DATA = {
     "05_trust_sampling_adolescence": ("the Ma et al. (2022) data", resolve_trust_sampling),
 }
 UNEXECUTED = {
-    name: f"{what} were not found when the site was built ({reason})"
+    name: f"{what} were not found when the site was built"
     for name, (what, resolve) in NEEDS_DATA.items()
-    if (reason := _absent(resolve)) is not None
+    if _absent(resolve) is not None
 }
 # where each real-data notebook's full analysis is committed
 FULL_RESULTS = {
@@ -123,9 +124,9 @@ def _note(name: str) -> str:
         )
     if name in FULL_RESULTS:
         what = (
-            "the real data, cut down, with tiny sampler settings: it shows that the notebook "
-            "runs, and its numbers mean nothing.  The full analysis's numbers are in "
-            f"`paper/{FULL_RESULTS[name]}/` and the paper."
+            "the real data with tiny sampler settings (and, where it fits participants, only "
+            "a few of them): it shows that the notebook runs, and its numbers mean nothing.  "
+            f"The full analysis's numbers are in `paper/{FULL_RESULTS[name]}/` and the paper."
         )
     else:
         what = "tiny settings that show the notebook runs; its numbers mean nothing."

@@ -48,6 +48,7 @@ CLI_MAY_IMPORT = (
     "valueint.jobs",
     "valueint.inference.family",
     "valueint.inference.settings",
+    "valueint.inference.rounds",  # rounds_reported: the console's hook for each round's line
     "valueint.inference.comparison",
     "valueint.inference.figures",
     "valueint.workflows",

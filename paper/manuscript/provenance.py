@@ -9,8 +9,10 @@ tracked file of the package changed between that commit and HEAD.  The whole pac
 counts, not the command's own module: a run's numbers also depend on the shared
 inference, belief and record code, on the packaged configs, and on modules imported only
 in the job engine's worker processes, so a per-module rule would call some stale records
-fresh.  Records made before commits were recorded cannot be judged; they pass and are
-reported as such.
+fresh.  A record made from package files that differed from its commit (``dirty``), or
+during which the package changed (``changed_during_run``), vouches for no commit's code
+and is stale too.  Records made before commits were recorded cannot be judged; they pass
+and are reported as such.
 """
 
 from __future__ import annotations
@@ -51,13 +53,16 @@ class Fields(dict):
             raise RecordError(f"{self.where}: no field {key!r}") from None
 
 
-def named_fields(value, where: str):
+def named_fields(value, record: str, path: str = ""):
     """``value`` (parsed JSON) with every mapping, nested ones too, a ``Fields`` whose
-    messages give the path to it (``figures/x.json: run.config: no field 'seed'``)."""
+    messages name the record and the path to it (``paper/x/run.json: config: no field
+    'seed'``; ``paper/x/run.json: no field 'data'`` at the top)."""
+    where = f"{record}: {path}" if path else record
     if isinstance(value, dict):
-        return Fields({k: named_fields(v, f"{where}.{k}") for k, v in value.items()}, where)
+        inner = {k: named_fields(v, record, f"{path}.{k}" if path else k) for k, v in value.items()}
+        return Fields(inner, where)
     if isinstance(value, list):
-        return [named_fields(item, f"{where}[{i}]") for i, item in enumerate(value)]
+        return [named_fields(item, record, f"{path}[{i}]") for i, item in enumerate(value)]
     return value
 
 
@@ -110,6 +115,12 @@ def judge_record(path: str, record: dict, repo: Path | None) -> RecordState:
     common["dirty"] = bool(code.get("dirty"))
     if not commit:
         return RecordState(state="no commit", **common)
+    if common["dirty"]:
+        reason = f"made from package files that differed from commit {commit[:12]}"
+        return RecordState(state="stale", reason=reason, **common)
+    if code.get("changed_during_run"):
+        reason = f"the package changed while the run went on (from commit {commit[:12]})"
+        return RecordState(state="stale", reason=reason, **common)
     if repo is None:
         return RecordState(state="unjudged", reason="not built in a git checkout", **common)
     try:

@@ -81,19 +81,24 @@ def _prosocial(add: Add, records: Records, crit: dict) -> None:
                     f"{row['model']}: {fit_shortfall(row, crit, 'n_divergent')}",
                     src,
                 )
-        criterion = records.json(f"{base}/run.json")["coverage"]["criterion"]
-        by_model = records.json(f"{base}/run.json")["coverage"]["by_model"]
-        for model, panels in by_model.items():
-            low = [
-                f"{panel} {percent(share)}" for panel, share in panels.items() if share < criterion
-            ]
-            if low:
-                add(
-                    label,
-                    "predictive check",
-                    f"{model}: {len(low)} of {len(panels)} learning-curve panels below {percent(criterion)}: {', '.join(low)}",
-                    f"{base}/run.json",
-                )
+        checked = records.json(f"{base}/run.json")["coverage"]
+        criterion = checked["criterion"]
+        # the stay-after-outcome check, where the run made it (the K-fold run did not)
+        checks = {"learning-curve": "by_model", "stay-after-outcome": "stay_after_outcome_by_model"}
+        for what, key in checks.items():
+            for model, panels in checked.get(key, {}).items():
+                low = [
+                    f"{panel} {percent(share)}"
+                    for panel, share in panels.items()
+                    if share < criterion
+                ]
+                if low:
+                    add(
+                        label,
+                        "predictive check",
+                        f"{model}: {len(low)} of {len(panels)} {what} panels below {percent(criterion)}: {', '.join(low)}",
+                        f"{base}/run.json",
+                    )
     src = "prosocial_learning/kfold/kfold.csv"
     for row in records.csv(src):
         if int(row["folds_with_warnings"]) or int(row["n_heldout_k_bad"]):

@@ -4,7 +4,7 @@ K-fold), the age-group parameters, the fits and the learning-curve checks."""
 from __future__ import annotations
 
 from .formatting import count, estimate, flag, number, percent, probability, words
-from .values import Values, row_where, sampler_config, warmup_words
+from .values import Values, row_where, sampler_config, until_words, warmup_words
 
 
 def prosocial(v: Values, crit: dict) -> None:
@@ -25,6 +25,13 @@ def prosocial(v: Values, crit: dict) -> None:
     v.add("pro.chains", sampler["chains"], count(sampler["chains"]), source=src)
     v.add("pro.warmup", sampler["warmup"], warmup_words(sampler), source=src)
     v.add("pro.draws", sampler["draws"], count(sampler["draws"]), source=src)
+    rounds = run["fits"][run["best_model"]]["settings"].get("rounds") or {}
+    v.add(
+        "pro.until",
+        bool(sampler.get("until_converged")),
+        until_words(sampler, rounds.get("budget")),
+        source=src,
+    )
     v.add("pro.q_init", config["q_init"], number(config["q_init"], 1), source=src)
     v.add(
         "pro.q_init_alternative",
@@ -79,7 +86,7 @@ def prosocial(v: Values, crit: dict) -> None:
 
     src = f"{base}/parameters.csv"
     parameters = [r for r in v.records.csv(src) if r["model"] == best]
-    table, excluding = [], []
+    table, excluding, differences = [], [], []
     for name in dict.fromkeys(r["parameter"] for r in parameters):
         cells = {}
         for quantity in ("young", "older", "difference"):
@@ -96,6 +103,13 @@ def prosocial(v: Values, crit: dict) -> None:
         low, high = float(difference["hdi_low"]), float(difference["hdi_high"])
         if low > 0 or high < 0:
             excluding.append(name)
+            direction = "higher" if low > 0 else "lower"
+            chance = probability(p_positive)
+            chance = chance if chance[0] in "<>" else f"= {chance}"
+            differences.append(
+                f"{name} {direction} in older adults (difference {cells['difference']}, "
+                f"P(Δ > 0) {chance})"
+            )
         v.add(f"pro.{name}.older_higher", low > 0, source=src)
         v.add(f"pro.{name}.older_lower", high < 0, source=src)
         table.append({"parameter": name, **cells, "p_positive": probability(p_positive)})
@@ -103,6 +117,14 @@ def prosocial(v: Values, crit: dict) -> None:
     v.add_list("pro.parameters", table, source=src)
     v.add("pro.hdi", hdi_prob, percent(hdi_prob), source=src)
     v.add("pro.differences_excluding_zero", excluding, words(excluding) or "none", source=src)
+    v.add(
+        "pro.group_differences",
+        excluding,
+        f"the age groups differ in {'; '.join(differences)}"
+        if differences
+        else "no parameter differs clearly between the age groups",
+        source=src,
+    )
 
     src = f"{base}/diagnostics.csv"
     diagnostics = v.records.csv(src)
@@ -140,6 +162,38 @@ def prosocial(v: Values, crit: dict) -> None:
         ", ".join(panel_text),
         source=src,
     )
+    # the stay-after-outcome check, where the run made it (its outputs list the table;
+    # earlier runs did not): a run that lists it and lacks the file fails the build
+    stay_checked = "stay_coverage.csv" in run.get("outputs", [])
+    v.add("pro.stay_checked", stay_checked, source=f"{base}/run.json")
+    if stay_checked:
+        src_stay = f"{base}/stay_coverage.csv"
+        stays = [r for r in v.records.csv(src_stay) if r["model"] == best]
+        v.add(
+            "pro.best_stay_coverage",
+            [float(r["coverage"]) for r in stays],
+            ", ".join(
+                f"after {r['after']}/{r['group']}/{r['context']} {percent(float(r['coverage']))}"
+                for r in stays
+            ),
+            source=src_stay,
+        )
+        stay_all = v.records.csv(src_stay)
+        stay_models = dict.fromkeys(r["model"] for r in stay_all)
+        stay_pass = [
+            m
+            for m in stay_models
+            if all(flag(r["meets_criterion"]) for r in stay_all if r["model"] == m)
+        ]
+        v.add(
+            "pro.stay_models_covering_every_panel",
+            len(stay_pass),
+            count(len(stay_pass)),
+            source=src_stay,
+        )
+    else:  # every key the source names resolves; the source shows these only if checked
+        for key in ("pro.best_stay_coverage", "pro.stay_models_covering_every_panel"):
+            v.add(key, None, "not checked in this run", source=f"{base}/run.json")
     passing = [r for r in coverage if flag(r["meets_criterion"])]
     v.add("pro.panels_passing", len(passing), count(len(passing)), source=src)
     v.add("pro.panels", len(coverage), count(len(coverage)), source=src)

@@ -82,3 +82,23 @@ def warmup_words(sampler: dict) -> str:
     if whitened and pilot:
         return f"{count(pilot)} + {count(sampler['warmup'])}"
     return count(sampler["warmup"])
+
+
+def until_words(sampler: dict, budget: dict | None) -> str:
+    """How a fit sampled until converged, as run: "then rounds of 1,000 more draws until
+    every quantity met the criterion, within 7,500 iterations per chain or 600 s a fit"
+    (``budget``: the budget its rounds record, as resolved when it ran); empty for fixed
+    draws."""
+    from .formatting import count
+
+    if not sampler.get("until_converged"):
+        return ""
+    if not budget:
+        raise RecordError("a fit sampled until converged records no budget for its rounds")
+    limits = [f"{count(budget['iterations'])} iterations per chain"]
+    if budget.get("seconds"):
+        limits.append(f"{count(budget['seconds'])} s")
+    return (
+        f", then rounds of {count(sampler['draws'])} more draws until every quantity met "
+        f"the criterion, within {' or '.join(limits)} a fit"
+    )

@@ -49,14 +49,14 @@ NOTEBOOK_OUT = BUILD / "notebook-output"
 KERNELS = BUILD / "jupyter"
 
 
-def _absent(resolve) -> str | None:
-    """Why a notebook's real data cannot be found here (None: they can; reading them is
-    the notebook's, whose errors fail the build)."""
+def _found(resolve) -> bool:
+    """Whether a notebook's real data can be found here (reading them is the notebook's,
+    whose errors fail the build)."""
     try:
         resolve()
-    except FileNotFoundError as error:
-        return str(error)
-    return None
+    except FileNotFoundError:
+        return False
+    return True
 
 
 from valueint.infosampling.data import resolve_trust_sampling  # noqa: E402
@@ -72,7 +72,7 @@ NEEDS_DATA = {
 UNEXECUTED = {
     name: f"{what} were not found when the site was built"
     for name, (what, resolve) in NEEDS_DATA.items()
-    if _absent(resolve) is not None
+    if not _found(resolve)
 }
 # where each real-data notebook's full analysis is committed
 FULL_RESULTS = {

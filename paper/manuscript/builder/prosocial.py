@@ -168,7 +168,8 @@ def prosocial(v: Values, crit: dict) -> None:
     v.add("pro.stay_checked", stay_checked, source=f"{base}/run.json")
     if stay_checked:
         src_stay = f"{base}/stay_coverage.csv"
-        stays = [r for r in v.records.csv(src_stay) if r["model"] == best]
+        stay_all = v.records.csv(src_stay)
+        stays = [r for r in stay_all if r["model"] == best]
         v.add(
             "pro.best_stay_coverage",
             [float(r["coverage"]) for r in stays],
@@ -178,7 +179,6 @@ def prosocial(v: Values, crit: dict) -> None:
             ),
             source=src_stay,
         )
-        stay_all = v.records.csv(src_stay)
         stay_models = dict.fromkeys(r["model"] for r in stay_all)
         stay_pass = [
             m
